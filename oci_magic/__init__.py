@@ -1,0 +1,27 @@
+"""oci_magic: ``%%oci``, a local, offline code interpreter for Jupyter.
+
+``%load_ext oci_magic`` registers the magics and nothing else: llama_cpp is imported and the
+model loaded on the first ``%%oci``.
+"""
+__version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython):
+    from .magics import OciMagics
+
+    magics = OciMagics(ipython)
+    ipython.register_magics(magics)
+    ipython.events.register("post_run_cell", magics.record_error)
+
+
+def unload_ipython_extension(ipython):
+    magics = ipython.magics_manager.registry.get("OciMagics")
+    if magics is not None:
+        magics.models.clear()
+        try:
+            ipython.events.unregister("post_run_cell", magics.record_error)
+        except ValueError:
+            pass
+    ipython.magics_manager.registry.pop("OciMagics", None)
+    for kind in ("line", "cell"):
+        ipython.magics_manager.magics[kind].pop("oci", None)

@@ -1,0 +1,180 @@
+"""The in-process llama.cpp backend (llama-cpp-python). ``llama_cpp`` is imported on first use.
+
+Prompts are built as token lists: the chat template's own text (role markers, ``<|im_start|>``...)
+is tokenized with special tokens on, message contents with special tokens off. So a notebook that
+contains ``<|im_end|>`` reaches the model as plain text, and a transcript that only grows keeps a
+token-stable prefix that llama.cpp's KV cache can reuse.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Dict, Iterator, List, Optional, Sequence
+
+from ..errors import GenerationError, ModelError
+from ..gguf import GGUFInfo, read_gguf
+from ..settings import GenerationParams
+from .base import Backend, Message, Usage
+
+DEFAULT_MAX_CTX = 8192  # the model's trained context is used up to this, unless configured
+# A template without the model's own chat format: ChatML, which most small instruct models know.
+CHATML = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n'}}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+_SLOT = "\x00oci-slot-{}\x00"
+
+
+def machine_threads() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def llama_cpp_build() -> Dict[str, object]:
+    """Version and system info of the installed llama-cpp-python (imports it)."""
+    import llama_cpp
+
+    return {
+        "version": getattr(llama_cpp, "__version__", "?"),
+        "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload()),
+        "system_info": llama_cpp.llama_print_system_info().decode("utf-8", "replace").strip(),
+    }
+
+
+class ChatTokenizer:
+    """Turns messages into prompt tokens with the model's chat template, content as plain text."""
+
+    def __init__(self, tokenize, template: Optional[str], bos_text: str, eos_text: str, bos_id: Optional[int]):
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+        env.globals["raise_exception"] = _raise_template_error
+        self._template = env.from_string(template or CHATML)
+        self._tokenize = tokenize  # (bytes, special: bool) -> list[int]
+        self._bos_text, self._eos_text, self._bos_id = bos_text, eos_text, bos_id
+
+    def __call__(self, messages: Sequence[Message]) -> List[int]:
+        slots = [_SLOT.format(i) for i in range(len(messages))]
+        rendered = self._template.render(
+            messages=[{"role": m["role"], "content": slot} for m, slot in zip(messages, slots)],
+            add_generation_prompt=True,
+            bos_token=self._bos_text,
+            eos_token=self._eos_text,
+        )
+        tokens: List[int] = []
+        rest = rendered
+        for message, slot in zip(messages, slots):
+            head, sep, rest = rest.partition(slot)
+            if not sep:  # the template dropped this message (some drop system prompts)
+                rest = head
+                continue
+            tokens += self._tokenize(head.encode("utf-8"), True)
+            tokens += self._tokenize(message["content"].encode("utf-8"), False)
+        tokens += self._tokenize(rest.encode("utf-8"), True)
+        if self._bos_id is not None and (not tokens or tokens[0] != self._bos_id):
+            tokens.insert(0, self._bos_id)
+        return tokens
+
+
+def _raise_template_error(message):
+    raise GenerationError(f"chat template error: {message}")
+
+
+class LlamaBackend(Backend):
+    """One loaded ``llama_cpp.Llama``; keep the object to keep its KV cache."""
+
+    name = "llama.cpp"
+
+    def __init__(self, model_path: str, n_ctx: int = 0, n_threads: int = 0, n_gpu_layers: int = -1,
+                 seed: Optional[int] = None):
+        self.info: GGUFInfo = read_gguf(model_path)  # fails fast, before the slow import and load
+        self.model_path = os.path.abspath(model_path)
+        self.name = self.info.name
+        trained = self.info.context_length or 4096
+        self.n_ctx = int(n_ctx) if n_ctx and n_ctx > 0 else min(trained, DEFAULT_MAX_CTX)
+        self.n_threads = int(n_threads) if n_threads and n_threads > 0 else machine_threads()
+
+        start = time.perf_counter()
+        import llama_cpp
+
+        self.gpu_offload = bool(llama_cpp.llama_supports_gpu_offload())
+        self.n_gpu_layers = n_gpu_layers if self.gpu_offload else 0
+        try:
+            self.llm = llama_cpp.Llama(
+                model_path=self.model_path,
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                n_gpu_layers=self.n_gpu_layers,
+                seed=seed if seed is not None else llama_cpp.LLAMA_DEFAULT_SEED,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError(f"llama.cpp could not load {self.model_path}: {exc}") from None
+        self.load_seconds = time.perf_counter() - start
+        self._chat = self._make_chat_tokenizer()
+
+    def _make_chat_tokenizer(self) -> ChatTokenizer:
+        llm = self.llm
+        bos, eos = llm.token_bos(), llm.token_eos()
+        add_bos = bool(llm._model.add_bos_token()) and bos >= 0
+
+        def text(token: int) -> str:
+            return llm._model.token_get_text(token) if token >= 0 else ""
+
+        def tokenize(data: bytes, special: bool) -> List[int]:
+            return llm.tokenize(data, add_bos=False, special=special) if data else []
+
+        return ChatTokenizer(tokenize, self.info.chat_template, text(bos), text(eos), bos if add_bos else None)
+
+    def tokenize_messages(self, messages: Sequence[Message]) -> List[int]:
+        return self._chat(messages)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)) if text else 0
+
+    def generate(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
+        tokens = self.tokenize_messages(messages)
+        room = self.n_ctx - len(tokens)
+        if room < 16:
+            raise GenerationError(
+                f"the prompt has {len(tokens)} tokens and the context window holds {self.n_ctx}: "
+                "send less context (--context) or raise n_ctx"
+            )
+        cached = self.llm._input_ids[: self.llm.n_tokens].tolist()
+        reused = min(self.llm.longest_token_prefix(cached, tokens), len(tokens) - 1)
+        usage = Usage(prompt_tokens=len(tokens), reused_tokens=max(reused, 0))
+        start = time.perf_counter()
+        stream = self.llm.create_completion(
+            tokens,
+            max_tokens=min(params.max_tokens, room),
+            temperature=params.temperature,
+            seed=params.seed,
+            stream=True,
+        )
+        try:
+            for chunk in stream:
+                piece = chunk["choices"][0]["text"]
+                if not usage.first_token_seconds:
+                    usage.first_token_seconds = time.perf_counter() - start
+                usage.generated_tokens = self.llm.n_tokens - len(tokens) + 1
+                if piece:
+                    yield piece
+        finally:
+            usage.seconds = time.perf_counter() - start
+            self.last_usage = usage
+
+    def describe(self) -> Dict[str, object]:
+        return {
+            "name": self.name,
+            "path": self.model_path,
+            "architecture": self.info.architecture,
+            "n_ctx": self.n_ctx,
+            "n_ctx_train": self.info.context_length,
+            "n_threads": self.n_threads,
+            "n_gpu_layers": self.n_gpu_layers,
+            "gpu_offload": self.gpu_offload,
+            "load_seconds": round(self.load_seconds, 3),
+        }

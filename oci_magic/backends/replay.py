@@ -1,0 +1,126 @@
+"""A scripted backend that answers with recorded replies, and a wrapper that records them.
+
+``ReplayBackend`` is this package's MockTransport: the refinement loop, teaching demos and tests
+run on it with no model at all.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+from typing import Iterable, Iterator, List, Sequence
+
+from ..errors import ReplayError, ReplayExhausted
+from ..settings import GenerationParams
+from .base import Backend, Message, Usage
+
+_PIECES = re.compile(r"\s*\S+|\s+")
+
+
+class ReplayBackend(Backend):
+    """Answers each call with the next recorded reply, streamed in word-sized pieces."""
+
+    name = "replay"
+
+    def __init__(self, replies: Iterable[str], source: str = "<replies>"):
+        self.replies: List[str] = list(replies)
+        self.source = source
+        self.calls: List[List[Message]] = []  # the prompts it was sent, for inspection
+
+    @classmethod
+    def from_file(cls, path: str) -> "ReplayBackend":
+        return cls(load_replies(path), source=str(path))
+
+    @property
+    def remaining(self) -> int:
+        return len(self.replies) - len(self.calls)
+
+    def generate(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
+        index = len(self.calls)
+        if index >= len(self.replies):
+            raise ReplayExhausted(
+                f"replay file {self.source} has {len(self.replies)} replies; call {index + 1} asked for another"
+            )
+        self.calls.append([dict(m) for m in messages])
+        start = time.perf_counter()
+        reply = self.replies[index]
+        pieces = _PIECES.findall(reply) or [""]
+        for i, piece in enumerate(pieces):
+            if i == 0:
+                first = time.perf_counter() - start
+            yield piece
+        self.last_usage = Usage(
+            prompt_tokens=sum(self.count_tokens(m["content"]) for m in messages),
+            generated_tokens=len(pieces),
+            first_token_seconds=first,
+            seconds=time.perf_counter() - start,
+        )
+
+
+class RecordingBackend(Backend):
+    """Passes calls to ``inner`` and keeps each complete raw reply, for ``--record``."""
+
+    def __init__(self, inner: Backend):
+        self.inner = inner
+        self.replies: List[str] = []
+        self.name = inner.name
+        self.n_ctx = inner.n_ctx
+
+    def generate(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
+        parts: List[str] = []
+        try:
+            for piece in self.inner.generate(messages, params):
+                parts.append(piece)
+                yield piece
+        finally:
+            self.replies.append("".join(parts))  # an interrupted reply is recorded as far as it got
+            self.last_usage = self.inner.last_usage
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def describe(self):
+        return self.inner.describe()
+
+    def save(self, path: str) -> None:
+        save_replies(path, self.replies)
+
+
+def load_replies(path: str) -> List[str]:
+    """Read a replay file: a JSON list of strings. Raise ReplayError with a one-line reason."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise ReplayError(f"replay file not found: {path}") from None
+    except IsADirectoryError:
+        raise ReplayError(f"replay path is a directory, not a file: {path}") from None
+    except OSError as exc:
+        raise ReplayError(f"cannot read replay file {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ReplayError(f"replay file is not UTF-8 text: {path}") from None
+    except json.JSONDecodeError as exc:
+        raise ReplayError(f"replay file is not valid JSON ({exc.msg} at line {exc.lineno}): {path}") from None
+    if not isinstance(data, list) or not all(isinstance(r, str) for r in data):
+        raise ReplayError(f"replay file must hold a JSON list of strings (the model's replies): {path}")
+    if not data:
+        raise ReplayError(f"replay file holds no replies: {path}")
+    return data
+
+
+def save_replies(path: str, replies: List[str]) -> None:
+    """Write atomically, so an interrupted save never leaves half a file."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".oci-record-", suffix=".json", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(replies, f, indent=1, ensure_ascii=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -1,0 +1,115 @@
+"""The notebook context sent with a task: earlier cells, their outputs, the user's variables and
+the last error, rendered deterministically and fitted into a token budget.
+
+Gathering takes plain values (the input history, the output values, recorded errors, the user
+namespace) so it can be tested without a kernel; the magic passes IPython's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from .feedback import clip, strip_ansi
+from .settings import ContextSpec
+from .variables import summarize, user_variables
+
+SOURCE_CHARS = 4000
+OUTPUT_CHARS = 1200
+VARIABLE_SHARE = 3  # variables may take up to 1/3 of the budget
+_SKIP_PREFIXES = ("%load_ext oci_magic", "%reload_ext oci_magic", "%oci")
+
+
+@dataclass
+class Cell:
+    source: str
+    output: str = ""
+    error: str = ""
+
+
+@dataclass
+class NotebookContext:
+    cells: List[Cell] = field(default_factory=list)
+    variables: List[Tuple[str, str]] = field(default_factory=list)
+    modules: Dict[str, str] = field(default_factory=dict)
+    last_error: Optional[str] = None
+
+
+def gather(inputs: Sequence[str], outputs: Mapping[int, Any], errors: Mapping[int, str],
+           generated: Mapping[int, str], current: int, namespace: Mapping[str, Any],
+           hidden: Iterable[str] = ()) -> NotebookContext:
+    """``inputs[n]`` is cell n's source (``inputs[0]`` unused), ``current`` the running cell's number.
+
+    ``generated[n]`` replaces an ``%%oci`` cell n by its task and the code that ran, since the
+    code it ran never enters the input history.
+    """
+    cells = []
+    for n in range(1, min(current, len(inputs))):
+        source = generated.get(n, inputs[n])
+        if not source.strip() or source.lstrip().startswith(_SKIP_PREFIXES):
+            continue
+        output = summarize(outputs[n]) if n in outputs else ""
+        cells.append(Cell(source.rstrip(), output, errors.get(n, "")))
+    variables, modules = user_variables(namespace, hidden)
+    last = cells[-1].error if cells and cells[-1].error else None
+    return NotebookContext(cells, variables, modules, last)
+
+
+def render_cell(cell: Cell) -> str:
+    text = f"```python\n{clip(cell.source, SOURCE_CHARS)}\n```"
+    if cell.output:
+        text += f"\nOutput:\n```\n{clip(strip_ansi(cell.output), OUTPUT_CHARS)}\n```"
+    if cell.error:
+        text += f"\nThis cell raised: {clip(strip_ansi(cell.error), 300)}"
+    return text
+
+
+def render_variables(context: NotebookContext, budget: int, count: Callable[[str], int]) -> str:
+    lines: List[str] = []
+    if context.modules:
+        lines.append("Imported modules: " + ", ".join(
+            n if n == m else f"{n} ({m})" for n, m in sorted(context.modules.items())))
+    used = sum(count(line) for line in lines)
+    for shown, (name, summary) in enumerate(context.variables):
+        line = f"- {name}: {summary}"
+        used += count(line)
+        if used > budget:
+            lines.append(f"- … and {len(context.variables) - shown} more")
+            break
+        lines.append(line)
+    return "## Variables in the kernel\n" + "\n".join(lines) if lines else ""
+
+
+def render(context: NotebookContext, spec: ContextSpec, budget: int, count: Callable[[str], int]) -> str:
+    """Render within ``budget`` tokens: variables and the last error first, then the most recent
+    cells that fit, shown oldest first."""
+    sections: List[str] = []
+    used = 0
+    if spec.variables:
+        variables = render_variables(context, budget // VARIABLE_SHARE, count)
+        if variables:
+            sections.append(variables)
+            used += count(variables)
+    if context.last_error:
+        error = "## Last error\n" + clip(strip_ansi(context.last_error), 600)
+        sections.append(error)
+        used += count(error)
+
+    limit = len(context.cells) if spec.cells is None else spec.cells
+    chosen: List[str] = []
+    for cell in reversed(context.cells[len(context.cells) - limit:] if limit else []):
+        block = render_cell(cell)
+        cost = count(block) + 1
+        if used + cost > budget:
+            break
+        chosen.append(block)
+        used += cost
+    if chosen:
+        skipped = len(context.cells) - len(chosen)
+        head = "## Notebook so far" + (f" (the {skipped} oldest cells are not shown)" if skipped and spec.cells is None else "")
+        sections.insert(0, head + "\n" + "\n\n".join(reversed(chosen)))
+    return "\n\n".join(sections)
+
+
+def token_budget(n_ctx: int, max_tokens: int, rounds: int, fixed: int, feedback_tokens: int = 400) -> int:
+    """Tokens left for context once the fixed prompt and every round's reply and feedback fit."""
+    return max(0, n_ctx - fixed - rounds * max_tokens - (rounds - 1) * feedback_tokens - 64)

@@ -1,0 +1,53 @@
+"""Events the refinement loop emits. Renderers (text, widgets, records) subscribe; the loop knows
+none of them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Union
+
+from .records import Execution, Round, RunResult
+
+
+@dataclass
+class RunStarted:
+    task: str
+    max_rounds: int
+    backend: str
+
+
+@dataclass
+class RoundStarted:
+    index: int
+    max_rounds: int
+
+
+@dataclass
+class TokenGenerated:
+    index: int
+    text: str
+
+
+@dataclass
+class CodeReady:
+    index: int
+    code: str
+
+
+@dataclass
+class ExecutionFinished:
+    index: int
+    execution: Execution
+
+
+@dataclass
+class RoundFinished:
+    round: Round
+
+
+@dataclass
+class RunFinished:
+    result: RunResult
+
+
+Event = Union[RunStarted, RoundStarted, TokenGenerated, CodeReady, ExecutionFinished, RoundFinished, RunFinished]
+Listener = Callable[[Event], None]

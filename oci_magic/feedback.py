@@ -1,0 +1,44 @@
+"""What the model is told after a failed round: short, plain, and about its own code."""
+from __future__ import annotations
+
+import re
+
+from .records import Execution
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
+NO_CODE = (
+    "Your reply contained no Python code. Reply with the complete code for the task "
+    "in one ```python block."
+)
+ASK_FIX = "Fix the code. Reply with the complete corrected code in one ```python block."
+
+
+def strip_ansi(text: str) -> str:
+    return ANSI.sub("", text)
+
+
+def clip(text: str, limit: int, marker: str = "\n[... {n} characters cut ...]\n") -> str:
+    """Keep the head and the tail of ``text`` within about ``limit`` characters."""
+    if len(text) <= limit:
+        return text
+    head = limit * 2 // 5
+    tail = limit - head
+    return text[:head] + marker.format(n=len(text) - head - tail) + text[-tail:]
+
+
+def tail_lines(text: str, lines: int = 10, chars: int = 600) -> str:
+    text = strip_ansi(text).rstrip()
+    kept = "\n".join(text.splitlines()[-lines:])
+    return kept[-chars:]
+
+
+def error_feedback(execution: Execution, limit: int = 2000) -> str:
+    parts = ["The code raised an exception."]
+    if execution.traceback:
+        frames = "\n".join(strip_ansi(f) for f in execution.traceback)
+        parts.append("Traceback (most recent call last):\n" + clip(frames, limit))
+    parts.append(strip_ansi(execution.error_line)[:limit])
+    if execution.stdout_tail:
+        parts.append("Output before the error (last lines):\n" + tail_lines(execution.stdout_tail))
+    parts.append(ASK_FIX)
+    return "\n".join(parts)

@@ -1,0 +1,124 @@
+"""The refinement loop: generate, extract, execute, feed the error back, until it works.
+
+Plain Python on purpose: it talks to a backend (``generate``) and an executor (``execute``) and
+emits events; it imports neither IPython nor llama_cpp.
+"""
+from __future__ import annotations
+
+import time
+from typing import Iterable, List, Optional, Protocol
+
+from . import prompt
+from .backends.base import Backend, Message
+from .errors import OciError
+from .events import CodeReady, ExecutionFinished, Listener, RoundFinished, RoundStarted, RunFinished, RunStarted, TokenGenerated
+from .extract import extract_code
+from .feedback import NO_CODE, error_feedback
+from .records import (ERROR, FAILED, GAVE_UP, GENERATED, INTERRUPTED, NO_CODE as NO_CODE_STATUS, NO_PROGRESS,
+                      NOT_RUN, OK, REPEATED, STOPPED, SUCCESS, Execution, Round, RunResult)
+from .settings import RunSettings
+
+
+class Executor(Protocol):
+    def execute(self, code: str) -> Execution:
+        """Run ``code``; report failure in the result, never by raising."""
+
+
+class _Stop(Exception):
+    def __init__(self, outcome: str, message: str = ""):
+        self.outcome, self.message = outcome, message
+
+
+class RefinementLoop:
+    def __init__(self, backend: Backend, executor: Optional[Executor], settings: RunSettings,
+                 listeners: Iterable[Listener] = ()):
+        self.backend = backend
+        self.executor = executor
+        self.settings = settings
+        self.listeners: List[Listener] = list(listeners)
+
+    def emit(self, event) -> None:
+        for listener in self.listeners:
+            listener(event)
+
+    def run(self, task: str, context: str = "") -> RunResult:
+        result = RunResult(task=task, max_rounds=self.settings.rounds)
+        self.emit(RunStarted(task, self.settings.rounds, self.backend.name))
+        messages = prompt.initial_messages(task, context)
+        try:
+            for index in range(1, self.settings.rounds + 1):
+                round_ = self._round(index, messages, result)
+                result.rounds.append(round_)
+                self.emit(RoundFinished(round_))
+                if result.outcome:
+                    break
+                messages = prompt.extend(messages, round_.reply, round_.feedback)
+            else:
+                result.outcome = GAVE_UP
+        except _Stop as stop:
+            result.outcome, result.message = stop.outcome, stop.message
+        except KeyboardInterrupt:
+            result.outcome, result.message = STOPPED, "by the user"
+        self.emit(RunFinished(result))
+        return result
+
+    def _round(self, index: int, messages: List[Message], result: RunResult) -> Round:
+        self.emit(RoundStarted(index, self.settings.rounds))
+        round_ = Round(index=index)
+        try:
+            round_.reply = self._generate(index, messages, round_)
+        except KeyboardInterrupt:
+            self._keep_partial(round_, result, STOPPED, "during generation")
+        except (OciError, ValueError, RuntimeError) as exc:
+            self._keep_partial(round_, result, FAILED, str(exc))
+        round_.code = extract_code(round_.reply)
+        previous = result.rounds[-1] if result.rounds else None
+
+        if round_.code is None:
+            round_.status, round_.feedback = NO_CODE_STATUS, NO_CODE
+            if previous is not None and previous.status == NO_CODE_STATUS:
+                result.outcome = NO_PROGRESS
+            return round_
+        self.emit(CodeReady(index, round_.code))
+        if previous is not None and previous.code is not None and round_.code.strip() == previous.code.strip():
+            round_.status, result.outcome = REPEATED, NO_PROGRESS
+            return round_
+        if not self.settings.execute or self.executor is None:
+            round_.status, result.outcome = NOT_RUN, GENERATED
+            return round_
+
+        execution = self.executor.execute(round_.code)
+        round_.execution = execution
+        self.emit(ExecutionFinished(index, execution))
+        if execution.interrupted:
+            round_.status, result.outcome, result.message = INTERRUPTED, STOPPED, "during execution"
+        elif execution.ok:
+            round_.status, result.outcome = OK, SUCCESS
+        else:
+            round_.status = ERROR
+            round_.feedback = error_feedback(execution, self.settings.feedback_chars)
+            if previous is not None and previous.execution is not None and \
+                    previous.execution.signature() == execution.signature():
+                result.outcome = NO_PROGRESS
+        return round_
+
+    def _generate(self, index: int, messages: List[Message], round_: Round) -> str:
+        parts: List[str] = []
+        round_.reply = ""
+        start = time.perf_counter()
+        try:
+            for piece in self.backend.generate(messages, self.settings.generation):
+                parts.append(piece)
+                self.emit(TokenGenerated(index, piece))
+        finally:
+            round_.reply = "".join(parts)
+            round_.generate_seconds = time.perf_counter() - start
+            round_.usage = self.backend.last_usage
+        return round_.reply
+
+    def _keep_partial(self, round_: Round, result: RunResult, outcome: str, message: str) -> None:
+        """A round cut short still belongs to the record, then the run stops."""
+        round_.status = INTERRUPTED if outcome == STOPPED else ERROR
+        result.rounds.append(round_)
+        self.emit(RoundFinished(round_))
+        raise _Stop(outcome, message)

@@ -1,0 +1,239 @@
+"""The IPython front end: ``%%oci`` and ``%oci``. Parses options, reads the kernel's state, and
+hands plain values to the engine (``loop``, ``context``, ``models``), which knows nothing of IPython."""
+from __future__ import annotations
+
+import os
+import sys
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, Float, Int, Unicode
+
+from . import context as ctx
+from . import prompt
+from .backends.replay import RecordingBackend, ReplayBackend
+from .errors import OciError
+from .executor import ShellExecutor
+from .loop import RefinementLoop
+from .models import ModelCache, choose_model
+from .render import TextRenderer
+from .settings import ContextSpec, GenerationParams, RunSettings
+
+EXAMPLE = "%%oci\nmake a DataFrame df with columns x = 0..9 and y = x squared, then print its mean"
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+@magics_class
+class OciMagics(Magics):
+    """``%%oci``: a local GGUF model writes code for the task, runs it here, and fixes it."""
+
+    model_path = Unicode("", help="GGUF model file. Empty: $OCI_MODEL, else the embedded SmolLM2-135M-Instruct.").tag(config=True)
+    n_ctx = Int(0, min=0, help="Context window in tokens. 0: the model's trained context, at most 8192.").tag(config=True)
+    n_threads = Int(0, min=0, help="CPU threads for llama.cpp. 0: all cores this process may use.").tag(config=True)
+    n_gpu_layers = Int(-1, help="Layers to offload to the GPU/Metal when llama.cpp was built with it. -1: all; 0: none.").tag(config=True)
+    rounds = Int(3, min=1, max=50, help="Most generate-run-fix rounds per %%oci run.").tag(config=True)
+    temperature = Float(0.2, min=0.0, max=5.0, help="Sampling temperature; 0 is greedy.").tag(config=True)
+    max_tokens = Int(512, min=1, max=32768, help="Most tokens the model may write per round.").tag(config=True)
+    seed = Int(-1, help="Sampling seed for reproducible runs. -1: random.").tag(config=True)
+    context = Unicode("all", help="Notebook context sent with the task: all, vars (variables only), none, or N (the last N cells).").tag(config=True)
+    context_tokens = Int(0, min=0, help="Token budget for the notebook context. 0: what n_ctx leaves after the answers of all rounds.").tag(config=True)
+    feedback_chars = Int(2000, min=200, help="Longest traceback text fed back to the model per round.").tag(config=True)
+    insert_cell = Bool(True, help="Insert the working code as a new cell below (set_next_input).").tag(config=True)
+
+    def __init__(self, shell=None, **kwargs):
+        super().__init__(shell=shell, **kwargs)
+        self.models = ModelCache()
+        self.session_model = None  # set by %oci model PATH
+        self.errors = {}  # execution count -> "Ename: message" of cells that raised
+        self.generated = {}  # execution count of a %%oci cell -> its task and the code that ran
+        self.last_result = None
+
+    # -- %%oci -------------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("-m", "--model", metavar="PATH", help="GGUF model file for this run.")
+    @argument("-r", "--rounds", type=int, help="Most rounds (default: OciMagics.rounds, 3).")
+    @argument("-t", "--temperature", type=float, help="Sampling temperature (default 0.2).")
+    @argument("--max-tokens", type=int, help="Most tokens per reply (default 512).")
+    @argument("--seed", type=int, help="Sampling seed, for reproducible runs.")
+    @argument("--no-exec", action="store_true", help="Generate and insert the code without running it.")
+    @argument("-c", "--context", metavar="WHAT", help="Context to send: all, vars, none, or N (last N cells).")
+    @argument("--record", metavar="FILE", help="Save the model's raw replies as a JSON list of strings.")
+    @argument("--replay", metavar="FILE", help="Answer with replies recorded in FILE instead of a model.")
+    @cell_magic
+    def oci(self, line, cell):
+        """Write Python for the task in the cell body, run it in this kernel, and fix it from the
+        traceback until it works or the rounds run out. The working code is inserted below.
+
+        Example::
+
+            %%oci --rounds 3
+            make a DataFrame df with columns x = 0..9 and y = x squared, then print its mean
+        """
+        args = parse_argstring(self.oci, line)
+        task = cell.strip()
+        if not task:
+            raise UsageError(f"%%oci needs a task in the cell body, e.g.\n{EXAMPLE}")
+        settings = self._settings(args)
+        backend = self._backend(args)
+        if args.record:
+            _check_writable(args.record)
+            backend = RecordingBackend(backend)
+
+        context = self._context(backend, settings, task)
+        loop = RefinementLoop(backend, ShellExecutor(self.shell), settings, [TextRenderer()])
+        try:
+            result = loop.run(task, context)
+        finally:
+            if args.record:
+                backend.save(args.record)
+        self.last_result = result
+        self._finish(result, backend, task)
+
+    def _settings(self, args) -> RunSettings:
+        pick = lambda value, default: default if value is None else value  # noqa: E731
+        seed = pick(args.seed, None if self.seed < 0 else self.seed)
+        try:
+            spec = ContextSpec.parse(pick(args.context, self.context))
+            spec = ContextSpec(spec.cells, spec.variables, self.context_tokens or None)
+            return RunSettings(
+                rounds=pick(args.rounds, self.rounds),
+                execute=not args.no_exec,
+                generation=GenerationParams(pick(args.temperature, self.temperature), pick(args.max_tokens, self.max_tokens), seed),
+                context=spec,
+                feedback_chars=self.feedback_chars,
+            )
+        except ValueError as exc:
+            raise UsageError(_one_line(exc)) from None
+
+    def _backend(self, args):
+        if args.replay:
+            if args.model:
+                raise UsageError("--replay answers from a file; it cannot be combined with --model")
+            try:
+                return ReplayBackend.from_file(args.replay)
+            except OciError as exc:
+                raise UsageError(_one_line(exc)) from None
+        return self.load_model(args.model)
+
+    def load_model(self, option=None):
+        try:
+            choice = choose_model(option, self.session_model, self.model_path)
+            fresh = self.models.loaded_path != choice.path
+            if fresh:
+                print(f"%%oci · loading {os.path.basename(choice.path)} ({choice.source}) …", flush=True)
+            backend = self.models.get(choice.path, n_ctx=self.n_ctx, n_threads=self.n_threads,
+                                      n_gpu_layers=self.n_gpu_layers)
+        except OciError as exc:
+            raise UsageError(_one_line(exc)) from None
+        if fresh:
+            print(f"%%oci · loaded {backend.name} in {backend.load_seconds:.2f} s "
+                  f"(n_ctx {backend.n_ctx}, {backend.n_threads} threads)", flush=True)
+        return backend
+
+    def _context(self, backend, settings: RunSettings, task: str) -> str:
+        spec = settings.context
+        if spec.cells == 0 and not spec.variables:
+            return ""
+        history = self.shell.history_manager
+        gathered = ctx.gather(
+            inputs=history.input_hist_raw,
+            outputs=history.output_hist,
+            errors=self.errors,
+            generated=self.generated,
+            current=self.shell.execution_count,
+            namespace=self.shell.user_ns,
+            hidden=self.shell.user_ns_hidden,
+        )
+        budget = spec.token_budget
+        if budget is None:
+            fixed = backend.count_tokens(prompt.SYSTEM_PROMPT) + backend.count_tokens(task)
+            budget = ctx.token_budget(backend.n_ctx, settings.generation.max_tokens, settings.rounds, fixed)
+        return ctx.render(gathered, spec, budget, backend.count_tokens)
+
+    def _finish(self, result, backend, task: str) -> None:
+        final = result.final_round
+        if final is None or not final.code:
+            return
+        self.generated[self.shell.execution_count] = f"# %%oci task: {' '.join(task.split())[:200]}\n{final.code}"
+        if self.insert_cell:
+            how = "not run" if result.outcome == "generated" else f"worked in round {final.index}/{result.max_rounds}"
+            header = f"# generated by %%oci ({how}, model: {backend.name})"
+            self.shell.set_next_input(f"{header}\n{final.code}", replace=False)
+
+    # -- %oci ------------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("command", nargs="?", default="info", choices=["info", "model"], help="info (default) or model.")
+    @argument("path", nargs="?", help="With 'model': a GGUF file to use from now on, or 'default'.")
+    @line_magic("oci")
+    def oci_line(self, line):
+        """Show the model in use (``%oci``), or switch model (``%oci model PATH``, ``%oci model default``)."""
+        args = parse_argstring(self.oci_line, line)
+        if args.command == "model" and args.path:
+            self._switch_model(args.path)
+        elif args.path:
+            raise UsageError("usage: %oci [info] | %oci model PATH | %oci model default")
+        print(self.info_text())
+
+    def _switch_model(self, path: str) -> None:
+        if path == "default":
+            self.session_model = None
+            return
+        from .gguf import read_gguf
+
+        try:
+            read_gguf(os.path.expanduser(path))  # reject a bad file now, not at the next %%oci
+        except OciError as exc:
+            raise UsageError(_one_line(exc)) from None
+        self.session_model = path
+
+    def info_text(self) -> str:
+        from .backends.llama import DEFAULT_MAX_CTX, llama_cpp_build, machine_threads
+        from .gguf import read_gguf
+
+        try:
+            choice = choose_model(None, self.session_model, self.model_path)
+            info = read_gguf(choice.path)
+        except OciError as exc:
+            return f"model      unusable: {_one_line(exc)}"
+        loaded = self.models.backend if self.models.loaded_path == choice.path else None
+        if loaded is not None:
+            n_ctx, threads, state = loaded.n_ctx, loaded.n_threads, f"loaded in {loaded.load_seconds:.2f} s"
+        else:
+            n_ctx = self.n_ctx or min(info.context_length or 4096, DEFAULT_MAX_CTX)
+            threads, state = self.n_threads or machine_threads(), "not loaded yet (loads on the first %%oci)"
+        build = llama_cpp_build()
+        gpu = (f"{'all' if self.n_gpu_layers < 0 else self.n_gpu_layers} layers" if build["gpu_offload"]
+               else "none (this llama.cpp build is CPU-only)")
+        rows = [
+            ("model", f"{info.name} [{info.architecture}] ({choice.source})"),
+            ("path", choice.path),
+            ("size", f"{os.path.getsize(choice.path) / 2**20:.0f} MiB"),
+            ("state", state),
+            ("context", f"{n_ctx} tokens (trained: {info.context_length or '?'})"),
+            ("threads", str(threads)),
+            ("GPU offload", gpu),
+            ("llama.cpp", f"llama-cpp-python {build['version']}"),
+            ("system", build["system_info"]),
+        ]
+        return "\n".join(f"{k:<12}{v}" for k, v in rows)
+
+    # -- hooks ---------------------------------------------------------------------------------
+    def record_error(self, result) -> None:
+        """post_run_cell hook: remember which cells raised, for the context's last error."""
+        if result.execution_count is None:  # our own nested runs (store_history=False)
+            return
+        error = result.error_before_exec or result.error_in_exec
+        if error is not None:
+            self.errors[result.execution_count] = f"{type(error).__name__}: {error}"
+
+
+def _check_writable(path: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"--record: folder does not exist: {folder}")
+    if os.path.isdir(path):
+        raise UsageError(f"--record: {path} is a directory")

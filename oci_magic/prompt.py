@@ -1,0 +1,29 @@
+"""The words sent to the model. The system prompt is fixed text (a stable KV-cache prefix); the
+first user message carries the notebook context and the task; each later round appends the
+model's reply and the feedback, so the transcript only grows."""
+from __future__ import annotations
+
+from typing import List
+
+from .backends.base import Message
+
+SYSTEM_PROMPT = """\
+You are a Python code interpreter inside a Jupyter notebook. Write Python code that does the \
+user's task. The code runs in the user's live kernel: the variables and imports listed below \
+already exist, so use them instead of recreating them. Print or display the results the task asks \
+for. Reply with the complete code in one ```python block."""
+
+
+def first_message(task: str, context: str) -> str:
+    parts = [context.rstrip()] if context.strip() else []
+    parts.append("## Task\n" + task.strip())
+    return "\n\n".join(parts)
+
+
+def initial_messages(task: str, context: str, system: str = SYSTEM_PROMPT) -> List[Message]:
+    return [{"role": "system", "content": system}, {"role": "user", "content": first_message(task, context)}]
+
+
+def extend(messages: List[Message], reply: str, feedback: str) -> List[Message]:
+    """The next round's prompt: everything so far, the raw reply (as generated), the feedback."""
+    return messages + [{"role": "assistant", "content": reply}, {"role": "user", "content": feedback}]

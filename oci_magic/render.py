@@ -1,0 +1,51 @@
+"""Plain-text view of a run, for terminal IPython, notebooks and ``oci run`` alike: subscribes to
+the loop's events and writes lines (tokens stream as they arrive)."""
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from .events import CodeReady, ExecutionFinished, RoundFinished, RoundStarted, RunFinished, RunStarted, TokenGenerated
+from .records import NO_CODE, REPEATED
+
+
+def usage_line(usage) -> str:
+    if usage is None:
+        return ""
+    return (f"{usage.prompt_tokens} prompt tokens ({usage.reused_tokens} reused), "
+            f"{usage.generated_tokens} generated, {usage.tokens_per_second:.0f} tok/s, "
+            f"first token {usage.first_token_seconds:.2f} s")
+
+
+class TextRenderer:
+    def __init__(self, stream: TextIO = None, show_usage: bool = True):
+        self.stream = stream
+        self.show_usage = show_usage
+
+    def _write(self, text: str) -> None:
+        stream = self.stream or sys.stdout  # looked up late: the kernel swaps sys.stdout per cell
+        stream.write(text)
+        stream.flush()
+
+    def __call__(self, event) -> None:
+        if isinstance(event, RunStarted):
+            self._write(f"%%oci · {event.backend} · up to {event.max_rounds} round{'s' * (event.max_rounds != 1)}\n")
+        elif isinstance(event, RoundStarted):
+            self._write(f"── round {event.index}/{event.max_rounds} ── generating\n")
+        elif isinstance(event, TokenGenerated):
+            self._write(event.text)
+        elif isinstance(event, CodeReady):
+            self._write("\n")
+        elif isinstance(event, ExecutionFinished):
+            ex = event.execution
+            status = f"ran in {ex.seconds:.2f} s" if ex.ok else ex.error_line
+            self._write(f"{'✓' if ex.ok else '✗'} round {event.index}: {status}\n")
+        elif isinstance(event, RoundFinished):
+            r = event.round
+            if r.status in (NO_CODE, REPEATED):
+                self._write(f"\n✗ round {r.index}: {r.error_line}\n")
+            if self.show_usage and r.usage is not None:
+                self._write(f"  ({usage_line(r.usage)})\n")
+        elif isinstance(event, RunFinished):
+            mark = "✓" if event.result.outcome in ("success", "generated") else "✗"
+            self._write(f"{mark} %%oci {event.result.summary()}\n")
