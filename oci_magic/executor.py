@@ -6,6 +6,7 @@ the model gets is cut down to notebook frames (plus the frame that raised).
 """
 from __future__ import annotations
 
+import contextlib
 import linecache
 import sys
 import time
@@ -112,3 +113,28 @@ class ShellExecutor:
             seconds=seconds,
             interrupted=isinstance(error, KeyboardInterrupt),
         )
+
+
+class NamespaceExecutor:
+    """Executes in a plain dict, without IPython: for benchmarks, scripts and tests of the loop."""
+
+    def __init__(self, namespace: Optional[dict] = None):
+        self.namespace = {"__name__": "__main__"} if namespace is None else namespace
+        self._runs = 0
+
+    def execute(self, code: str) -> Execution:
+        self._runs += 1
+        filename = f"<oci-exec-{id(self)}-{self._runs}>"
+        # Registered like an IPython cell (no mtime), so frames and source lines resolve alike.
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        tee = _Tee(sys.stdout)
+        start = time.perf_counter()
+        try:
+            with contextlib.redirect_stdout(tee):
+                exec(compile(code, filename, "exec"), self.namespace)
+        except BaseException as error:  # SystemExit and friends from generated code end the round, not us
+            return Execution(ok=False, ename=type(error).__name__, evalue=_evalue(error),
+                             traceback=notebook_frames(error), stdout_tail=tee.tail,
+                             seconds=time.perf_counter() - start,
+                             interrupted=isinstance(error, KeyboardInterrupt))
+        return Execution(ok=True, stdout_tail=tee.tail, seconds=time.perf_counter() - start)

@@ -24,6 +24,17 @@ def extract_code(reply: str) -> Optional[str]:
     return _bare_code(reply)
 
 
+_CLOSED = re.compile(r"^[ \t]*(`{3,})[ \t]*(python|py|python3)?[ \t]*\n.*?^[ \t]*\1[ \t]*\n", re.M | re.S | re.I)
+
+
+def closed_block_end(reply: str) -> Optional[int]:
+    """Where the first complete fenced Python block of ``reply`` ends (after its closing fence's
+    line end), or None: the point where a model told to answer with one block is done, and the
+    rest is chatter."""
+    match = _CLOSED.search(reply)
+    return match.end() if match else None
+
+
 def _fenced_blocks(reply: str) -> Optional[List[str]]:
     """Python blocks of a fenced reply ([] if only other languages), None if it has no fences."""
     matches = list(_FENCE.finditer(reply))

@@ -12,7 +12,7 @@ from . import prompt
 from .backends.base import Backend, Message
 from .errors import OciError
 from .events import CodeReady, ExecutionFinished, Listener, RoundFinished, RoundStarted, RunFinished, RunStarted, TokenGenerated
-from .extract import extract_code
+from .extract import extract_code, closed_block_end
 from .feedback import NO_CODE, error_feedback
 from .records import (ERROR, FAILED, GAVE_UP, GENERATED, INTERRUPTED, NO_CODE as NO_CODE_STATUS, NO_PROGRESS,
                       NOT_RUN, OK, REPEATED, STOPPED, SUCCESS, Execution, Round, RunResult)
@@ -106,11 +106,18 @@ class RefinementLoop:
         parts: List[str] = []
         round_.reply = ""
         start = time.perf_counter()
+        stream = self.backend.generate(messages, self.settings.generation)
         try:
-            for piece in self.backend.generate(messages, self.settings.generation):
+            for piece in stream:
                 parts.append(piece)
                 self.emit(TokenGenerated(index, piece))
+                if self.settings.stop_after_code and ("`" in piece or "\n" in piece):
+                    end = closed_block_end("".join(parts))
+                    if end is not None:
+                        parts = ["".join(parts)[:end]]
+                        break
         finally:
+            stream.close()  # stops llama.cpp at once and lets the backend record its usage
             round_.reply = "".join(parts)
             round_.generate_seconds = time.perf_counter() - start
             round_.usage = self.backend.last_usage

@@ -31,7 +31,7 @@ class Execution:
 
     def signature(self) -> tuple:
         """Equal for two executions that failed the same way (for the no-progress stop)."""
-        return (self.ename, self.evalue, tuple(self.traceback))
+        return (self.ename, self.evalue, tuple(frame.split("\n")[0] for frame in self.traceback))
 
 
 @dataclass

@@ -44,6 +44,7 @@ class RunSettings:
     generation: GenerationParams = field(default_factory=GenerationParams)
     context: ContextSpec = field(default_factory=ContextSpec)
     feedback_chars: int = 2000
+    stop_after_code: bool = True  # end a reply at its first complete ```python block
 
     def __post_init__(self):
         if not 1 <= self.rounds <= 50:

@@ -91,7 +91,7 @@ class LlamaBackend(Backend):
                  seed: Optional[int] = None):
         self.info: GGUFInfo = read_gguf(model_path)  # fails fast, before the slow import and load
         self.model_path = os.path.abspath(model_path)
-        self.name = self.info.name
+        self.name = os.path.splitext(os.path.basename(self.model_path))[0]  # general.name is often noise
         trained = self.info.context_length or 4096
         self.n_ctx = int(n_ctx) if n_ctx and n_ctx > 0 else min(trained, DEFAULT_MAX_CTX)
         self.n_threads = int(n_threads) if n_threads and n_threads > 0 else machine_threads()
@@ -169,6 +169,7 @@ class LlamaBackend(Backend):
     def describe(self) -> Dict[str, object]:
         return {
             "name": self.name,
+            "model_name": self.info.name,
             "path": self.model_path,
             "architecture": self.info.architecture,
             "n_ctx": self.n_ctx,

@@ -1,0 +1,173 @@
+"""The refinement loop, driven by the shipped replay backend: no model, no IPython."""
+import sys
+
+import pytest
+
+from oci_magic import events
+from oci_magic.backends import RecordingBackend, ReplayBackend
+from oci_magic.executor import NamespaceExecutor
+from oci_magic.loop import RefinementLoop
+from oci_magic.records import Execution
+from oci_magic.settings import RunSettings
+
+from .conftest import fenced
+
+
+def run(replies, rounds=3, execute=True, namespace=None, listeners=(), executor=None, **kw):
+    backend = ReplayBackend(replies)
+    executor = executor or NamespaceExecutor(namespace if namespace is not None else {})
+    loop = RefinementLoop(backend, executor, RunSettings(rounds=rounds, execute=execute, **kw), listeners)
+    return loop.run("the task", "## Variables in the kernel\n- a: 1"), backend, executor
+
+
+def test_fail_then_fix_then_success():
+    result, backend, executor = run([fenced("y = undefined_name + 1"), fenced("y = 41 + 1")])
+    assert result.outcome == "success"
+    assert [r.status for r in result.rounds] == ["error", "ok"]
+    assert executor.namespace["y"] == 42
+    first = result.rounds[0]
+    assert first.execution.ename == "NameError"
+    assert "undefined_name" in first.feedback and "NameError" in first.feedback
+    assert '<generated code>", line 1' in first.feedback
+    # round 2's prompt is round 1's prompt plus the raw reply and the feedback: append-only
+    p1, p2 = backend.calls
+    assert p2[: len(p1)] == p1
+    assert p2[len(p1):] == [{"role": "assistant", "content": first.reply}, {"role": "user", "content": first.feedback}]
+    assert p1[1]["content"].endswith("## Task\nthe task") and "- a: 1" in p1[1]["content"]
+    assert result.summary() == "succeeded in round 2 of 3"
+    assert result.final_round is result.rounds[1]
+
+
+def test_round_limit():
+    result, backend, _ = run([fenced("1/0"), fenced("[][1]"), fenced("{}['k']"), fenced("x = 1")], rounds=3)
+    assert result.outcome == "gave-up"
+    assert len(result.rounds) == 3 and len(backend.calls) == 3
+    assert result.final_round is None
+    assert result.summary() == "gave up after 3 rounds; last error: KeyError: 'k'"
+
+
+def test_no_code_reply_counts_as_failed_round_with_feedback():
+    result, backend, _ = run(["I am not sure what you mean.", fenced("z = 5")])
+    assert result.outcome == "success"
+    assert result.rounds[0].status == "no-code"
+    assert "no Python code" in backend.calls[1][-1]["content"]
+
+
+def test_two_no_code_replies_stop_as_no_progress():
+    result, _, _ = run(["no idea", "still no idea", fenced("z = 5")], rounds=3)
+    assert result.outcome == "no-progress"
+    assert [r.status for r in result.rounds] == ["no-code", "no-code"]
+
+
+def test_repeated_code_stops_without_running_it_again():
+    runs = []
+
+    class Counting(NamespaceExecutor):
+        def execute(self, code):
+            runs.append(code)
+            return super().execute(code)
+
+    result, _, _ = run([fenced("1/0"), fenced("1/0"), fenced("x = 1")], executor=Counting())
+    assert result.outcome == "no-progress"
+    assert [r.status for r in result.rounds] == ["error", "repeated"]
+    assert runs == ["1/0"]
+    assert "repeated the previous round's code" in result.summary()
+
+
+def test_same_error_twice_stops_as_no_progress():
+    result, _, _ = run([fenced("print(missing)"), fenced("print( missing )"), fenced("x = 1")])
+    assert result.outcome == "no-progress"
+    assert len(result.rounds) == 2
+    assert "NameError" in result.summary()
+
+
+def test_different_errors_keep_going():
+    result, _, _ = run([fenced("print(missing)"), fenced("int('x')"), fenced("x = 1")])
+    assert result.outcome == "success" and len(result.rounds) == 3
+
+
+def test_no_exec_generates_once_and_runs_nothing():
+    ns = {}
+    result, backend, _ = run([fenced("boom = 1/0"), fenced("x = 1")], execute=False, namespace=ns)
+    assert result.outcome == "generated" and len(backend.calls) == 1
+    assert result.rounds[0].status == "not-run" and result.final_round.code == "boom = 1/0"
+    assert "boom" not in ns
+
+
+def test_replay_exhausted_stops_with_a_clear_message():
+    result, _, _ = run([fenced("1/0")], rounds=3)
+    assert result.outcome == "failed"
+    assert "has 1 replies; call 2 asked for another" in result.message
+    assert len(result.rounds) == 2 and result.rounds[1].status == "error"
+
+
+def test_stdout_tail_goes_into_the_feedback(capsys):
+    result, _, _ = run([fenced("for i in range(50):\n    print('line', i)\n1/0"), fenced("x = 1")])
+    feedback = result.rounds[0].feedback
+    assert "line 49" in feedback and "line 30" not in feedback
+    assert "line 0\n" in capsys.readouterr().out  # the user still saw all of it
+
+
+def test_feedback_is_bounded_and_plain():
+    deep = "def f(n):\n    return f(n + 1) if n < 200 else 1/0\nf(0)"
+    result, _, _ = run([fenced(deep), fenced("x = 1")], feedback_chars=500)
+    feedback = result.rounds[0].feedback
+    assert len(feedback) < 1200
+    assert "characters cut" in feedback and "ZeroDivisionError" in feedback
+    assert "\x1b[" not in feedback
+
+
+def test_generated_code_that_exits_does_not_end_the_loop():
+    result, _, _ = run([fenced("import sys\nsys.exit(3)"), fenced("raise KeyboardInterrupt"), fenced("x = 1")])
+    assert result.rounds[0].execution.ename == "SystemExit"
+    assert result.outcome == "interrupted" and result.message == "during execution"
+
+
+def test_interrupt_during_generation_keeps_the_partial_round():
+    class Interrupting(ReplayBackend):
+        def generate(self, messages, params):
+            yield "```python\nx ="
+            raise KeyboardInterrupt
+
+    loop = RefinementLoop(Interrupting(["unused"]), NamespaceExecutor(), RunSettings())
+    result = loop.run("task")
+    assert result.outcome == "interrupted" and result.message == "during generation"
+    assert result.rounds[0].reply == "```python\nx =" and result.rounds[0].status == "interrupted"
+
+
+def test_events_arrive_in_order():
+    seen = []
+    run([fenced("1/0"), fenced("x = 1")], listeners=[lambda e: seen.append(type(e).__name__)])
+    compact = [n for i, n in enumerate(seen) if n != "TokenGenerated" or seen[i - 1] != "TokenGenerated"]
+    assert compact == ["RunStarted",
+                       "RoundStarted", "TokenGenerated", "CodeReady", "ExecutionFinished", "RoundFinished",
+                       "RoundStarted", "TokenGenerated", "CodeReady", "ExecutionFinished", "RoundFinished",
+                       "RunFinished"]
+
+
+def test_reply_stops_at_the_first_complete_block():
+    chatter = "```python\nx = 1\n```\nOutput:\n```\n1\n```\nThis sets x."
+    result, _, _ = run([chatter])
+    assert result.rounds[0].reply == "```python\nx = 1\n```\n"
+    result, _, _ = run([chatter], stop_after_code=False)
+    assert result.rounds[0].reply == chatter
+
+
+def test_recording_backend_keeps_raw_replies(tmp_path):
+    replies = [fenced("1/0"), fenced("x = 2")]
+    recorder = RecordingBackend(ReplayBackend(replies))
+    RefinementLoop(recorder, NamespaceExecutor(), RunSettings()).run("t")
+    assert recorder.replies == replies
+    path = tmp_path / "rec.json"
+    recorder.save(str(path))
+    again = RefinementLoop(ReplayBackend.from_file(str(path)), NamespaceExecutor(), RunSettings()).run("t")
+    assert again.outcome == "success" and len(again.rounds) == 2
+
+
+def test_loop_module_imports_neither_ipython_nor_llama_cpp():
+    import subprocess
+
+    code = ("import sys, oci_magic.loop, oci_magic.context, oci_magic.extract, oci_magic.backends; "
+            "print(sorted(m for m in ('IPython', 'llama_cpp') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
