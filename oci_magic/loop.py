@@ -6,7 +6,8 @@ emits events; it imports neither IPython nor llama_cpp.
 from __future__ import annotations
 
 import time
-from typing import Iterable, List, Optional, Protocol
+from dataclasses import dataclass
+from typing import Callable, Iterable, List, Optional, Protocol
 
 from . import prompt
 from .backends.base import Backend, Message
@@ -15,13 +16,32 @@ from .events import CodeReady, ExecutionFinished, Listener, RoundFinished, Round
 from .extract import extract_code, closed_block_end
 from .feedback import NO_CODE, error_feedback
 from .records import (ERROR, FAILED, GAVE_UP, GENERATED, INTERRUPTED, NO_CODE as NO_CODE_STATUS, NO_PROGRESS,
-                      NOT_RUN, OK, REPEATED, STOPPED, SUCCESS, Execution, Round, RunResult)
+                      NOT_RUN, OK, REPEATED, SKIPPED, STOPPED, SUCCESS, Execution, Round, RunResult)
 from .settings import RunSettings
 
 
 class Executor(Protocol):
     def execute(self, code: str) -> Execution:
         """Run ``code``; report failure in the result, never by raising."""
+
+
+RUN, SKIP, STOP = "run", "skip", "stop"
+
+
+@dataclass
+class Decision:
+    """A gate's answer before code runs: run it, skip it (``reason`` goes back to the model as
+    feedback), or stop the whole run (``reason`` ends up in the summary)."""
+
+    action: str = RUN
+    reason: str = ""
+
+
+Gate = Callable[[int, str], Decision]  # (round index, code) -> Decision
+
+
+def run_everything(index: int, code: str) -> Decision:
+    return Decision(RUN)
 
 
 class _Stop(Exception):
@@ -31,8 +51,9 @@ class _Stop(Exception):
 
 class RefinementLoop:
     def __init__(self, backend: Backend, executor: Optional[Executor], settings: RunSettings,
-                 listeners: Iterable[Listener] = ()):
+                 listeners: Iterable[Listener] = (), gate: Gate = run_everything):
         self.backend = backend
+        self.gate = gate
         self.executor = executor
         self.settings = settings
         self.listeners: List[Listener] = list(listeners)
@@ -87,6 +108,14 @@ class RefinementLoop:
             round_.status, result.outcome = NOT_RUN, GENERATED
             return round_
 
+        decision = self.gate(index, round_.code)
+        if decision.action == STOP:
+            round_.status, result.outcome, result.message = SKIPPED, STOPPED, decision.reason or "stopped before running"
+            return round_
+        if decision.action == SKIP:
+            round_.status = SKIPPED
+            round_.feedback = decision.reason or "The user chose not to run this code. Write different code for the task."
+            return round_
         execution = self.executor.execute(round_.code)
         round_.execution = execution
         self.emit(ExecutionFinished(index, execution))

@@ -8,14 +8,14 @@ import sys
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from traitlets import Bool, Float, Int, Unicode
+from traitlets import Bool, Float, Int, Unicode, default
 
 from . import context as ctx
 from . import prompt
 from .backends.replay import RecordingBackend, ReplayBackend
 from .errors import OciError
 from .executor import ShellExecutor
-from .loop import RefinementLoop
+from .loop import RefinementLoop, run_everything
 from .models import ModelCache, choose_model
 from .render import TextRenderer
 from .settings import ContextSpec, GenerationParams, RunSettings
@@ -43,6 +43,12 @@ class OciMagics(Magics):
     context_tokens = Int(0, min=0, help="Token budget for the notebook context. 0: what n_ctx leaves after the answers of all rounds.").tag(config=True)
     feedback_chars = Int(2000, min=200, help="Longest traceback text fed back to the model per round.").tag(config=True)
     insert_cell = Bool(True, help="Insert the working code as a new cell below (set_next_input).").tag(config=True)
+    headless = Bool(help="Nobody can answer questions here (oci run, CI): confirmations are refused, not asked. "
+                         "Default: true when $OCI_HEADLESS is 1.").tag(config=True)
+
+    @default("headless")
+    def _headless_default(self):
+        return os.environ.get("OCI_HEADLESS") == "1"
 
     def __init__(self, shell=None, **kwargs):
         super().__init__(shell=shell, **kwargs)
@@ -84,7 +90,7 @@ class OciMagics(Magics):
             backend = RecordingBackend(backend)
 
         context = self._context(backend, settings, task)
-        loop = RefinementLoop(backend, ShellExecutor(self.shell), settings, [TextRenderer()])
+        loop = RefinementLoop(backend, self._executor(args), settings, self._listeners(args), self._gate(args))
         try:
             result = loop.run(task, context)
         finally:
@@ -92,6 +98,15 @@ class OciMagics(Magics):
                 backend.save(args.record)
         self.last_result = result
         self._finish(result, backend, task)
+
+    def _executor(self, args):
+        return ShellExecutor(self.shell)
+
+    def _listeners(self, args):
+        return [TextRenderer()]
+
+    def _gate(self, args):
+        return run_everything
 
     def _settings(self, args) -> RunSettings:
         pick = lambda value, default: default if value is None else value  # noqa: E731

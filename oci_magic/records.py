@@ -7,7 +7,8 @@ from typing import List, Optional
 from .backends.base import Usage
 
 # Round statuses
-OK, ERROR, NO_CODE, REPEATED, NOT_RUN, INTERRUPTED = "ok", "error", "no-code", "repeated", "not-run", "interrupted"
+OK, ERROR, NO_CODE, REPEATED, NOT_RUN, INTERRUPTED, SKIPPED = (
+    "ok", "error", "no-code", "repeated", "not-run", "interrupted", "skipped")
 # Run outcomes
 SUCCESS, GAVE_UP, NO_PROGRESS, GENERATED, STOPPED, FAILED = (
     "success", "gave-up", "no-progress", "generated", "interrupted", "failed")
@@ -51,6 +52,8 @@ class Round:
             return "the reply contained no code"
         if self.status == REPEATED:
             return "the reply repeated the previous round's code"
+        if self.status == SKIPPED:
+            return "the code was not run: " + (self.feedback or "skipped")
         return self.execution.error_line if self.execution and not self.execution.ok else None
 
 

@@ -171,3 +171,25 @@ def test_loop_module_imports_neither_ipython_nor_llama_cpp():
             "print(sorted(m for m in ('IPython', 'llama_cpp') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_gate_can_skip_with_feedback_or_stop():
+    from oci_magic.loop import SKIP, STOP, Decision
+
+    asked = []
+
+    def gate(index, code):
+        asked.append(code)
+        return Decision(SKIP, "Do not divide by zero.") if "1/0" in code else Decision()
+
+    backend = ReplayBackend([fenced("x = 1/0"), fenced("x = 1")])
+    ns = {}
+    result = RefinementLoop(backend, NamespaceExecutor(ns), RunSettings(), gate=gate).run("t")
+    assert [r.status for r in result.rounds] == ["skipped", "ok"] and ns["x"] == 1
+    assert backend.calls[1][-1]["content"] == "Do not divide by zero."
+    assert asked == ["x = 1/0", "x = 1"]
+
+    result = RefinementLoop(ReplayBackend([fenced("x = 2")]), NamespaceExecutor(ns), RunSettings(),
+                            gate=lambda i, c: Decision(STOP, "the user pressed Stop")).run("t")
+    assert result.outcome == "interrupted" and ns["x"] == 1
+    assert result.summary() == "interrupted in round 1: the user pressed Stop"

@@ -208,7 +208,7 @@ def test_traits_are_configurable():
     magics = OciMagics(shell=None, config=config)
     assert (magics.rounds, magics.model_path) == (5, "/m.gguf")
     for name in ("model_path", "n_ctx", "n_threads", "n_gpu_layers", "rounds", "temperature", "max_tokens",
-                 "seed", "context", "context_tokens", "feedback_chars", "insert_cell"):
+                 "seed", "context", "context_tokens", "feedback_chars", "insert_cell", "headless"):
         trait = OciMagics.class_traits()[name]
         assert trait.metadata.get("config") and trait.help, name
 
@@ -236,3 +236,19 @@ def test_unload_removes_the_magics(ip):
     ip.run_line_magic("unload_ext", "oci_magic")
     assert "oci" not in ip.magics_manager.magics["cell"]
     ip.run_line_magic("load_ext", "oci_magic")
+
+
+def test_headless_follows_the_environment(monkeypatch):
+    from oci_magic.magics import OciMagics
+
+    monkeypatch.setenv("OCI_HEADLESS", "1")
+    assert OciMagics(shell=None).headless is True
+    monkeypatch.delenv("OCI_HEADLESS")
+    assert OciMagics(shell=None).headless is False
+
+
+def test_cli_without_a_command_prints_help(capsys):
+    from oci_magic.cli import main
+
+    assert main([]) == 2
+    assert "usage: oci" in capsys.readouterr().out
