@@ -34,6 +34,12 @@ class CodeReady:
 
 
 @dataclass
+class ExecutionStarted:
+    index: int
+    code: str
+
+
+@dataclass
 class ExecutionFinished:
     index: int
     execution: Execution
@@ -49,5 +55,5 @@ class RunFinished:
     result: RunResult
 
 
-Event = Union[RunStarted, RoundStarted, TokenGenerated, CodeReady, ExecutionFinished, RoundFinished, RunFinished]
+Event = Union[RunStarted, RoundStarted, TokenGenerated, CodeReady, ExecutionStarted, ExecutionFinished, RoundFinished, RunFinished]
 Listener = Callable[[Event], None]

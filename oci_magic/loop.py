@@ -12,7 +12,7 @@ from typing import Callable, Iterable, List, Optional, Protocol
 from . import prompt
 from .backends.base import Backend, Message
 from .errors import OciError
-from .events import CodeReady, ExecutionFinished, Listener, RoundFinished, RoundStarted, RunFinished, RunStarted, TokenGenerated
+from .events import CodeReady, ExecutionFinished, ExecutionStarted, Listener, RoundFinished, RoundStarted, RunFinished, RunStarted, TokenGenerated
 from .extract import extract_code, closed_block_end
 from .feedback import NO_CODE, error_feedback
 from .records import (ERROR, FAILED, GAVE_UP, GENERATED, INTERRUPTED, NO_CODE as NO_CODE_STATUS, NO_PROGRESS,
@@ -116,6 +116,7 @@ class RefinementLoop:
             round_.status = SKIPPED
             round_.feedback = decision.reason or "The user chose not to run this code. Write different code for the task."
             return round_
+        self.emit(ExecutionStarted(index, round_.code))
         execution = self.executor.execute(round_.code)
         round_.execution = execution
         self.emit(ExecutionFinished(index, execution))

@@ -140,8 +140,8 @@ def test_events_arrive_in_order():
     run([fenced("1/0"), fenced("x = 1")], listeners=[lambda e: seen.append(type(e).__name__)])
     compact = [n for i, n in enumerate(seen) if n != "TokenGenerated" or seen[i - 1] != "TokenGenerated"]
     assert compact == ["RunStarted",
-                       "RoundStarted", "TokenGenerated", "CodeReady", "ExecutionFinished", "RoundFinished",
-                       "RoundStarted", "TokenGenerated", "CodeReady", "ExecutionFinished", "RoundFinished",
+                       "RoundStarted", "TokenGenerated", "CodeReady", "ExecutionStarted", "ExecutionFinished", "RoundFinished",
+                       "RoundStarted", "TokenGenerated", "CodeReady", "ExecutionStarted", "ExecutionFinished", "RoundFinished",
                        "RunFinished"]
 
 
@@ -193,3 +193,29 @@ def test_gate_can_skip_with_feedback_or_stop():
                             gate=lambda i, c: Decision(STOP, "the user pressed Stop")).run("t")
     assert result.outcome == "interrupted" and ns["x"] == 1
     assert result.summary() == "interrupted in round 1: the user pressed Stop"
+
+
+@pytest.mark.parametrize("answers,result", [
+    (["y"], "run"), (["", "maybe", "S"], "skip"), (["stop"], "stop")])
+def test_ask_stdin_repeats_until_a_valid_choice(answers, result):
+    from oci_magic.confirm import ask_stdin
+
+    replies = iter(answers)
+    assert ask_stdin("Run it?", ["run", "skip", "stop"], read=lambda prompt: next(replies)) == result
+
+
+def test_ask_stdin_without_stdin_returns_none():
+    from oci_magic.confirm import ask_stdin
+
+    class StdinNotImplementedError(RuntimeError):
+        pass
+
+    def no_stdin(prompt):
+        raise StdinNotImplementedError("no stdin")
+
+    assert ask_stdin("Run it?", ["run", "skip"], read=no_stdin) is None
+
+    def eof(prompt):
+        raise EOFError
+
+    assert ask_stdin("Run it?", ["run", "skip"], read=eof) is None
