@@ -15,7 +15,8 @@ Ask = Callable[[str, Sequence[str]], Optional[str]]  # (question, choices) -> a 
 def ask_stdin(question: str, choices: Sequence[str], read: Callable[[str], str] = input) -> Optional[str]:
     """Ask on stdin until the answer is one of ``choices`` (or its first letter). Return None
     when there is no stdin to ask on."""
-    keys = {c[0].lower(): c for c in choices}
+    initials = [c[0].lower() for c in choices]
+    keys = {i: c for i, c in zip(initials, choices) if initials.count(i) == 1}  # "y", not an ambiguous "s"
     keys.update({c.lower(): c for c in choices})
     prompt = f"{question} [{'/'.join(choices)}] "
     while True:

@@ -196,7 +196,7 @@ def test_gate_can_skip_with_feedback_or_stop():
 
 
 @pytest.mark.parametrize("answers,result", [
-    (["y"], "run"), (["", "maybe", "S"], "skip"), (["stop"], "stop")])
+    (["r"], "run"), (["", "maybe", "s", "Skip"], "skip"), (["stop"], "stop")])
 def test_ask_stdin_repeats_until_a_valid_choice(answers, result):
     from oci_magic.confirm import ask_stdin
 
