@@ -9,6 +9,13 @@ from .records import Execution, Round, RunResult
 
 
 @dataclass
+class ReadingContext:
+    """Emitted by the front end before it reads the notebook for the model (before RunStarted)."""
+
+    task: str = ""
+
+
+@dataclass
 class RunStarted:
     task: str
     max_rounds: int
@@ -55,5 +62,5 @@ class RunFinished:
     result: RunResult
 
 
-Event = Union[RunStarted, RoundStarted, TokenGenerated, CodeReady, ExecutionStarted, ExecutionFinished, RoundFinished, RunFinished]
+Event = Union[ReadingContext, RunStarted, RoundStarted, TokenGenerated, CodeReady, ExecutionStarted, ExecutionFinished, RoundFinished, RunFinished]
 Listener = Callable[[Event], None]

@@ -8,12 +8,14 @@ import sys
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from traitlets import Bool, Float, Int, Unicode, default
+from traitlets import Bool, Enum, Float, Int, Unicode, default
 
 from . import context as ctx
 from . import prompt
 from .backends.replay import RecordingBackend, ReplayBackend
+from .confirm import ConfirmGate
 from .errors import OciError
+from .events import ReadingContext
 from .executor import ShellExecutor
 from .loop import RefinementLoop, run_everything
 from .models import ModelCache, choose_model
@@ -46,6 +48,18 @@ class OciMagics(Magics):
     headless = Bool(help="Nobody can answer questions here (oci run, CI): confirmations are refused, not asked. "
                          "Default: true when $OCI_HEADLESS is 1.").tag(config=True)
 
+    confirm = Bool(False, help="Show each round's code and ask Run / Skip / Stop before running it "
+                               "(--confirm for one run). Where nobody can answer, the run stops unless --yes.").tag(config=True)
+    assume_yes = Bool(help="Answer Run to every confirmation without asking (--yes for one run; oci run --yes). "
+                           "Default: true when $OCI_YES is 1.").tag(config=True)
+    view = Enum(["auto", "panel", "text"], "auto", help="How a run is shown: panel (live status line and "
+                "round-by-round panel, for Jupyter frontends), text (plain lines, for terminals and logs), or "
+                "auto: panel in a Jupyter kernel, text in terminal IPython and when headless.").tag(config=True)
+
+    @default("assume_yes")
+    def _assume_yes_default(self):
+        return os.environ.get("OCI_YES") == "1"
+
     @default("headless")
     def _headless_default(self):
         return os.environ.get("OCI_HEADLESS") == "1"
@@ -69,6 +83,8 @@ class OciMagics(Magics):
     @argument("-c", "--context", metavar="WHAT", help="Context to send: all, vars, none, or N (last N cells).")
     @argument("--record", metavar="FILE", help="Save the model's raw replies as a JSON list of strings.")
     @argument("--replay", metavar="FILE", help="Answer with replies recorded in FILE instead of a model.")
+    @argument("--confirm", action="store_true", help="Ask Run / Skip / Stop before running each round's code.")
+    @argument("-y", "--yes", action="store_true", help="Run without asking, even with --confirm or c.OciMagics.confirm.")
     @cell_magic
     def oci(self, line, cell):
         """Write Python for the task in the cell body, run it in this kernel, and fix it from the
@@ -89,8 +105,11 @@ class OciMagics(Magics):
             _check_writable(args.record)
             backend = RecordingBackend(backend)
 
+        listeners = self._listeners(args)
+        for listener in listeners:
+            listener(ReadingContext(task))
         context = self._context(backend, settings, task)
-        loop = RefinementLoop(backend, self._executor(args), settings, self._listeners(args), self._gate(args))
+        loop = RefinementLoop(backend, self._executor(args), settings, listeners, self._gate(args))
         try:
             result = loop.run(task, context)
         finally:
@@ -103,9 +122,27 @@ class OciMagics(Magics):
         return ShellExecutor(self.shell)
 
     def _listeners(self, args):
+        if self._panel_view():
+            from .display import StatusLine
+            from .panel import RoundPanel
+
+            return [StatusLine(confirm=self._confirming(args)), RoundPanel()]
         return [TextRenderer()]
 
+    def _panel_view(self) -> bool:
+        """The rich view needs a Jupyter frontend: a kernel shell, and someone watching it."""
+        if self.view != "auto":
+            return self.view == "panel"
+        zmqshell = sys.modules.get("ipykernel.zmqshell")  # loaded in a kernel; never imported here
+        in_kernel = zmqshell is not None and isinstance(self.shell, zmqshell.ZMQInteractiveShell)
+        return in_kernel and not self.headless
+
+    def _confirming(self, args) -> bool:
+        return (args.confirm or self.confirm) and not (args.yes or self.assume_yes)
+
     def _gate(self, args):
+        if self._confirming(args):
+            return ConfirmGate(headless=self.headless)
         return run_everything
 
     def _settings(self, args) -> RunSettings:

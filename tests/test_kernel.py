@@ -20,6 +20,22 @@ def kernel():
     manager.shutdown_kernel(now=True)
 
 
+def shown(messages):
+    """What the person sees as text: streams, plus the latest version of each display (by display_id)."""
+    order, latest = [], {}
+    for i, m in enumerate(messages):
+        content = m["content"]
+        if m["msg_type"] == "stream":
+            order.append(i)
+            latest[i] = content["text"]
+        elif m["msg_type"] in ("display_data", "update_display_data"):
+            key = content.get("transient", {}).get("display_id") or i
+            if key not in latest:
+                order.append(key)
+            latest[key] = content["data"]["text/plain"] + "\n"
+    return "".join(latest[key] for key in order)
+
+
 def execute(client, code):
     messages = []
     reply = client.execute_interactive(code, timeout=120, output_hook=messages.append)
@@ -40,8 +56,12 @@ def test_fail_then_fix_in_a_kernel(kernel, tmp_path):
     assert [e["ename"] for e in errors] == ["ZeroDivisionError"]  # round 1's traceback, shown to the user
     results = [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"]
     assert results == ["6"]  # round 2's value displays like a normal cell's
-    text = "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream")
+    text = shown(messages)
     assert "✓ %%oci succeeded in round 2 of 3" in text
+    # a Jupyter kernel gets the live view: a status line and one block per round, updated in place
+    assert "%%oci · replay · round 2/3 · done · 13 tokens" in text
+    assert "✗ round 1/3 · ZeroDivisionError: division by zero" in text and "✓ round 2/3 · ran in" in text
+    assert len([m for m in messages if m["msg_type"] == "update_display_data"]) > 5
     assert kinds.index("error") < kinds.index("execute_result")
     reply, messages = execute(kernel, "print(total)")
     assert "6" in "".join(m["content"].get("text", "") for m in messages)
@@ -53,7 +73,7 @@ def test_a_run_that_gives_up_still_replies_ok(kernel, tmp_path):
     reply, messages = execute(kernel, f"%%oci --replay {replay} --rounds 1\ndivide")
     assert reply["status"] == "ok"
     assert not [p for p in reply["payload"] if p["source"] == "set_next_input"]
-    text = "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream")
+    text = shown(messages)
     assert "✗ %%oci gave up after 1 round; last error: ZeroDivisionError: division by zero" in text
 
 
