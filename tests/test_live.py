@@ -1,0 +1,203 @@
+"""The live view (status line, round panel), the choice of view, and --confirm's gate."""
+import pytest
+
+from oci_magic import confirm, display
+from oci_magic.backends import ReplayBackend
+from oci_magic.display import StatusLine, Throttle
+from oci_magic.events import ReadingContext, RoundStarted, RunStarted, TokenGenerated
+from oci_magic.executor import NamespaceExecutor
+from oci_magic.loop import RefinementLoop
+from oci_magic.panel import RoundPanel
+from oci_magic.render import TextRenderer
+from oci_magic.settings import RunSettings
+
+from .conftest import fenced
+
+
+class Frontend:
+    """Stands in for JupyterLab: keeps every display and its updates, by display."""
+
+    def __init__(self):
+        self.displays = []  # one list of bundles per display, oldest first
+
+    def show(self, bundle):
+        versions = [bundle]
+        self.displays.append(versions)
+
+        class Handle:
+            def update(self, new, raw=True):
+                versions.append(new)
+
+        return Handle()
+
+    def latest(self, kind="text/plain"):
+        return [versions[-1][kind] for versions in self.displays]
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def run_loop(replies, listeners, gate=None, rounds=3):
+    loop = RefinementLoop(ReplayBackend(replies), NamespaceExecutor({"base": 40}), RunSettings(rounds=rounds),
+                          listeners, **({"gate": gate} if gate else {}))
+    return loop.run("make y")
+
+
+def test_throttle_limits_token_updates_but_never_phase_changes():
+    clock, frontend = Clock(), Frontend()
+    status = StatusLine(frontend.show, clock=clock)
+    status(ReadingContext("t"))
+    status(RunStarted("t", 3, "model"))
+    status(RoundStarted(1, 3))
+    for _ in range(400):  # two seconds of a 200 tok/s model
+        clock.now += 0.005
+        status(TokenGenerated(1, "x"))
+    versions = frontend.displays[0]
+    token_updates = len(versions) - 2  # the first display (reading context) and round 1's start
+    assert 18 <= token_updates <= 21  # ~10 per second, not 400
+    assert versions[-1]["text/plain"].startswith("%%oci · model · round 1/3 · generating · 200 tok/s · 2.0 s")
+    status(RoundStarted(2, 3))  # a phase change shows at once, however soon
+    assert versions[-1]["text/plain"] == "%%oci · model · round 2/3 · fixing · 2.0 s"
+
+
+def test_throttle():
+    clock = Clock()
+    throttle = Throttle(0.1, clock)
+    assert throttle.ready() and not throttle.ready() and throttle.ready(force=True)
+    clock.now += 0.15
+    assert throttle.ready()
+
+
+def test_status_line_walks_through_the_phases():
+    frontend = Frontend()
+    status = StatusLine(frontend.show)
+    status(ReadingContext("make y"))
+    run_loop([fenced("y = bas + 2"), fenced("y = base + 2")], [status])
+    phases = [v["text/plain"].split(" · ")[2:4] for v in frontend.displays[0][1:]]
+    assert ["round 1/3", "generating"] in phases and ["round 1/3", "running"] in phases
+    assert ["round 1/3", "reading the traceback"] in phases and ["round 2/3", "fixing"] in phases
+    assert frontend.displays[0][0]["text/plain"].startswith("%%oci · reading context")
+    final = frontend.displays[0][-1]["text/plain"]
+    assert final.startswith("%%oci · replay · round 2/3 · done · ") and " tokens · " in final
+    assert len(frontend.displays) == 1  # one line, updated in place
+
+
+def test_panel_folds_failed_rounds_once_one_works():
+    frontend = Frontend()
+    run_loop([fenced("y = bas + 2"), fenced("y = base + 2\nprint(y)")], [RoundPanel(frontend.show)])
+    round1, round2, summary = frontend.displays
+    first = round1[-1]["text/html"]
+    assert "✗ round 1/3 · NameError: name &#x27;bas&#x27; is not defined" in first
+    assert '<details class="oci-round" data-round="1"' in first and " open>" not in first  # folded
+    assert any(" open>" in v["text/html"] for v in round1)  # it was open while it ran
+    assert 'class="oci-traceback"' in first and "File &quot;" in first
+    assert "feedback sent to the model" in first and "Fix the code." in first
+    assert " open>" in round2[-1]["text/html"] and "✓ round 2/3 · ran in" in round2[-1]["text/html"]
+    assert '<span style="color: #008000">print</span>(y)' in round2[-1]["text/html"]  # highlighted
+    assert [v["text/plain"] for v in summary] == ["✓ %%oci succeeded in round 2 of 3"]
+
+
+def test_panel_streams_the_reply_before_the_code_is_complete():
+    clock, frontend = Clock(), Frontend()
+    panel = RoundPanel(frontend.show, clock=clock)
+    panel(RoundStarted(1, 3))
+    for word in ["Here", " is", " the", " code"]:
+        clock.now += 0.2
+        panel(TokenGenerated(1, word))
+    shown = [v["text/html"] for v in frontend.displays[0]]
+    assert 'class="oci-stream"' in shown[-1] and "Here is the code</pre>" in shown[-1]
+    assert "round 1/3 · generating…" in shown[-1]
+
+
+def test_panel_keeps_failed_rounds_open_when_the_run_gives_up():
+    frontend = Frontend()
+    result = run_loop([fenced("1/0"), fenced("[][1]")], [RoundPanel(frontend.show)], rounds=2)
+    assert result.outcome == "gave-up"
+    assert all(" open>" in d[-1]["text/html"] for d in frontend.displays[:2])
+    assert frontend.latest()[-1].startswith("✗ %%oci gave up after 2 rounds; last error: IndexError")
+
+
+# -- the magic chooses the view ----------------------------------------------------------------
+def test_terminal_ipython_gets_plain_text(ip, magics, replay_file, capsys):
+    assert [type(x) for x in magics._listeners(None)] == [TextRenderer]
+    ip.run_cell_magic("oci", f"--replay {replay_file(fenced('y = 1'))}", "make y")
+    assert capsys.readouterr().out.rstrip().endswith("✓ %%oci succeeded in round 1 of 3")
+
+
+def test_panel_view_shows_the_summary_once(ip, magics, replay_file, capsys, monkeypatch):
+    frontend = Frontend()
+    monkeypatch.setattr(display, "_ipython_show", frontend.show)
+    magics.view = "panel"
+    ip.run_cell_magic("oci", f"--replay {replay_file(fenced('y = 1'))}", "make y")
+    assert "%%oci succeeded" not in capsys.readouterr().out  # not in the text as well as the panel
+    shown = frontend.latest()
+    assert shown[0].startswith("%%oci · replay · round 1/3 · done · 4 tokens · ")
+    assert shown[-1] == "✓ %%oci succeeded in round 1 of 3"
+    assert ip.rl_next_input.endswith("y = 1")
+
+
+def test_headless_kernel_gets_text(magics):
+    magics.view, magics.headless = "auto", True
+    assert [type(x) for x in magics._listeners(None)] == [TextRenderer]
+
+
+# -- --confirm ------------------------------------------------------------------------------------
+def scripted(monkeypatch, *answers):
+    asked = []
+    replies = iter(answers)
+
+    def ask(question, choices):
+        asked.append(question)
+        return next(replies)
+
+    monkeypatch.setattr(confirm, "ask_stdin", ask)
+    return asked
+
+
+REFUSED = ("✗ %%oci interrupted in round 1: --confirm asks before running code, and nobody can answer here "
+           "(no stdin / headless); nothing was run. Pass --yes to run without asking")
+
+
+@pytest.mark.parametrize("options,headless,answers,outcome,y,last_line", [
+    ("--confirm", False, ["run"], "success", 42, "✓ %%oci succeeded in round 1 of 3"),
+    ("--confirm", False, ["stop"], "interrupted", None,
+     "✗ %%oci interrupted in round 1: stopped by you before running round 1"),
+    ("--confirm", False, ["skip", "use base, it exists", "run"], "success", 41, "✓ %%oci succeeded in round 2 of 3"),
+    ("--confirm", False, [None], "interrupted", None, REFUSED),  # a kernel with no stdin (nbclient)
+    ("--confirm", True, [], "interrupted", None, REFUSED),  # headless: not even asked
+    ("--confirm --yes", True, [], "success", 42, "✓ %%oci succeeded in round 1 of 3"),
+    ("", False, [], "success", 42, "✓ %%oci succeeded in round 1 of 3"),
+])
+def test_confirm_gate(ip, magics, replay_file, capsys, monkeypatch, options, headless, answers, outcome, y, last_line):
+    asked = scripted(monkeypatch, *answers)
+    magics.headless = headless
+    ip.user_ns["base"] = 40
+    path = replay_file(fenced("y = base + 2"), fenced("y = base + 1"))
+    ip.run_cell_magic("oci", f"--replay {path} {options}", "make y")
+    assert magics.last_result.outcome == outcome
+    assert ip.user_ns.get("y") == y
+    assert capsys.readouterr().out.rstrip().splitlines()[-1] == last_line
+    assert len(asked) == len(answers)
+    assert (ip.rl_next_input is not None) == (outcome == "success")
+    if "skip" in answers:  # the reason for skipping went back to the model
+        first = magics.last_result.rounds[0]
+        assert first.status == "skipped" and "use base, it exists" in first.feedback
+
+
+def test_confirm_trait_and_assume_yes(ip, magics, replay_file, monkeypatch):
+    asked = scripted(monkeypatch, "run")
+    magics.confirm = True
+    ip.run_cell_magic("oci", f"--replay {replay_file(fenced('y = 1'))}", "make y")
+    assert asked == ["Run the code of round 1?"]
+    magics.assume_yes = True
+    ip.run_cell_magic("oci", f"--replay {replay_file(fenced('y = 2'), name='b.json')}", "make y")
+    assert len(asked) == 1 and ip.user_ns["y"] == 2
+
+
+def test_ask_stdin_free_text_answer():
+    assert confirm.ask_stdin("Why?", (), read=lambda prompt: "  too slow ") == "too slow"
