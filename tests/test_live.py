@@ -136,7 +136,7 @@ def test_panel_view_shows_the_summary_once(ip, magics, replay_file, capsys, monk
     ip.run_cell_magic("oci", f"--replay {replay_file(fenced('y = 1'))}", "make y")
     assert "%%oci succeeded" not in capsys.readouterr().out  # not in the text as well as the panel
     shown = frontend.latest()
-    assert shown[0].startswith("%%oci · replay · round 1/3 · done · 4 tokens · ")
+    assert shown[0].startswith("%%oci · replay · round 1/3 · done · 10 tokens · ")
     assert shown[-1] == "✓ %%oci succeeded in round 1 of 3"
     assert ip.rl_next_input.endswith("y = 1")
 
