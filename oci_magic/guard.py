@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Iterator, Mapping, MutableMapping, Optional
 
 from . import rollback as rb
+from .executor import is_cell
 from .records import Execution
 from .timeout import time_limit
 
@@ -45,7 +46,7 @@ class GuardedExecutor:
             with ExitStack() as stack:
                 stack.enter_context(_no_exit(self.shell))
                 stack.enter_context(sigint)
-                limit = stack.enter_context(time_limit(self.settings.timeout))
+                limit = stack.enter_context(time_limit(self.settings.timeout, is_cell))
                 execution = self.inner.execute(code)
         except KeyboardInterrupt:  # landed between the code and our cleanup: it means the same
             execution = Execution(ok=False, ename="KeyboardInterrupt", interrupted=True)

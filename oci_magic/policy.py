@@ -137,6 +137,8 @@ class _Visitor(ast.NodeVisitor):
         self.generic_visit(node)
         name = self._dotted(node.func)
         if name is None:
+            if isinstance(node.func, ast.Attribute) and node.func.attr in METHODS:  # Path("a").unlink()
+                self._add(f".{node.func.attr}()", METHODS[node.func.attr], node)
             return
         risk = CALLS.get(name) or self._module_risk(name)
         if risk:

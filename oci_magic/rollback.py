@@ -51,7 +51,7 @@ class Snapshot:
             if current is old:
                 continue
             namespace[name] = old
-            if current is not self.copies.get(name, _MISSING):  # a name only isolated is not news
+            if name not in self.copies or current is not self.copies[name]:  # only isolated: not news
                 restored.append(name)
         return sorted(restored), sorted(removed)
 

@@ -11,17 +11,21 @@ The limit is delivered as :class:`ExecutionTimeout`, a ``KeyboardInterrupt`` sub
 
 On a Unix main thread ``signal.setitimer(ITIMER_REAL)`` raises it from a SIGALRM handler, which
 also cuts blocking calls such as ``time.sleep`` short. Code that swallows even interrupts
-(``except BaseException: pass`` inside a loop) is interrupted again every ``REPEAT`` seconds until
-it stops. Elsewhere (a non-main thread, Windows) a watchdog thread injects the exception with
+(``except BaseException: pass`` inside a loop) is interrupted again every ``REPEAT`` seconds, and
+from then on a trace function also raises at the next line the generated code runs -- which is
+inside its ``except`` clause, where the exception is no longer caught by that same ``try``. Elsewhere (a non-main thread, Windows) a watchdog thread injects the exception with
 ``PyThreadState_SetAsyncExc``: it lands at the next bytecode, so a blocking C call finishes first.
 """
 from __future__ import annotations
 
 import ctypes
 import signal
+import sys
 import threading
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
+
+Target = Callable[[str], bool]  # filename -> is it generated/notebook code (where we may raise)?
 
 REPEAT = 1.0  # seconds between further interrupts for code that swallowed the first one
 
@@ -46,13 +50,14 @@ def _can_use_signals() -> bool:
 
 
 @contextmanager
-def time_limit(seconds: Optional[float]) -> Iterator[Limit]:
-    """Interrupt the body with ExecutionTimeout after ``seconds`` (None or <= 0: no limit)."""
+def time_limit(seconds: Optional[float], target: Optional[Target] = None) -> Iterator[Limit]:
+    """Interrupt the body with ExecutionTimeout after ``seconds`` (None or <= 0: no limit).
+    ``target`` tells the code to stop by force (see above) from our and the libraries' code."""
     limit = Limit(seconds)
     if not seconds or seconds <= 0:
         yield limit
     elif _can_use_signals():
-        with _alarm(limit):
+        with _alarm(limit, target):
             yield limit
     else:
         with _watchdog(limit):
@@ -60,11 +65,14 @@ def time_limit(seconds: Optional[float]) -> Iterator[Limit]:
 
 
 @contextmanager
-def _alarm(limit: Limit) -> Iterator[None]:
+def _alarm(limit: Limit, target: Optional[Target]) -> Iterator[None]:
     def on_alarm(signum, frame):
+        if limit.fired and target is not None:  # the first interrupt was swallowed: insist
+            _raise_on_next_line(frame, target, limit)
         limit.fired = True
         raise ExecutionTimeout(limit.describe())
 
+    previous_trace = sys.gettrace()
     previous = signal.signal(signal.SIGALRM, on_alarm)
     previous_timer = signal.setitimer(signal.ITIMER_REAL, limit.seconds, REPEAT)
     try:
@@ -72,8 +80,25 @@ def _alarm(limit: Limit) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)  # disarm before anything else can be interrupted
         signal.signal(signal.SIGALRM, previous)
+        if limit.fired:
+            sys.settrace(previous_trace)  # a debugger's or coverage's tracer, usually None
         if previous_timer[0] > 0:  # someone else's alarm was pending: give it back what is left
             signal.setitimer(signal.ITIMER_REAL, *previous_timer)
+
+
+def _raise_on_next_line(frame, target: Target, limit: Limit) -> None:
+    """Make the next line event in generated code raise (CPython then unsets the tracer)."""
+
+    def tracer(frame, event, arg):
+        if event == "line" and target(frame.f_code.co_filename):
+            raise ExecutionTimeout(limit.describe())
+        return tracer
+
+    sys.settrace(tracer)  # frames entered from now on
+    while frame is not None:  # and the frames already running
+        if target(frame.f_code.co_filename):
+            frame.f_trace = tracer
+        frame = frame.f_back
 
 
 @contextmanager
