@@ -94,7 +94,7 @@ class OciMagics(Magics):
             %%oci --rounds 3
             make a DataFrame df with columns x = 0..9 and y = x squared, then print its mean
         """
-        args = parse_argstring(self.oci, line)
+        args = _parse(self.oci, line)
         task = clean_text(cell).strip()
         if not task:
             raise UsageError(f"%%oci needs a task in the cell body, e.g.\n{EXAMPLE}")
@@ -274,6 +274,13 @@ class OciMagics(Magics):
         error = result.error_before_exec or result.error_in_exec
         if error is not None:
             self.errors[result.execution_count] = f"{type(error).__name__}: {error}"
+
+
+def _parse(magic, line: str):
+    try:
+        return parse_argstring(magic, line)
+    except ValueError as exc:  # shlex: an unclosed quote
+        raise UsageError(f"cannot read the options ({exc}): {line.strip()}") from None
 
 
 def _check_fits(backend, task: str, context: str) -> None:
