@@ -99,6 +99,12 @@ class OciMagics(Magics):
         if not task:
             raise UsageError(f"%%oci needs a task in the cell body, e.g.\n{EXAMPLE}")
         settings = self._settings(args)
+        try:
+            self._run(args, task, settings)
+        except KeyboardInterrupt:  # ■ while loading the model or reading the notebook: no traceback of ours
+            print("%%oci · interrupted; no cell inserted", flush=True)
+
+    def _run(self, args, task, settings) -> None:
         backend = self._backend(args)
         if args.record:
             _check_writable(args.record)

@@ -290,3 +290,13 @@ def test_chain_gates_first_objection_wins():
     assert chain_gates(gate("a", RUN), None, gate("b", SKIP), gate("c", STOP))(1, "x").reason == "b"
     assert calls == ["a", "b"]
     assert chain_gates()(1, "x").action == RUN
+
+
+def test_an_interrupt_outside_the_loop_is_one_line(ip, magics, replay_file, capsys, monkeypatch):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(magics, "_context", interrupted)
+    ip.run_cell_magic("oci", f"--replay {replay_file(fenced('x = 1'))}", "t")
+    assert capsys.readouterr().out == "%%oci · interrupted; no cell inserted\n"
+    assert "x" not in ip.user_ns and ip.rl_next_input is None
