@@ -81,7 +81,7 @@ def _magic_lines(code: str) -> List[Finding]:
     for match in _SHELL_LINE.finditer(code):
         line = code.count("\n", 0, match.start()) + 1
         if match.group(1) == "!":
-            found.append(Finding(code.splitlines()[line - 1].strip()[:40], SHELL, line))
+            found.append(Finding(code.splitlines()[line - 1].strip()[:41], SHELL, line))  # as "!" + 40 below
         elif match.group(2) in MAGICS:
             found.append(Finding(f"%{match.group(2)}", MAGICS[match.group(2)], line))
     return found

@@ -300,3 +300,13 @@ def test_an_interrupt_outside_the_loop_is_one_line(ip, magics, replay_file, caps
     ip.run_cell_magic("oci", f"--replay {replay_file(fenced('x = 1'))}", "t")
     assert capsys.readouterr().out == "%%oci · interrupted; no cell inserted\n"
     assert "x" not in ip.user_ns and ip.rl_next_input is None
+
+
+def test_safety_options_and_traits_are_documented():
+    from oci_magic.magics import OciMagics
+
+    doc = OciMagics.oci.__doc__
+    assert all(option in doc for option in ("--timeout", "--allow", "--isolate"))
+    for name in ("timeout", "allow_risky", "isolate", "isolate_max_mb"):
+        trait = OciMagics.class_traits()[name]
+        assert trait.metadata.get("config") and trait.help, name
