@@ -11,6 +11,7 @@ def load_ipython_extension(ipython):
 
     magics = OciMagics(ipython)
     ipython.register_magics(magics)
+    ipython.configurables.append(magics)  # so `%config OciMagics.rounds = 5` reaches the live instance
     ipython.events.register("post_run_cell", magics.record_error)
 
 
@@ -18,6 +19,8 @@ def unload_ipython_extension(ipython):
     magics = ipython.magics_manager.registry.get("OciMagics")
     if magics is not None:
         magics.models.clear()
+        if magics in ipython.configurables:
+            ipython.configurables.remove(magics)
         try:
             ipython.events.unregister("post_run_cell", magics.record_error)
         except ValueError:

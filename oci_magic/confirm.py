@@ -54,9 +54,11 @@ class ConfirmGate:
     anything, and the summary says to pass --yes.
     """
 
-    def __init__(self, ask: Optional[Ask] = None, headless: bool = False):
+    def __init__(self, ask: Optional[Ask] = None, headless: bool = False,
+                 warn: Optional[Callable[[str], str]] = None):
         self._ask = ask
         self.headless = headless
+        self.warn = warn  # code -> a note for the question ("careful: it uses os.system ..."), or ""
 
     def ask(self, question: str, choices: Sequence[str]) -> Optional[str]:
         return (self._ask or ask_stdin)(question, choices)  # late: tests script the answers
@@ -64,7 +66,8 @@ class ConfirmGate:
     def __call__(self, index: int, code: str) -> Decision:
         if self.headless:
             return Decision(STOP, REFUSAL)
-        answer = self.ask(f"Run the code of round {index}?", (RUN_IT, SKIP_IT, STOP_IT))
+        note = self.warn(code) if self.warn else ""
+        answer = self.ask(f"Run the code of round {index}?" + (f" ({note})" if note else ""), (RUN_IT, SKIP_IT, STOP_IT))
         if answer is None:
             return Decision(STOP, REFUSAL)
         if answer == RUN_IT:

@@ -40,6 +40,9 @@ def _is_cell(filename: str) -> bool:
     return entry is not None and entry[1] is None
 
 
+is_cell = _is_cell  # public: the timeout stops code by force only in cells, never in libraries
+
+
 def _frame_lines(filename: str, lineno: int, name: str, label: str) -> str:
     text = f'  File "{label}", line {lineno}, in {name}'
     source = linecache.getline(filename, lineno).strip()

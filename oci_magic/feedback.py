@@ -34,6 +34,9 @@ def tail_lines(text: str, lines: int = 10, chars: int = 600) -> str:
 
 def error_feedback(execution: Execution, limit: int = 2000) -> str:
     parts = ["The code raised an exception."]
+    if execution.timed_out:  # the traceback shows where it was stuck
+        parts = [f"The code was stopped: it {execution.evalue}. Make it finish quickly: no endless loops, "
+                 "no sleeping or waiting for input, less work."]
     if execution.traceback:
         frames = "\n".join(strip_ansi(f) for f in execution.traceback)
         parts.append("Traceback (most recent call last):\n" + clip(frames, limit))

@@ -109,7 +109,7 @@ def read_gguf(path: str | os.PathLike) -> GGUFInfo:
                 if f.tell() > size:
                     raise EOFError
         except (EOFError, ValueError, struct.error) as exc:
-            raise NotGGUF(f"GGUF header is truncated or corrupt ({exc or 'unexpected end of file'}): {path}") from None
+            raise NotGGUF(f"GGUF header is truncated or corrupt ({str(exc) or 'unexpected end of file'}): {path}") from None
     if tensors == 0:
         raise NotGGUF(f"GGUF file holds no tensors (a vocabulary-only file?): {path}")
     return info

@@ -16,7 +16,7 @@ from .events import CodeReady, ExecutionFinished, ExecutionStarted, Listener, Ro
 from .extract import extract_code, closed_block_end
 from .feedback import NO_CODE, error_feedback
 from .records import (ERROR, FAILED, GAVE_UP, GENERATED, INTERRUPTED, NO_CODE as NO_CODE_STATUS, NO_PROGRESS,
-                      NOT_RUN, OK, REPEATED, SKIPPED, STOPPED, SUCCESS, Execution, Round, RunResult)
+                      NOT_RUN, OK, REPEATED, SKIPPED, STOPPED, SUCCESS, TIMEOUT, Execution, Round, RunResult)
 from .settings import RunSettings
 
 
@@ -125,7 +125,7 @@ class RefinementLoop:
         elif execution.ok:
             round_.status, result.outcome = OK, SUCCESS
         else:
-            round_.status = ERROR
+            round_.status = TIMEOUT if execution.timed_out else ERROR
             round_.feedback = error_feedback(execution, self.settings.feedback_chars)
             if previous is not None and previous.execution is not None and \
                     previous.execution.signature() == execution.signature():

@@ -15,9 +15,13 @@ from . import prompt
 from .backends.replay import RecordingBackend, ReplayBackend
 from .confirm import ConfirmGate
 from .errors import OciError
+from .confirm import ask_stdin
 from .events import ReadingContext
 from .executor import ShellExecutor
-from .loop import RefinementLoop, run_everything
+from .guard import GuardedExecutor, GuardSettings
+from .policy import policy_gate, risk_note
+from .sanitize import clean_text
+from .loop import RefinementLoop
 from .models import ModelCache, choose_model
 from .render import TextRenderer
 from .settings import ContextSpec, GenerationParams, RunSettings
@@ -45,6 +49,14 @@ class OciMagics(Magics):
     context_tokens = Int(0, min=0, help="Token budget for the notebook context. 0: what n_ctx leaves after the answers of all rounds.").tag(config=True)
     feedback_chars = Int(2000, min=200, help="Longest traceback text fed back to the model per round.").tag(config=True)
     insert_cell = Bool(True, help="Insert the working code as a new cell below (set_next_input).").tag(config=True)
+    timeout = Float(60.0, min=0.0, help="Seconds generated code may run per round before it is interrupted (the round fails, "
+                                        "the kernel and its state stay). 0: no limit.").tag(config=True)
+    allow_risky = Bool(False, help="Run code the safety policy flags (file deletion, shell, network, exit, installs) "
+                                   "without asking. Per run: --allow risky.").tag(config=True)
+    isolate = Bool(False, help="Run generated code on deep copies of the (small) variables it mentions, so a failed "
+                               "round cannot change them in place. Per run: --isolate.").tag(config=True)
+    isolate_max_mb = Int(64, min=0, help="Largest variable (MiB, deep size) --isolate copies; bigger ones are "
+                                         "used as they are.").tag(config=True)
     headless = Bool(help="Nobody can answer questions here (oci run, CI): confirmations are refused, not asked. "
                          "Default: true when $OCI_HEADLESS is 1.").tag(config=True)
 
@@ -85,6 +97,9 @@ class OciMagics(Magics):
     @argument("--replay", metavar="FILE", help="Answer with replies recorded in FILE instead of a model.")
     @argument("--confirm", action="store_true", help="Ask Run / Skip / Stop before running each round's code.")
     @argument("-y", "--yes", action="store_true", help="Run without asking, even with --confirm or c.OciMagics.confirm.")
+    @argument("--timeout", type=float, metavar="S", help="Seconds the code may run per round (default 60; 0: no limit).")
+    @argument("--allow", choices=["risky"], help="--allow risky: run code the safety policy flags without asking.")
+    @argument("--isolate", action="store_true", help="Run the code on copies of the small variables it mentions.")
     @cell_magic
     def oci(self, line, cell):
         """Write Python for the task in the cell body, run it in this kernel, and fix it from the
@@ -95,11 +110,17 @@ class OciMagics(Magics):
             %%oci --rounds 3
             make a DataFrame df with columns x = 0..9 and y = x squared, then print its mean
         """
-        args = parse_argstring(self.oci, line)
-        task = cell.strip()
+        args = _parse(self.oci, line)
+        task = clean_text(cell).strip()
         if not task:
             raise UsageError(f"%%oci needs a task in the cell body, e.g.\n{EXAMPLE}")
         settings = self._settings(args)
+        try:
+            self._run(args, task, settings)
+        except KeyboardInterrupt:  # ■ while loading the model or reading the notebook: no traceback of ours
+            print("%%oci · interrupted; no cell inserted", flush=True)
+
+    def _run(self, args, task, settings) -> None:
         backend = self._backend(args)
         if args.record:
             _check_writable(args.record)
@@ -109,6 +130,7 @@ class OciMagics(Magics):
         for listener in listeners:
             listener(ReadingContext(task))
         context = self._context(backend, settings, task)
+        _check_fits(backend, task, context)
         loop = RefinementLoop(backend, self._executor(args), settings, listeners, self._gate(args))
         try:
             result = loop.run(task, context)
@@ -119,7 +141,12 @@ class OciMagics(Magics):
         self._finish(result, backend, task)
 
     def _executor(self, args):
-        return ShellExecutor(self.shell)
+        timeout = self.timeout if args.timeout is None else args.timeout
+        if timeout < 0:
+            raise UsageError(f"--timeout must be 0 (no limit) or more seconds, not {timeout:g}")
+        guard = GuardSettings(timeout=timeout or None, isolate=args.isolate or self.isolate,
+                              isolate_max_bytes=self.isolate_max_mb * 2**20)
+        return GuardedExecutor(ShellExecutor(self.shell), self.shell.user_ns, self.shell.user_ns_hidden, guard, self.shell)
 
     def _listeners(self, args):
         if self._panel_view():
@@ -141,9 +168,10 @@ class OciMagics(Magics):
         return (args.confirm or self.confirm) and not (args.yes or self.assume_yes)
 
     def _gate(self, args):
-        if self._confirming(args):
-            return ConfirmGate(headless=self.headless)
-        return run_everything
+        allow = args.allow == "risky" or self.allow_risky
+        if self._confirming(args):  # one question per round: the confirmation names the risks
+            return ConfirmGate(headless=self.headless, warn=None if allow else risk_note(self.shell.transform_cell))
+        return policy_gate(ask_stdin, allow, self.headless, self.shell.transform_cell)
 
     def _settings(self, args) -> RunSettings:
         pick = lambda value, default: default if value is None else value  # noqa: E731
@@ -289,6 +317,24 @@ class OciMagics(Magics):
         error = result.error_before_exec or result.error_in_exec
         if error is not None:
             self.errors[result.execution_count] = f"{type(error).__name__}: {error}"
+
+
+def _parse(magic, line: str):
+    try:
+        return parse_argstring(magic, line)
+    except ValueError as exc:  # shlex: an unclosed quote
+        raise UsageError(f"cannot read the options ({exc}): {line.strip()}") from None
+
+
+def _check_fits(backend, task: str, context: str) -> None:
+    """Refuse up front a task whose first prompt cannot fit the model's window (the context is
+    already cut to its budget; the task is not), instead of failing inside the loop."""
+    messages = prompt.initial_messages(task, context)
+    tokenize = getattr(backend, "tokenize_messages", None)
+    needed = len(tokenize(messages)) if tokenize else sum(backend.count_tokens(m["content"]) + 8 for m in messages)
+    if needed + 16 > backend.n_ctx:
+        raise UsageError(f"the task is too long: its prompt needs {needed} tokens and the model's context window "
+                         f"holds {backend.n_ctx}; shorten the task or raise OciMagics.n_ctx")
 
 
 def _check_writable(path: str) -> None:

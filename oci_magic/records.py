@@ -9,6 +9,7 @@ from .backends.base import Usage
 # Round statuses
 OK, ERROR, NO_CODE, REPEATED, NOT_RUN, INTERRUPTED, SKIPPED = (
     "ok", "error", "no-code", "repeated", "not-run", "interrupted", "skipped")
+TIMEOUT = "timeout"
 # Run outcomes
 SUCCESS, GAVE_UP, NO_PROGRESS, GENERATED, STOPPED, FAILED = (
     "success", "gave-up", "no-progress", "generated", "interrupted", "failed")
@@ -25,6 +26,10 @@ class Execution:
     stdout_tail: str = ""
     seconds: float = 0.0
     interrupted: bool = False
+    timed_out: bool = False  # stopped by the time limit (ename TimeoutError, evalue "timed out after S s")
+    restored: List[str] = field(default_factory=list)  # names a failed round rebound or deleted, put back
+    removed: List[str] = field(default_factory=list)  # names a failed round created, removed again
+    isolated: List[str] = field(default_factory=list)  # names the code ran on copies of (--isolate)
 
     @property
     def error_line(self) -> str:

@@ -6,7 +6,7 @@ import sys
 from typing import TextIO
 
 from .events import CodeReady, ExecutionFinished, RoundFinished, RoundStarted, RunFinished, RunStarted, TokenGenerated
-from .records import NO_CODE, REPEATED
+from .records import NO_CODE, REPEATED, SKIPPED
 
 
 def usage_line(usage) -> str:
@@ -15,6 +15,16 @@ def usage_line(usage) -> str:
     return (f"{usage.prompt_tokens} prompt tokens ({usage.reused_tokens} reused), "
             f"{usage.generated_tokens} generated, {usage.tokens_per_second:.0f} tok/s, "
             f"first token {usage.first_token_seconds:.2f} s")
+
+
+def rollback_line(execution) -> str:
+    """``rolled back: restored df, removed tmp`` for a failed round that touched the user's names."""
+    parts = []
+    if execution.restored:
+        parts.append("restored " + ", ".join(execution.restored))
+    if execution.removed:
+        parts.append("removed " + ", ".join(execution.removed))
+    return "rolled back: " + "; ".join(parts)
 
 
 class TextRenderer:
@@ -40,9 +50,11 @@ class TextRenderer:
             ex = event.execution
             status = f"ran in {ex.seconds:.2f} s" if ex.ok else ex.error_line
             self._write(f"{'✓' if ex.ok else '✗'} round {event.index}: {status}\n")
+            if ex.restored or ex.removed:
+                self._write(f"  {rollback_line(ex)}\n")
         elif isinstance(event, RoundFinished):
             r = event.round
-            if r.status in (NO_CODE, REPEATED):
+            if r.status in (NO_CODE, REPEATED, SKIPPED):
                 self._write(f"\n✗ round {r.index}: {r.error_line}\n")
             if self.show_usage and r.usage is not None:
                 self._write(f"  ({usage_line(r.usage)})\n")

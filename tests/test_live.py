@@ -201,3 +201,20 @@ def test_confirm_trait_and_assume_yes(ip, magics, replay_file, monkeypatch):
 
 def test_ask_stdin_free_text_answer():
     assert confirm.ask_stdin("Why?", (), read=lambda prompt: "  too slow ") == "too slow"
+
+
+def test_confirm_names_the_risks_in_its_one_question():
+    from oci_magic.confirm import ConfirmGate
+    from oci_magic.policy import risk_note
+
+    questions = []
+
+    def ask(question, choices):
+        questions.append(question)
+        return "run"
+
+    gate = ConfirmGate(ask=ask, warn=risk_note())
+    assert gate(1, "import os\nos.system('ls')").action == "run"
+    assert gate(2, "x = 1").action == "run"
+    assert questions[0].startswith("Run the code of round 1? (careful: it uses os.system")
+    assert questions[1] == "Run the code of round 2?"

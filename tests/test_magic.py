@@ -252,3 +252,8 @@ def test_cli_without_a_command_prints_help(capsys):
 
     assert main([]) == 2
     assert "usage: oci" in capsys.readouterr().out
+
+
+def test_config_magic_reaches_the_live_instance(ip, magics):
+    ip.run_line_magic("config", "OciMagics.rounds = 7")
+    assert magics.rounds == 7

@@ -71,7 +71,8 @@ class ChatTokenizer:
                 rest = head
                 continue
             tokens += self._tokenize(head.encode("utf-8"), True)
-            tokens += self._tokenize(message["content"].encode("utf-8"), False)
+            # "replace": a lone surrogate (undecodable bytes in a variable's repr) must not crash us
+            tokens += self._tokenize(message["content"].encode("utf-8", "replace"), False)
         tokens += self._tokenize(rest.encode("utf-8"), True)
         if self._bos_id is not None and (not tokens or tokens[0] != self._bos_id):
             tokens.insert(0, self._bos_id)
@@ -133,7 +134,7 @@ class LlamaBackend(Backend):
         return self._chat(messages)
 
     def count_tokens(self, text: str) -> int:
-        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)) if text else 0
+        return len(self.llm.tokenize(text.encode("utf-8", "replace"), add_bos=False, special=False)) if text else 0
 
     def generate(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
         tokens = self.tokenize_messages(messages)
@@ -163,6 +164,7 @@ class LlamaBackend(Backend):
                 if piece:
                     yield piece
         finally:
+            stream.close()  # an interrupted reply ends llama.cpp's generator now, not at garbage collection
             usage.seconds = time.perf_counter() - start
             self.last_usage = usage
 
