@@ -18,6 +18,7 @@ from typing import Dict, Optional
 from .display import Output, Throttle, UPDATES_PER_SECOND
 from .events import CodeReady, ExecutionFinished, ExecutionStarted, RoundFinished, RoundStarted, RunFinished, TokenGenerated
 from .records import GENERATED, OK, SUCCESS, Round
+from .render import usage_line
 
 _BOX = "border:1px solid #d0d7de;border-radius:6px;margin:4px 0;padding:2px 8px;background:#ffffff;color:#1f2328"
 _PRE = ("margin:4px 0;padding:6px 8px;border-radius:4px;background:#f6f8fa;color:#1f2328;"
@@ -63,8 +64,7 @@ class _RoundView:
         u = self.record.usage if self.record else None
         if u is None:
             return ""
-        return (f"{u.generated_tokens} tokens · {u.tokens_per_second:.0f} tok/s · "
-                f"first token {u.first_token_seconds:.2f} s · prompt {u.prompt_tokens} ({u.reused_tokens} reused)")
+        return usage_line(u, sep=" · ")
 
     def bundle(self) -> dict:
         return {"text/plain": self.text(), "text/html": self.html()}

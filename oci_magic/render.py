@@ -9,12 +9,14 @@ from .events import CodeReady, ExecutionFinished, RoundFinished, RoundStarted, R
 from .records import NO_CODE, REPEATED, SKIPPED
 
 
-def usage_line(usage) -> str:
+def usage_line(usage, sep: str = ", ") -> str:
+    """Token counts, and rates only where they were measured (a replay has none to show)."""
     if usage is None:
         return ""
-    return (f"{usage.prompt_tokens} prompt tokens ({usage.reused_tokens} reused), "
-            f"{usage.generated_tokens} generated, {usage.tokens_per_second:.0f} tok/s, "
-            f"first token {usage.first_token_seconds:.2f} s")
+    parts = [f"{usage.prompt_tokens} prompt tokens ({usage.reused_tokens} reused)", f"{usage.generated_tokens} generated"]
+    if usage.seconds > 0:
+        parts += [f"{usage.tokens_per_second:.0f} tok/s", f"first token {usage.first_token_seconds:.2f} s"]
+    return sep.join(parts)
 
 
 def rollback_line(execution) -> str:

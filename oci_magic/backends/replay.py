@@ -9,7 +9,6 @@ import json
 import os
 import re
 import tempfile
-import time
 from typing import Iterable, Iterator, List, Sequence
 
 from ..errors import ReplayError, ReplayExhausted
@@ -44,18 +43,12 @@ class ReplayBackend(Backend):
                 f"replay file {self.source} has {len(self.replies)} replies; call {index + 1} asked for another"
             )
         self.calls.append([dict(m) for m in messages])
-        start = time.perf_counter()
-        reply = self.replies[index]
-        pieces = _PIECES.findall(reply) or [""]
-        for i, piece in enumerate(pieces):
-            if i == 0:
-                first = time.perf_counter() - start
-            yield piece
+        pieces = _PIECES.findall(self.replies[index]) or [""]
+        yield from pieces
+        # Counts only: replayed text has no generation speed worth showing.
         self.last_usage = Usage(
             prompt_tokens=sum(self.count_tokens(m["content"]) for m in messages),
             generated_tokens=len(pieces),
-            first_token_seconds=first,
-            seconds=time.perf_counter() - start,
         )
 
 
