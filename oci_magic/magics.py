@@ -11,6 +11,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import Bool, Float, Int, Unicode, default
 
 from . import context as ctx
+from . import history as layout
 from . import prompt
 from .backends.replay import RecordingBackend, ReplayBackend
 from .errors import OciError
@@ -57,6 +58,7 @@ class OciMagics(Magics):
         self.errors = {}  # execution count -> "Ename: message" of cells that raised
         self.generated = {}  # execution count of a %%oci cell -> its task and the code that ran
         self.last_result = None
+        self.window = layout.HistoryWindow()  # the history cut: only moves forward (KV-cache reuse)
 
     # -- %%oci -------------------------------------------------------------------------------
     @magic_arguments()
@@ -167,7 +169,7 @@ class OciMagics(Magics):
         if budget is None:
             fixed = backend.count_tokens(prompt.SYSTEM_PROMPT) + backend.count_tokens(task)
             budget = ctx.token_budget(backend.n_ctx, settings.generation.max_tokens, settings.rounds, fixed)
-        return ctx.render(gathered, spec, budget, backend.count_tokens)
+        return layout.build(gathered, spec, budget, backend.count_tokens, self.window, task)
 
     def _current_cell(self, task: str) -> int:
         """The running %%oci cell's number in the input history (which IPython versions count

@@ -71,7 +71,8 @@ class ChatTokenizer:
                 rest = head
                 continue
             tokens += self._tokenize(head.encode("utf-8"), True)
-            tokens += self._tokenize(message["content"].encode("utf-8"), False)
+            for part in message.get("parts") or [message["content"]]:
+                tokens += self._tokenize(part.encode("utf-8"), False)
         tokens += self._tokenize(rest.encode("utf-8"), True)
         if self._bos_id is not None and (not tokens or tokens[0] != self._bos_id):
             tokens.insert(0, self._bos_id)
