@@ -8,7 +8,7 @@ import sys
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from traitlets import Bool, Float, Int, Unicode, default
+from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode, default
 
 from . import context as ctx
 from . import history as layout
@@ -47,6 +47,13 @@ class OciMagics(Magics):
     headless = Bool(help="Nobody can answer questions here (oci run, CI): confirmations are refused, not asked. "
                          "Default: true when $OCI_HEADLESS is 1.").tag(config=True)
 
+    backend = CaselessStrEnum(["llama", "openai"], default_value="llama",
+                              help="Where replies come from: llama (a GGUF model in this process) or openai "
+                                   "(an OpenAI-compatible server at `url`: llama-server, vLLM, Ollama).").tag(config=True)
+    url = Unicode("", help="Base URL of the OpenAI-compatible server for backend 'openai', e.g. "
+                           "http://gpu-host:8080/v1. The API key, if any, comes from $OCI_API_KEY.").tag(config=True)
+    remote_model = Unicode("", help="Model name sent to the OpenAI-compatible server. Empty: the first one it lists.").tag(config=True)
+
     @default("headless")
     def _headless_default(self):
         return os.environ.get("OCI_HEADLESS") == "1"
@@ -71,6 +78,8 @@ class OciMagics(Magics):
     @argument("-c", "--context", metavar="WHAT", help="Context to send: all, vars, none, or N (last N cells).")
     @argument("--record", metavar="FILE", help="Save the model's raw replies as a JSON list of strings.")
     @argument("--replay", metavar="FILE", help="Answer with replies recorded in FILE instead of a model.")
+    @argument("--backend", choices=["llama", "openai"], help="llama (in-process GGUF) or openai (a server at --url).")
+    @argument("--url", metavar="URL", help="OpenAI-compatible server for --backend openai (key: $OCI_API_KEY).")
     @cell_magic
     def oci(self, line, cell):
         """Write Python for the task in the cell body, run it in this kernel, and fix it from the
@@ -134,7 +143,21 @@ class OciMagics(Magics):
                 return ReplayBackend.from_file(args.replay)
             except OciError as exc:
                 raise UsageError(_one_line(exc)) from None
+        if (args.backend or ("openai" if args.url else self.backend)) == "openai":
+            return self._remote_backend(args)
         return self.load_model(args.model)
+
+    def _remote_backend(self, args):
+        """--backend openai: ``--model`` names the server's model; nothing is loaded here."""
+        from .backends.openai import OpenAIBackend
+
+        url = args.url or self.url
+        if not url:
+            raise UsageError("--backend openai needs a server: --url http://HOST:PORT/v1 (or c.OciMagics.url)")
+        try:
+            return OpenAIBackend(url, model=args.model or self.remote_model, n_ctx=self.n_ctx)
+        except OciError as exc:
+            raise UsageError(_one_line(exc)) from None
 
     def load_model(self, option=None):
         try:
