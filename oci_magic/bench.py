@@ -94,7 +94,7 @@ _ANALYSIS = [
 ]
 
 
-def bench_notebook(target_tokens: int, count) -> List[str]:
+def bench_notebook(target_tokens: int, count):
     """A realistic analysis notebook of about ``target_tokens`` tokens: the cells above, then
     more of the same kind of work (per-region views) until the size is reached."""
     inputs, outputs, n = [""], {}, 1
