@@ -24,6 +24,7 @@ class Cell:
     source: str
     output: str = ""
     error: str = ""
+    number: int = 0  # its input-history number: identifies it, never rendered (volatile-free prompt)
 
 
 @dataclass
@@ -48,7 +49,7 @@ def gather(inputs: Sequence[str], outputs: Mapping[int, Any], errors: Mapping[in
         if not source.strip() or source.lstrip().startswith(_SKIP_PREFIXES):
             continue
         output = summarize(outputs[n]) if n in outputs else ""
-        cells.append(Cell(source.rstrip(), output, errors.get(n, "")))
+        cells.append(Cell(source.rstrip(), output, errors.get(n, ""), n))
     variables, modules = user_variables(namespace, hidden)
     last = cells[-1].error if cells and cells[-1].error else None
     return NotebookContext(cells, variables, modules, last)

@@ -8,9 +8,10 @@ import sys
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from traitlets import Bool, Enum, Float, Int, Unicode, default
+from traitlets import Bool, CaselessStrEnum, Enum, Float, Int, Unicode, default
 
 from . import context as ctx
+from . import history as layout
 from . import prompt
 from .backends.replay import RecordingBackend, ReplayBackend
 from .confirm import ConfirmGate
@@ -71,6 +72,12 @@ class OciMagics(Magics):
     @default("assume_yes")
     def _assume_yes_default(self):
         return os.environ.get("OCI_YES") == "1"
+    backend = CaselessStrEnum(["llama", "openai"], default_value="llama",
+                              help="Where replies come from: llama (a GGUF model in this process) or openai "
+                                   "(an OpenAI-compatible server at `url`: llama-server, vLLM, Ollama).").tag(config=True)
+    url = Unicode("", help="Base URL of the OpenAI-compatible server for backend 'openai', e.g. "
+                           "http://gpu-host:8080/v1. The API key, if any, comes from $OCI_API_KEY.").tag(config=True)
+    remote_model = Unicode("", help="Model name sent to the OpenAI-compatible server. Empty: the first one it lists.").tag(config=True)
 
     @default("headless")
     def _headless_default(self):
@@ -83,6 +90,7 @@ class OciMagics(Magics):
         self.errors = {}  # execution count -> "Ename: message" of cells that raised
         self.generated = {}  # execution count of a %%oci cell -> its task and the code that ran
         self.last_result = None
+        self.window = layout.HistoryWindow()  # the history cut: only moves forward (KV-cache reuse)
 
     # -- %%oci -------------------------------------------------------------------------------
     @magic_arguments()
@@ -100,6 +108,8 @@ class OciMagics(Magics):
     @argument("--timeout", type=float, metavar="S", help="Seconds the code may run per round (default 60; 0: no limit).")
     @argument("--allow", choices=["risky"], help="--allow risky: run code the safety policy flags without asking.")
     @argument("--isolate", action="store_true", help="Run the code on copies of the small variables it mentions.")
+    @argument("--backend", choices=["llama", "openai"], help="llama (in-process GGUF) or openai (a server at --url).")
+    @argument("--url", metavar="URL", help="OpenAI-compatible server for --backend openai (key: $OCI_API_KEY).")
     @cell_magic
     def oci(self, line, cell):
         """Write Python for the task in the cell body, run it in this kernel, and fix it from the
@@ -197,7 +207,21 @@ class OciMagics(Magics):
                 return ReplayBackend.from_file(args.replay)
             except OciError as exc:
                 raise UsageError(_one_line(exc)) from None
+        if (args.backend or ("openai" if args.url else self.backend)) == "openai":
+            return self._remote_backend(args)
         return self.load_model(args.model)
+
+    def _remote_backend(self, args):
+        """--backend openai: ``--model`` names the server's model; nothing is loaded here."""
+        from .backends.openai import OpenAIBackend
+
+        url = args.url or self.url
+        if not url:
+            raise UsageError("--backend openai needs a server: --url http://HOST:PORT/v1 (or c.OciMagics.url)")
+        try:
+            return OpenAIBackend(url, model=args.model or self.remote_model, n_ctx=self.n_ctx)
+        except OciError as exc:
+            raise UsageError(_one_line(exc)) from None
 
     def load_model(self, option=None):
         try:
@@ -232,7 +256,7 @@ class OciMagics(Magics):
         if budget is None:
             fixed = backend.count_tokens(prompt.SYSTEM_PROMPT) + backend.count_tokens(task)
             budget = ctx.token_budget(backend.n_ctx, settings.generation.max_tokens, settings.rounds, fixed)
-        return ctx.render(gathered, spec, budget, backend.count_tokens)
+        return layout.build(gathered, spec, budget, backend.count_tokens, self.window, task)
 
     def _current_cell(self, task: str) -> int:
         """The running %%oci cell's number in the input history (which IPython versions count

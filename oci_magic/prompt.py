@@ -1,6 +1,11 @@
 """The words sent to the model. The system prompt is fixed text (a stable KV-cache prefix); the
 first user message carries the notebook context and the task; each later round appends the
-model's reply and the feedback, so the transcript only grows."""
+model's reply and the feedback, so the transcript only grows.
+
+Layout of the first user message, most stable first: the notebook history (append-only across
+runs), the volatile part (variables, last error), the task. When the context is a
+:class:`~oci_magic.history.PromptContext` the message also carries ``parts`` -- its content cut
+where token boundaries must not move -- which a tokenizing backend tokenizes one by one."""
 from __future__ import annotations
 
 from typing import List
@@ -20,8 +25,12 @@ def first_message(task: str, context: str) -> str:
     return "\n\n".join(parts)
 
 
-def initial_messages(task: str, context: str, system: str = SYSTEM_PROMPT) -> List[Message]:
-    return [{"role": "system", "content": system}, {"role": "user", "content": first_message(task, context)}]
+def initial_messages(task: str, context="", system: str = SYSTEM_PROMPT) -> List[Message]:
+    history = getattr(context, "history", None)
+    if history is None:
+        return [{"role": "system", "content": system}, {"role": "user", "content": first_message(task, str(context))}]
+    parts = list(history) + [context.volatile + "## Task\n" + task.strip()]
+    return [{"role": "system", "content": system}, {"role": "user", "content": "".join(parts), "parts": parts}]
 
 
 def extend(messages: List[Message], reply: str, feedback: str) -> List[Message]:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from ..settings import GenerationParams
 
-Message = Dict[str, str]  # {"role": "system" | "user" | "assistant", "content": str}
+# {"role": "system" | "user" | "assistant", "content": str}, optionally "parts": List[str] whose
+# concatenation is the content, tokenized one by one by backends that tokenize (stable prefixes).
+Message = Dict[str, Any]
 
 
 @dataclass

@@ -72,7 +72,8 @@ class ChatTokenizer:
                 continue
             tokens += self._tokenize(head.encode("utf-8"), True)
             # "replace": a lone surrogate (undecodable bytes in a variable's repr) must not crash us
-            tokens += self._tokenize(message["content"].encode("utf-8", "replace"), False)
+            for part in message.get("parts") or [message["content"]]:
+                tokens += self._tokenize(part.encode("utf-8", "replace"), False)
         tokens += self._tokenize(rest.encode("utf-8"), True)
         if self._bos_id is not None and (not tokens or tokens[0] != self._bos_id):
             tokens.insert(0, self._bos_id)

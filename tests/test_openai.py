@@ -1,0 +1,192 @@
+"""The OpenAI-compatible backend: against llama-cpp-python's own server running the embedded model
+(slow), and against a tiny scripted server for the stream format and the failure cases."""
+import http.server
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from oci_magic.backends.openai import OpenAIBackend, base_url
+from oci_magic.errors import GenerationError
+from oci_magic.loop import RefinementLoop
+from oci_magic.executor import NamespaceExecutor
+from oci_magic.settings import GenerationParams, RunSettings
+
+GREEDY = GenerationParams(temperature=0.0, max_tokens=48, seed=7)
+MESSAGES = [{"role": "system", "content": "You write Python."},
+            {"role": "user", "content": "Print hello world in Python.", "parts": ["Print hello ", "world in Python."]}]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- a scripted server ------------------------------------------------------------------------
+class Scripted(http.server.BaseHTTPRequestHandler):
+    script = []  # lines of the SSE body
+    status = 200
+    requests = []
+
+    def do_GET(self):
+        self._send(200, json.dumps({"data": [{"id": "scripted-model"}]}).encode(), "application/json")
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        Scripted.requests.append((self.path, dict(self.headers), body))
+        payload = "".join(line + "\n" for line in self.script).encode()
+        self._send(self.status, payload, "text/event-stream")
+
+    def _send(self, status, payload, kind):
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def scripted():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    Scripted.requests, Scripted.status = [], 200
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def sse(*events):
+    lines = []
+    for event in events:
+        lines += [f"data: {event if isinstance(event, str) else json.dumps(event)}", ""]
+    return lines
+
+
+def delta(text):
+    return {"choices": [{"delta": {"content": text}}]}
+
+
+def test_url_forms():
+    assert base_url("http://h:8080") == "http://h:8080/v1"
+    assert base_url("http://h:8080/v1/") == "http://h:8080/v1"
+    assert base_url("https://h/v1/chat/completions") == "https://h/v1"
+    with pytest.raises(GenerationError, match="must start with http"):
+        base_url("h:8080")
+
+
+def test_streams_pieces_and_reads_usage(scripted, monkeypatch):
+    monkeypatch.setenv("OCI_API_KEY", "sk-test")
+    Scripted.script = [": keep-alive", ""] + sse(
+        delta("```python\n"), delta("print(1)\n```"),
+        {"choices": [], "usage": {"prompt_tokens": 30, "completion_tokens": 7,
+                                  "prompt_tokens_details": {"cached_tokens": 20}}},
+        "[DONE]", delta("never read"))
+    backend = OpenAIBackend(scripted + "/v1")
+    assert "".join(backend.generate(MESSAGES, GREEDY)) == "```python\nprint(1)\n```"
+    usage = backend.last_usage
+    assert (usage.prompt_tokens, usage.reused_tokens, usage.generated_tokens) == (30, 20, 7)
+    path, headers, body = Scripted.requests[0]
+    assert path == "/v1/chat/completions" and headers["Authorization"] == "Bearer sk-test"
+    assert body["model"] == "scripted-model" and body["stream"] is True and body["seed"] == 7
+    assert body["messages"][1] == {"role": "user", "content": "Print hello world in Python."}  # no "parts"
+
+
+def test_errors_are_one_line_generation_errors(scripted):
+    Scripted.status = 500
+    Scripted.script = ['{"error": "model exploded"}']
+    with pytest.raises(GenerationError, match="HTTP 500.*model exploded"):
+        list(OpenAIBackend(scripted, model="m").generate(MESSAGES, GREEDY))
+    Scripted.status = 200
+    Scripted.script = sse({"error": {"message": "context too long"}})
+    with pytest.raises(GenerationError, match="the server reported: context too long"):
+        list(OpenAIBackend(scripted, model="m").generate(MESSAGES, GREEDY))
+    with pytest.raises(GenerationError, match="cannot reach http://127.0.0.1:1/v1"):
+        list(OpenAIBackend("http://127.0.0.1:1", model="m").generate(MESSAGES, GREEDY))
+
+
+def test_magic_with_an_unreachable_server_fails_in_one_line(ip, magics, capsys):
+    ip.run_cell("keep = 1", store_history=True)
+    ip.run_cell("%%oci --backend openai --url http://127.0.0.1:1/v1 --model m\nprint keep", store_history=True)
+    assert magics.last_result.outcome == "failed"
+    assert "cannot reach http://127.0.0.1:1/v1" in magics.last_result.message
+    assert ip.user_ns["keep"] == 1
+    result = ip.run_cell("%%oci --backend openai\nprint keep")
+    assert "needs a server: --url" in str(result.error_in_exec)
+
+
+# -- llama-cpp-python's own server ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def server(model_path, tmp_path_factory):
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("server") / "server.log", "w+b")  # a pipe could fill and block it
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", model_path, "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "2048", "--n_threads", str(min(2, os.cpu_count() or 1))],
+        stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                pytest.fail("llama_cpp.server exited: " + log.read().decode("utf-8", "replace")[-2000:])
+            try:
+                with urllib.request.urlopen(url + "/models", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("llama_cpp.server did not answer within 120 s")
+                time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.mark.slow
+def test_streams_from_llama_cpp_server(server):
+    backend = OpenAIBackend(server)
+    pieces = list(backend.generate(MESSAGES, GREEDY))
+    assert len(pieces) > 3 and "".join(pieces).strip()
+    assert backend.model.endswith(".gguf")  # the server's model, found through /v1/models
+    usage = backend.last_usage
+    assert 0 < usage.first_token_seconds <= usage.seconds and usage.generated_tokens >= len(pieces) > 3
+
+
+@pytest.mark.slow
+def test_the_loop_runs_on_the_server(server):
+    backend = OpenAIBackend(server)
+    executor = NamespaceExecutor({"numbers": [1, 2, 3]})
+    settings = RunSettings(rounds=2, generation=GenerationParams(temperature=0.0, max_tokens=96, seed=1))
+    result = RefinementLoop(backend, executor, settings).run("print the sum of numbers")
+    assert result.rounds and result.rounds[0].reply.strip()
+    assert result.outcome in ("success", "gave-up", "no-progress")
+    assert result.rounds[0].code is None or result.rounds[0].execution is not None  # code ran here
+
+
+@pytest.mark.slow
+def test_oci_magic_with_backend_openai(ip, magics, server, capsys):
+    ip.run_cell("numbers = [4, 5, 6]", store_history=True)
+    ip.run_cell(f"%%oci --backend openai --url {server} --seed 1 --temperature 0 --rounds 1 --max-tokens 96\n"
+                "print the sum of the numbers", store_history=True)
+    out = capsys.readouterr().out
+    result = magics.last_result
+    assert "loading" not in out  # nothing loaded in this process
+    assert result.rounds and result.rounds[0].reply.strip() and result.outcome != "failed"
+    assert ip.user_ns["numbers"] == [4, 5, 6]
