@@ -11,7 +11,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import Bool, Float, Int, Unicode, default
 
 from . import context as ctx
-from . import prompt
+from . import prompt, runrecord
 from .backends.replay import RecordingBackend, ReplayBackend
 from .errors import OciError
 from .executor import ShellExecutor
@@ -45,6 +45,11 @@ class OciMagics(Magics):
     insert_cell = Bool(True, help="Insert the working code as a new cell below (set_next_input).").tag(config=True)
     headless = Bool(help="Nobody can answer questions here (oci run, CI): confirmations are refused, not asked. "
                          "Default: true when $OCI_HEADLESS is 1.").tag(config=True)
+
+    replay_path = Unicode("", help="Answer every %%oci from this replay file, one reply per round, continuing across "
+                                   "runs (oci run --replay). A run's own --model or --replay wins.").tag(config=True)
+    round_markers = Bool(False, help="Display a marker output around each round's execution, so oci run can split "
+                                     "the cell's outputs into one cell per round.").tag(config=True)
 
     @default("headless")
     def _headless_default(self):
@@ -98,12 +103,14 @@ class OciMagics(Magics):
                 backend.save(args.record)
         self.last_result = result
         self._finish(result, backend, task)
+        self._show_record(result, backend, settings)
 
     def _executor(self, args):
         return ShellExecutor(self.shell)
 
     def _listeners(self, args):
-        return [TextRenderer()]
+        markers = [runrecord.RoundMarkers(_display_raw)] if self.round_markers else []
+        return markers + [TextRenderer(summary=False)]  # the run record's output shows the summary
 
     def _gate(self, args):
         return run_everything
@@ -125,6 +132,8 @@ class OciMagics(Magics):
             raise UsageError(_one_line(exc)) from None
 
     def _backend(self, args):
+        if self.replay_path and not (args.replay or args.model):
+            return self._session_replay()
         if args.replay:
             if args.model:
                 raise UsageError("--replay answers from a file; it cannot be combined with --model")
@@ -133,6 +142,21 @@ class OciMagics(Magics):
             except OciError as exc:
                 raise UsageError(_one_line(exc)) from None
         return self.load_model(args.model)
+
+    def _session_replay(self):
+        """One ReplayBackend for all runs, so a notebook's runs consume the file's replies in order."""
+        current = getattr(self, "_replay", None)
+        if current is None or current.source != self.replay_path:
+            try:
+                current = self._replay = ReplayBackend.from_file(self.replay_path)
+            except OciError as exc:
+                raise UsageError(_one_line(exc)) from None
+        return current
+
+    def _show_record(self, result, backend, settings: RunSettings) -> None:
+        """Display the run's structured record (application/vnd.oci-magic.run+json)."""
+        record = runrecord.build(result, runrecord.model_info(backend), settings)
+        _display_raw(runrecord.bundle(record))
 
     def load_model(self, option=None):
         try:
@@ -252,6 +276,12 @@ class OciMagics(Magics):
         error = result.error_before_exec or result.error_in_exec
         if error is not None:
             self.errors[result.execution_count] = f"{type(error).__name__}: {error}"
+
+
+def _display_raw(data: dict) -> None:
+    from IPython.display import display
+
+    display(data, raw=True)
 
 
 def _check_writable(path: str) -> None:

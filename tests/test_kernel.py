@@ -4,6 +4,8 @@ import sys
 
 import pytest
 
+from oci_magic.runrecord import RUN_MIME
+
 jupyter_client = pytest.importorskip("jupyter_client")
 
 
@@ -40,9 +42,13 @@ def test_fail_then_fix_in_a_kernel(kernel, tmp_path):
     assert [e["ename"] for e in errors] == ["ZeroDivisionError"]  # round 1's traceback, shown to the user
     results = [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"]
     assert results == ["6"]  # round 2's value displays like a normal cell's
+    records = [m["content"]["data"] for m in messages if m["msg_type"] == "display_data"
+               and RUN_MIME in m["content"]["data"]]
+    assert len(records) == 1 and records[0]["text/plain"] == "✓ %%oci succeeded in round 2 of 3"
+    assert [r["status"] for r in records[0][RUN_MIME]["rounds"]] == ["error", "ok"]
     text = "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream")
-    assert "✓ %%oci succeeded in round 2 of 3" in text
-    assert kinds.index("error") < kinds.index("execute_result")
+    assert "%%oci succeeded" not in text  # the summary shows once, as the record's text
+    assert kinds.index("error") < kinds.index("execute_result") < len(kinds) - 1 - kinds[::-1].index("display_data")
     reply, messages = execute(kernel, "print(total)")
     assert "6" in "".join(m["content"].get("text", "") for m in messages)
 
@@ -53,8 +59,8 @@ def test_a_run_that_gives_up_still_replies_ok(kernel, tmp_path):
     reply, messages = execute(kernel, f"%%oci --replay {replay} --rounds 1\ndivide")
     assert reply["status"] == "ok"
     assert not [p for p in reply["payload"] if p["source"] == "set_next_input"]
-    text = "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream")
-    assert "✗ %%oci gave up after 1 round; last error: ZeroDivisionError: division by zero" in text
+    shown = [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "display_data"]
+    assert shown == ["✗ %%oci gave up after 1 round; last error: ZeroDivisionError: division by zero"]
 
 
 def test_usage_error_is_one_line_and_the_kernel_lives(kernel):

@@ -33,6 +33,10 @@ class ReplayBackend(Backend):
     def from_file(cls, path: str) -> "ReplayBackend":
         return cls(load_replies(path), source=str(path))
 
+    def describe(self):
+        return {"name": self.name, "backend": "replay", "path": os.path.abspath(self.source)
+                if os.path.isfile(self.source) else None, "n_ctx": self.n_ctx, "replies": len(self.replies)}
+
     @property
     def remaining(self) -> int:
         return len(self.replies) - len(self.calls)
