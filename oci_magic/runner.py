@@ -8,6 +8,7 @@ extension, ``OciMagics.round_markers`` (so each round's outputs can be told apar
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
@@ -33,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, metavar="N", help="most rounds per %%%%oci cell (OciMagics.rounds)")
     parser.add_argument("--replay", metavar="FILE", help="answer all %%%%oci cells, in order, with the replies recorded in FILE")
     parser.add_argument("--timeout", type=float, metavar="S", help="most seconds per cell; then the kernel is interrupted (default: no limit)")
+    parser.add_argument("--record", metavar="FILE", help="save the replies of all %%%%oci runs, in order, as a replay file")
     parser.add_argument("--final-only", action="store_true", help="insert only the round that worked, not the failed ones")
     parser.error = lambda message: _usage_exit(parser.prog, message)  # one line, not the whole usage
 
@@ -55,6 +57,10 @@ def main(args: argparse.Namespace) -> int:
 
     nbformat.validate(woven)
     nbformat.write(woven, out_path)
+    if args.record:
+        from .backends.replay import save_replies
+
+        save_replies(args.record, [r["reply"] for rec in records(nb) for r in rec["rounds"]])
     return progress.finish(oci_cells, failure, out_path)
 
 
@@ -93,6 +99,8 @@ def _check(args) -> Tuple[object, str]:
             read_gguf(os.path.expanduser(args.model))
         except OciError as exc:
             raise UsageProblem(_first_line(exc)) from None
+    if args.record and not os.path.isdir(os.path.dirname(os.path.abspath(args.record))):
+        raise UsageProblem(f"--record: folder does not exist: {os.path.dirname(os.path.abspath(args.record))}")
     out = args.output or default_output(path)
     folder = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(folder):
@@ -155,7 +163,7 @@ def execute(nb, args, progress: "Progress") -> Optional[str]:
     km = KernelManager(kernel_name="python3")
     km.kernel_spec.argv[0] = sys.executable  # the interpreter that has oci_magic, whatever spec is installed
     client = _client_class()(
-        nb, km=km, timeout=int(args.timeout) if args.timeout else None, interrupt_on_timeout=True, record_timing=False,
+        nb, km=km, timeout=math.ceil(args.timeout) if args.timeout else None, interrupt_on_timeout=True, record_timing=False,
         extra_arguments=kernel_arguments(args, nb), kernel_name="python3",
         resources={"metadata": {"path": os.path.dirname(os.path.abspath(args.notebook))}},
         on_cell_execute=progress.started, on_cell_executed=progress.executed,
@@ -265,6 +273,12 @@ def find_record(outputs) -> Optional[dict]:
         if out.get("output_type") == "display_data" and RUN_MIME in out.get("data", {}):
             return out["data"][RUN_MIME]
     return None
+
+
+def records(nb) -> List[dict]:
+    """The run records of the notebook's %%oci cells, in order."""
+    found = (find_record(c.get("outputs")) for c in nb.cells if is_oci_cell(c))
+    return [r for r in found if r is not None]
 
 
 def split_outputs(outputs) -> Tuple[list, Dict[int, list]]:
