@@ -157,10 +157,10 @@ def kernel_env(args) -> Dict[str, str]:
 
 def execute(nb, args, progress: "Progress") -> Optional[str]:
     """Run every cell in place; return None, or why the run stopped early (one line)."""
-    from jupyter_client import KernelManager
+    from jupyter_client import AsyncKernelManager
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    km = KernelManager(kernel_name="python3")
+    km = AsyncKernelManager(kernel_name="python3")  # a blocking client would stall nbclient's timeout
     km.kernel_spec.argv[0] = sys.executable  # the interpreter that has oci_magic, whatever spec is installed
     client = _client_class()(
         nb, km=km, timeout=math.ceil(args.timeout) if args.timeout else None, interrupt_on_timeout=True, record_timing=False,
@@ -190,6 +190,7 @@ def _error_line(exc) -> str:
 def _client_class():
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError
+    from nbclient.util import ensure_async
 
     class RunnerClient(NotebookClient):
         """Reports rounds as their markers arrive; on a timeout interrupts once (a %%oci run then
@@ -208,7 +209,7 @@ def _client_class():
                 raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
             self.progress.interrupted = True
             self.progress.say(f"cell {self.progress.label(self.progress.current)}: over {timeout} s, interrupting")
-            await self.km.interrupt_kernel()
+            await ensure_async(self.km.interrupt_kernel())
             return None
 
     return RunnerClient

@@ -51,16 +51,20 @@ class ReplayBackend(Backend):
         start = time.perf_counter()
         reply = self.replies[index]
         pieces = _PIECES.findall(reply) or [""]
-        for i, piece in enumerate(pieces):
-            if i == 0:
-                first = time.perf_counter() - start
-            yield piece
-        self.last_usage = Usage(
-            prompt_tokens=sum(self.count_tokens(m["content"]) for m in messages),
-            generated_tokens=len(pieces),
-            first_token_seconds=first,
-            seconds=time.perf_counter() - start,
-        )
+        sent, first = 0, 0.0
+        try:
+            for i, piece in enumerate(pieces):
+                if i == 0:
+                    first = time.perf_counter() - start
+                sent += 1
+                yield piece
+        finally:  # also when the loop stops reading at the end of the code block
+            self.last_usage = Usage(
+                prompt_tokens=sum(self.count_tokens(m["content"]) for m in messages),
+                generated_tokens=sent,
+                first_token_seconds=first,
+                seconds=time.perf_counter() - start,
+            )
 
 
 class RecordingBackend(Backend):
