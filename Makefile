@@ -1,4 +1,4 @@
-# Fresh machine: `make demo` runs an example on the embedded model; `make test` runs the tests.
+# Fresh machine: `make demo` runs examples/teaching.ipynb through `oci run` (recorded replies); `make test` runs the tests.
 # Both create .venv and install the project (with llama-cpp-python, compiled from source) first.
 PYTHON ?= python3
 VENV ?= .venv
@@ -21,4 +21,4 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	$(BIN)/ipython --no-banner --colors=nocolor examples/quickstart.ipynb
+	$(BIN)/oci run examples/teaching.ipynb --replay examples/teaching.replay.json

@@ -12,7 +12,7 @@ from traitlets import Bool, CaselessStrEnum, Enum, Float, Int, Unicode, default
 
 from . import context as ctx
 from . import history as layout
-from . import prompt
+from . import prompt, runrecord
 from .backends.replay import RecordingBackend, ReplayBackend
 from .confirm import ConfirmGate
 from .errors import OciError
@@ -78,6 +78,10 @@ class OciMagics(Magics):
     url = Unicode("", help="Base URL of the OpenAI-compatible server for backend 'openai', e.g. "
                            "http://gpu-host:8080/v1. The API key, if any, comes from $OCI_API_KEY.").tag(config=True)
     remote_model = Unicode("", help="Model name sent to the OpenAI-compatible server. Empty: the first one it lists.").tag(config=True)
+    replay_path = Unicode("", help="Answer every %%oci from this replay file, one reply per round, continuing across "
+                                   "runs (oci run --replay). A run's own --model or --replay wins.").tag(config=True)
+    round_markers = Bool(False, help="Display a marker output around each round's execution, so oci run can split "
+                                     "the cell's outputs into one cell per round.").tag(config=True)
 
     @default("headless")
     def _headless_default(self):
@@ -149,6 +153,7 @@ class OciMagics(Magics):
                 backend.save(args.record)
         self.last_result = result
         self._finish(result, backend, task)
+        self._show_record(result, backend, settings)
 
     def _executor(self, args):
         timeout = self.timeout if args.timeout is None else args.timeout
@@ -159,12 +164,14 @@ class OciMagics(Magics):
         return GuardedExecutor(ShellExecutor(self.shell), self.shell.user_ns, self.shell.user_ns_hidden, guard, self.shell)
 
     def _listeners(self, args):
+        markers = [runrecord.RoundMarkers(_display_raw)] if self.round_markers else []
+        # The run record's output carries the summary line, so no view prints its own.
         if self._panel_view():
             from .display import StatusLine
             from .panel import RoundPanel
 
-            return [StatusLine(confirm=self._confirming(args)), RoundPanel()]
-        return [TextRenderer()]
+            return markers + [StatusLine(confirm=self._confirming(args)), RoundPanel(summary=False)]
+        return markers + [TextRenderer(summary=False)]
 
     def _panel_view(self) -> bool:
         """The rich view needs a Jupyter frontend: a kernel shell, and someone watching it."""
@@ -200,6 +207,8 @@ class OciMagics(Magics):
             raise UsageError(_one_line(exc)) from None
 
     def _backend(self, args):
+        if self.replay_path and not (args.replay or args.model):
+            return self._session_replay()
         if args.replay:
             if args.model:
                 raise UsageError("--replay answers from a file; it cannot be combined with --model")
@@ -222,6 +231,21 @@ class OciMagics(Magics):
             return OpenAIBackend(url, model=args.model or self.remote_model, n_ctx=self.n_ctx)
         except OciError as exc:
             raise UsageError(_one_line(exc)) from None
+
+    def _session_replay(self):
+        """One ReplayBackend for all runs, so a notebook's runs consume the file's replies in order."""
+        current = getattr(self, "_replay", None)
+        if current is None or current.source != self.replay_path:
+            try:
+                current = self._replay = ReplayBackend.from_file(self.replay_path)
+            except OciError as exc:
+                raise UsageError(_one_line(exc)) from None
+        return current
+
+    def _show_record(self, result, backend, settings: RunSettings) -> None:
+        """Display the run's structured record (application/vnd.oci-magic.run+json)."""
+        record = runrecord.build(result, runrecord.model_info(backend), settings)
+        _display_raw(runrecord.bundle(record))
 
     def load_model(self, option=None):
         try:
@@ -359,6 +383,11 @@ def _check_fits(backend, task: str, context: str) -> None:
     if needed + 16 > backend.n_ctx:
         raise UsageError(f"the task is too long: its prompt needs {needed} tokens and the model's context window "
                          f"holds {backend.n_ctx}; shorten the task or raise OciMagics.n_ctx")
+
+def _display_raw(data: dict) -> None:
+    from IPython.display import display
+
+    display(data, raw=True)
 
 
 def _check_writable(path: str) -> None:

@@ -103,10 +103,12 @@ class _RoundView:
 
 
 class RoundPanel:
-    """Listener: one block per round, then a summary line."""
+    """Listener: one block per round, then (unless ``summary`` is off because the run record's
+    output shows it) a summary line."""
 
-    def __init__(self, show_fn=None, clock=None, interval: float = 1 / UPDATES_PER_SECOND):
+    def __init__(self, show_fn=None, clock=None, interval: float = 1 / UPDATES_PER_SECOND, summary: bool = True):
         self.show_fn = show_fn
+        self.summary = summary
         self.throttle = Throttle(interval, clock) if clock else Throttle(interval)
         self.rounds: Dict[int, _RoundView] = {}
         self.current: Optional[_RoundView] = None
@@ -152,12 +154,15 @@ class RoundPanel:
                 view.show()
 
     def _summary(self, event: RunFinished) -> None:
+        if not self.summary:
+            return
         result = event.result
         ok = result.outcome in (SUCCESS, GENERATED)
         line = f"{'✓' if ok else '✗'} %%oci {result.summary()}"
-        colour = "#1a7f37" if ok else "#cf222e"
-        Output(self.show_fn).show({
-            "text/plain": line,
-            "text/html": f'<div class="oci-summary" style="font-weight:bold;color:{colour};margin:4px 0">'
-                         f"{html.escape(line)}</div>",
-        })
+        Output(self.show_fn).show({"text/plain": line, "text/html": summary_html(line, ok)})
+
+
+def summary_html(line: str, ok: bool) -> str:
+    colour = "#1a7f37" if ok else "#cf222e"
+    return f'<div class="oci-summary" style="font-weight:bold;color:{colour};margin:4px 0">{html.escape(line)}</div>'
+

@@ -30,9 +30,10 @@ def rollback_line(execution) -> str:
 
 
 class TextRenderer:
-    def __init__(self, stream: TextIO = None, show_usage: bool = True):
+    def __init__(self, stream: TextIO = None, show_usage: bool = True, summary: bool = True):
         self.stream = stream
         self.show_usage = show_usage
+        self.summary = summary  # False where the run record's output carries the summary line
 
     def _write(self, text: str) -> None:
         stream = self.stream or sys.stdout  # looked up late: the kernel swaps sys.stdout per cell
@@ -60,6 +61,6 @@ class TextRenderer:
                 self._write(f"\n✗ round {r.index}: {r.error_line}\n")
             if self.show_usage and r.usage is not None:
                 self._write(f"  ({usage_line(r.usage)})\n")
-        elif isinstance(event, RunFinished):
+        elif isinstance(event, RunFinished) and self.summary:
             mark = "✓" if event.result.outcome in ("success", "generated") else "✗"
             self._write(f"{mark} %%oci {event.result.summary()}\n")

@@ -17,6 +17,7 @@ def _ip():
 def ip(_ip, monkeypatch):
     """A real InteractiveShell with the extension freshly loaded and an empty user namespace."""
     monkeypatch.delenv("OCI_MODEL", raising=False)
+    _ip.config.pop("OciMagics", None)  # %config from an earlier test must not leak into this one
     _ip.reset(new_session=True)
     _ip.rl_next_input = None
     _ip.run_line_magic("reload_ext", "oci_magic")

@@ -4,6 +4,8 @@ import sys
 
 import pytest
 
+from oci_magic.runrecord import RUN_MIME
+
 jupyter_client = pytest.importorskip("jupyter_client")
 
 
@@ -57,12 +59,16 @@ def test_fail_then_fix_in_a_kernel(kernel, tmp_path):
     results = [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"]
     assert results == ["6"]  # round 2's value displays like a normal cell's
     text = shown(messages)
-    assert "✓ %%oci succeeded in round 2 of 3" in text
+    assert text.count("✓ %%oci succeeded in round 2 of 3") == 1  # once: the record's output carries it
     # a Jupyter kernel gets the live view: a status line and one block per round, updated in place
     assert "%%oci · replay · round 2/3 · done · 13 tokens" in text
     assert "✗ round 1/3 · ZeroDivisionError: division by zero" in text and "✓ round 2/3 · ran in" in text
     assert len([m for m in messages if m["msg_type"] == "update_display_data"]) > 5
-    assert kinds.index("error") < kinds.index("execute_result")
+    records = [m["content"]["data"] for m in messages if m["msg_type"] == "display_data"
+               and RUN_MIME in m["content"]["data"]]
+    assert len(records) == 1 and records[0]["text/plain"] == "✓ %%oci succeeded in round 2 of 3"
+    assert [r["status"] for r in records[0][RUN_MIME]["rounds"]] == ["error", "ok"]
+    assert kinds.index("error") < kinds.index("execute_result") < len(kinds) - 1 - kinds[::-1].index("display_data")
     reply, messages = execute(kernel, "print(total)")
     assert "6" in "".join(m["content"].get("text", "") for m in messages)
 
@@ -74,7 +80,7 @@ def test_a_run_that_gives_up_still_replies_ok(kernel, tmp_path):
     assert reply["status"] == "ok"
     assert not [p for p in reply["payload"] if p["source"] == "set_next_input"]
     text = shown(messages)
-    assert "✗ %%oci gave up after 1 round; last error: ZeroDivisionError: division by zero" in text
+    assert text.count("✗ %%oci gave up after 1 round; last error: ZeroDivisionError: division by zero") == 1
 
 
 def test_usage_error_is_one_line_and_the_kernel_lives(kernel):

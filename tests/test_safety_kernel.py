@@ -26,7 +26,9 @@ def kernel():
 def execute(client, code, **kwargs):
     messages = []
     reply = client.execute_interactive(code, timeout=120, output_hook=messages.append, **kwargs)
-    text = "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
+    # streams, and the run record's output (which carries the summary line)
+    text = "".join(m["content"].get("text", "") if m["msg_type"] == "stream" else m["content"]["data"]["text/plain"] + "\n"
+                   for m in messages if m["msg_type"] in ("stream", "display_data"))
     return reply["content"], text
 
 

@@ -32,6 +32,10 @@ class ReplayBackend(Backend):
     def from_file(cls, path: str) -> "ReplayBackend":
         return cls(load_replies(path), source=str(path))
 
+    def describe(self):
+        return {"name": self.name, "backend": "replay", "path": os.path.abspath(self.source)
+                if os.path.isfile(self.source) else None, "n_ctx": self.n_ctx, "replies": len(self.replies)}
+
     @property
     def remaining(self) -> int:
         return len(self.replies) - len(self.calls)
@@ -44,12 +48,17 @@ class ReplayBackend(Backend):
             )
         self.calls.append([dict(m) for m in messages])
         pieces = _PIECES.findall(self.replies[index]) or [""]
-        yield from pieces
-        # Counts only: replayed text has no generation speed worth showing.
-        self.last_usage = Usage(
-            prompt_tokens=sum(self.count_tokens(m["content"]) for m in messages),
-            generated_tokens=len(pieces),
-        )
+        sent = 0
+        try:
+            for piece in pieces:
+                sent += 1
+                yield piece
+        finally:  # also when the loop stops reading at the end of the code block
+            # Counts only: replayed text has no generation speed worth showing.
+            self.last_usage = Usage(
+                prompt_tokens=sum(self.count_tokens(m["content"]) for m in messages),
+                generated_tokens=sent,
+            )
 
 
 class RecordingBackend(Backend):
