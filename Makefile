@@ -21,4 +21,4 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	$(BIN)/oci run examples/teaching.ipynb --replay examples/teaching.replay.json
+	$(BIN)/oci run examples/quickstart.ipynb

@@ -36,6 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, metavar="S", help="most seconds per cell; then the kernel is interrupted (default: no limit)")
     parser.add_argument("--record", metavar="FILE", help="save the replies of all %%%%oci runs, in order, as a replay file")
     parser.add_argument("--final-only", action="store_true", help="insert only the round that worked, not the failed ones")
+    parser.add_argument("-y", "--yes", action="store_true",
+                        help="answer Run to %%%%oci --confirm questions (nobody can answer them here; without --yes those runs stop)")
+    parser.add_argument("--allow", choices=["risky"],
+                        help="--allow risky: run code the safety policy flags (by default it is refused and the model told why)")
     parser.error = lambda message: _usage_exit(parser.prog, message)  # one line, not the whole usage
 
 
@@ -144,6 +148,10 @@ def kernel_arguments(args, nb) -> List[str]:
         extra.append(f"--OciMagics.rounds={args.rounds}")
     if args.replay:
         extra.append(f"--OciMagics.replay_path={os.path.abspath(args.replay)}")
+    if args.yes:
+        extra.append("--OciMagics.assume_yes=True")
+    if args.allow == "risky":
+        extra.append("--OciMagics.allow_risky=True")
     return extra
 
 

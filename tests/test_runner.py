@@ -284,3 +284,28 @@ def test_a_real_model_run(tmp_path, model_path):
     for c in generated:
         assert c.metadata["oci"]["model"] == "SmolLM2-135M-Instruct.Q4_1"
         assert c.source.split("\n", 1)[1] == first["code"]
+
+
+@pytest.mark.parametrize("extra,rc,summary", [
+    ((), 1, "interrupted in round 1: --confirm asks before running code, and nobody can answer here"),
+    (("--yes",), 0, "succeeded in round 1 of 3"),
+])
+def test_confirm_needs_yes_headless(tmp_path, extra, rc, summary):
+    path = notebook(tmp_path, "%%oci --confirm\nmake x")
+    code, out, err = oci_run(path, "--replay", replies(tmp_path, fenced("x = 1")), *extra)
+    assert code == rc, err
+    assert summary in records(nbformat.read(default_output(path), as_version=4))[0]["summary"]
+
+
+@pytest.mark.parametrize("extra,statuses", [((), ["skipped", "ok"]), (("--allow", "risky"), ["ok"])])
+def test_risky_code_is_refused_headless_unless_allowed(tmp_path, extra, statuses):
+    marker = tmp_path / "made"
+    path = notebook(tmp_path, "%%oci\nmake a file")
+    replay = replies(tmp_path, fenced(f"import os\nos.system('touch {marker}')"), fenced("done = True"))
+    code, out, err = oci_run(path, "--replay", replay, *extra)
+    assert code == 0, err
+    record = records(nbformat.read(default_output(path), as_version=4))[0]
+    assert [r["status"] for r in record["rounds"]] == statuses
+    assert marker.exists() == bool(extra)
+    if not extra:
+        assert record["rounds"][0]["feedback"].startswith("Refused: the code uses os.system")
