@@ -137,17 +137,27 @@ def _variables():
             "top_products": {"widget": 81230, "gadget": 40122}, "n_orders": 48210, "year": 2024}
 
 
-def _run(backend, inputs, outputs, generated, window, task, rounds, executor):
+def _run(backend, inputs, outputs, generated, window, task, rounds, executor, previous=None):
+    """One %%oci the way the magic runs it: continue ``previous`` (a Conversation) when it fits,
+    else lay the context out fresh. Returns the result, the fresh context (None when continued)
+    and the Conversation to continue from next."""
+    from .conversation import Conversation, continue_from
     from .loop import RefinementLoop
     from . import prompt
 
     gathered = ctx.gather(inputs + [task], outputs, {}, generated, len(inputs), _variables())
     settings = RunSettings(rounds=rounds, generation=GenerationParams(0.0, 96, 1))
-    fixed = backend.count_tokens(prompt.SYSTEM_PROMPT) + backend.count_tokens(task)
-    budget = ctx.token_budget(backend.n_ctx, 96, 3, fixed)
-    context = history.build(gathered, ContextSpec(), budget, backend.count_tokens, window, task)
-    result = RefinementLoop(backend, executor, settings).run(task, context)
-    return result, context
+    context = None
+    messages = continue_from(previous, gathered, task, id(backend), ctx.token_budget(backend.n_ctx, 96, 3, 0),
+                             backend.count_tokens)
+    if messages is None:
+        fixed = backend.count_tokens(prompt.SYSTEM_PROMPT) + backend.count_tokens(task)
+        budget = ctx.token_budget(backend.n_ctx, 96, 3, fixed)
+        context = history.build(gathered, ContextSpec(), budget, backend.count_tokens, window, task)
+        messages = prompt.initial_messages(task, context)
+    loop = RefinementLoop(backend, executor, settings)
+    result = loop.run(task, messages=messages)
+    return result, context, Conversation.after(loop.transcript, len(inputs), gathered, id(backend))
 
 
 def bench_loop(model: Optional[str] = None, threads: int = 0) -> Dict[str, object]:
@@ -158,16 +168,18 @@ def bench_loop(model: Optional[str] = None, threads: int = 0) -> Dict[str, objec
 
     inputs, outputs = bench_notebook(2000, backend.count_tokens)
     window = history.HistoryWindow()
-    first, context = _run(backend, inputs, outputs, {}, window, "plot the total revenue per product as a bar chart",
-                          2, _FailOnce())
+    first, context, conversation = _run(backend, inputs, outputs, {}, window,
+                                        "plot the total revenue per product as a bar chart", 2, _FailOnce())
     report["context_tokens"] = backend.count_tokens(context.text)
     report["history_tokens"] = backend.count_tokens("".join(context.history))
     cold, round2 = first.rounds[0].usage, first.rounds[1].usage if len(first.rounds) > 1 else None
 
     code = (first.final_round or first.rounds[-1]).code or "pass"
     generated = {len(inputs): f"# %%oci task: plot the total revenue per product as a bar chart\n{code}"}
-    second, _ = _run(backend, inputs + ["%%oci\nplot the total revenue per product as a bar chart"], outputs,
-                     generated, window, "show the three regions with the highest revenue growth", 1, _FailOnce())
+    second, fresh, _ = _run(backend, inputs + ["%%oci\nplot the total revenue per product as a bar chart"], outputs,
+                            generated, window, "show the three regions with the highest revenue growth", 1,
+                            _FailOnce(), previous=conversation)
+    report["second_continued"] = fresh is None
     again = second.rounds[0].usage
     report["cold"] = _usage(cold)
     report["round2"] = _usage(round2)
@@ -265,7 +277,8 @@ def print_loop(r: Dict[str, object]) -> None:
     print(f"context    {r['context_tokens']} tokens of notebook context ({r['history_tokens']} in the append-only history)")
     print()
     print(f"{'':26}{'prompt':>8}{'reused':>8}{'evaluated':>10}{'first token':>13}{'% of cold':>11}")
-    for key, label in (("cold", "cold (first %%oci)"), ("round2", "round 2, same run"), ("second", "second %%oci")):
+    second = "second %%oci, continued" if r.get("second_continued") else "second %%oci, fresh"
+    for key, label in (("cold", "cold (first %%oci)"), ("round2", "round 2, same run"), ("second", second)):
         u = r[key]
         share = "" if key == "cold" else f"{u['share_of_cold'] * 100:.1f} %"
         print(f"{label:26}{u['prompt_tokens']:>8}{u['reused_tokens']:>8}{u['evaluated_tokens']:>10}"

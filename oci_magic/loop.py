@@ -62,13 +62,18 @@ class RefinementLoop:
         for listener in self.listeners:
             listener(event)
 
-    def run(self, task: str, context: str = "") -> RunResult:
+    def run(self, task: str, context: str = "", messages: Optional[List[Message]] = None) -> RunResult:
+        """Run ``task``; ``messages``, when given, is the whole first prompt (a continued
+        conversation) and ``context`` is not used. Afterwards ``self.transcript`` holds every
+        message of the run, the last reply included."""
         result = RunResult(task=task, max_rounds=self.settings.rounds)
         self.emit(RunStarted(task, self.settings.rounds, self.backend.name))
-        messages = prompt.initial_messages(task, context)
+        messages = list(messages) if messages is not None else prompt.initial_messages(task, context)
+        self.transcript = messages
         try:
             for index in range(1, self.settings.rounds + 1):
                 round_ = self._round(index, messages, result)
+                self.transcript = messages + [{"role": "assistant", "content": round_.reply}]
                 result.rounds.append(round_)
                 self.emit(RoundFinished(round_))
                 if result.outcome:

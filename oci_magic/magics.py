@@ -22,6 +22,7 @@ from .executor import ShellExecutor
 from .guard import GuardedExecutor, GuardSettings
 from .policy import policy_gate, risk_note
 from .sanitize import clean_text
+from .conversation import Conversation, continue_from
 from .loop import RefinementLoop
 from .models import ModelCache, choose_model
 from .render import TextRenderer
@@ -94,7 +95,8 @@ class OciMagics(Magics):
         self.errors = {}  # execution count -> "Ename: message" of cells that raised
         self.generated = {}  # execution count of a %%oci cell -> its task and the code that ran
         self.last_result = None
-        self.window = layout.HistoryWindow()  # the history cut: only moves forward (KV-cache reuse)
+        self.window = layout.HistoryWindow()
+        self.conversation = None  # the last successful run, for the next one to continue  # the history cut: only moves forward (KV-cache reuse)
 
     # -- %%oci -------------------------------------------------------------------------------
     @magic_arguments()
@@ -143,15 +145,17 @@ class OciMagics(Magics):
         listeners = self._listeners(args)
         for listener in listeners:
             listener(ReadingContext(task))
-        context = self._context(backend, settings, task)
-        _check_fits(backend, task, context)
+        messages, gathered = self._prompt(backend, settings, task)
+        _check_fits(backend, messages)
         loop = RefinementLoop(backend, self._executor(args), settings, listeners, self._gate(args))
         try:
-            result = loop.run(task, context)
+            result = loop.run(task, messages=messages)
         finally:
             if args.record:
                 backend.save(args.record)
         self.last_result = result
+        if result.succeeded and settings.context == ContextSpec():
+            self.conversation = Conversation.after(loop.transcript, self._current_cell(task), gathered, _model_key(backend))
         self._finish(result, backend, task)
         self._show_record(result, backend, settings)
 
@@ -262,12 +266,32 @@ class OciMagics(Magics):
                   f"(n_ctx {backend.n_ctx}, {backend.n_threads} threads)", flush=True)
         return backend
 
-    def _context(self, backend, settings: RunSettings, task: str) -> str:
+    def _prompt(self, backend, settings: RunSettings, task: str):
+        """The first prompt and the notebook state it was made from: the last successful run's
+        conversation continued (only what is new gets evaluated), else a fresh layout."""
+        spec = settings.context
+        gathered = self._gather(task) if spec.cells != 0 or spec.variables else ctx.NotebookContext()
+        if spec == ContextSpec():  # a run that asks for less context than all of it starts fresh
+            limit = ctx.token_budget(backend.n_ctx, settings.generation.max_tokens, settings.rounds, fixed=0)
+            messages = continue_from(self.conversation, gathered, task, _model_key(backend), limit,
+                                     backend.count_tokens)
+            if messages is not None:
+                return messages, gathered
+        return prompt.initial_messages(task, self._layout(backend, settings, task, gathered)), gathered
+
+    def _layout(self, backend, settings: RunSettings, task: str, gathered):
         spec = settings.context
         if spec.cells == 0 and not spec.variables:
             return ""
+        budget = spec.token_budget
+        if budget is None:
+            fixed = backend.count_tokens(prompt.SYSTEM_PROMPT) + backend.count_tokens(task)
+            budget = ctx.token_budget(backend.n_ctx, settings.generation.max_tokens, settings.rounds, fixed)
+        return layout.build(gathered, spec, budget, backend.count_tokens, self.window, task)
+
+    def _gather(self, task: str):
         history = self.shell.history_manager
-        gathered = ctx.gather(
+        return ctx.gather(
             inputs=history.input_hist_raw,
             outputs=history.output_hist,
             errors=self.errors,
@@ -276,11 +300,6 @@ class OciMagics(Magics):
             namespace=self.shell.user_ns,
             hidden=self.shell.user_ns_hidden,
         )
-        budget = spec.token_budget
-        if budget is None:
-            fixed = backend.count_tokens(prompt.SYSTEM_PROMPT) + backend.count_tokens(task)
-            budget = ctx.token_budget(backend.n_ctx, settings.generation.max_tokens, settings.rounds, fixed)
-        return layout.build(gathered, spec, budget, backend.count_tokens, self.window, task)
 
     def _current_cell(self, task: str) -> int:
         """The running %%oci cell's number in the input history (which IPython versions count
@@ -360,8 +379,9 @@ class OciMagics(Magics):
     # -- hooks ---------------------------------------------------------------------------------
     def record_error(self, result) -> None:
         """post_run_cell hook: remember which cells raised, for the context's last error."""
-        if result.execution_count is None:  # our own nested runs (store_history=False)
-            return
+        info = getattr(result, "info", None)
+        if result.execution_count is None or (info is not None and not info.store_history):
+            return  # our own nested runs of generated code (store_history=False) are not cells
         error = result.error_before_exec or result.error_in_exec
         if error is not None:
             self.errors[result.execution_count] = f"{type(error).__name__}: {error}"
@@ -374,10 +394,15 @@ def _parse(magic, line: str):
         raise UsageError(f"cannot read the options ({exc}): {line.strip()}") from None
 
 
-def _check_fits(backend, task: str, context: str) -> None:
+def _model_key(backend):
+    """Which loaded model (and so which KV cache) a conversation lives in."""
+    backend = getattr(backend, "inner", backend)  # --record wraps the model's backend
+    return (id(backend), backend.name, getattr(backend, "model_path", None))
+
+
+def _check_fits(backend, messages) -> None:
     """Refuse up front a task whose first prompt cannot fit the model's window (the context is
     already cut to its budget; the task is not), instead of failing inside the loop."""
-    messages = prompt.initial_messages(task, context)
     tokenize = getattr(backend, "tokenize_messages", None)
     needed = len(tokenize(messages)) if tokenize else sum(backend.count_tokens(m["content"]) + 8 for m in messages)
     if needed + 16 > backend.n_ctx:

@@ -11,7 +11,7 @@ import ast
 import os
 import re
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from .loop import RUN, SKIP, STOP, Decision, Gate
 

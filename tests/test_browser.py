@@ -14,6 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from .conftest import stop_process
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -80,12 +82,7 @@ def lab(tmp_path_factory):
             time.sleep(0.3)
         yield {"url": url, "token": token, "root": root}
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
         log.close()
 
 

@@ -102,8 +102,8 @@ def test_large_outputs_are_clipped_head_and_tail():
 
 
 def test_summaries_of_common_types():
-    np = pytest.importorskip("numpy")
-    pd = pytest.importorskip("pandas")
+    import numpy as np
+    import pandas as pd
     df = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
     assert summarize(df) == "pandas.DataFrame shape=(2, 2) columns: a (int64), b (object)" or \
         summarize(df) == "pandas.DataFrame shape=(2, 2) columns: a (int64), b (str)"
@@ -122,8 +122,8 @@ def test_summaries_of_common_types():
 
 
 def test_gathering_is_fast_on_a_big_notebook():
-    pd = pytest.importorskip("pandas")
-    np = pytest.importorskip("numpy")
+    import pandas as pd
+    import numpy as np
     big = pd.DataFrame({"a": np.arange(10_000_000), "b": np.zeros(10_000_000)})
     namespace = {f"v{i}": i for i in range(99)}
     namespace["big"] = big

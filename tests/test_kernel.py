@@ -1,25 +1,17 @@
 """%%oci in a real ipykernel, seen as a frontend sees it: messages, the reply and its payload."""
 import json
-import sys
 
 import pytest
 
 from oci_magic.runrecord import RUN_MIME
 
-jupyter_client = pytest.importorskip("jupyter_client")
+from .conftest import running_kernel
 
 
 @pytest.fixture(scope="module")
 def kernel():
-    manager = jupyter_client.KernelManager(kernel_name="python3")
-    manager.kernel_spec.argv[0] = sys.executable
-    manager.start_kernel()
-    client = manager.client()
-    client.start_channels()
-    client.wait_for_ready(timeout=60)
-    yield client
-    client.stop_channels()
-    manager.shutdown_kernel(now=True)
+    with running_kernel() as (_, client):
+        yield client
 
 
 def shown(messages):

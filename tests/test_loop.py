@@ -3,11 +3,9 @@ import sys
 
 import pytest
 
-from oci_magic import events
 from oci_magic.backends import RecordingBackend, ReplayBackend
 from oci_magic.executor import NamespaceExecutor
 from oci_magic.loop import RefinementLoop
-from oci_magic.records import Execution
 from oci_magic.settings import RunSettings
 
 from .conftest import fenced

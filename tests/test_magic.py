@@ -36,8 +36,7 @@ def test_context_reaches_the_model(ip, magics, replay_file):
     ip.run_cell("1/0", store_history=True)
     path = replay_file(fenced("total = sum(sales)"))
     ip.run_cell(f"%%oci --replay {path}\nsum the sales", store_history=True)
-    magics_prompt = magics.last_result
-    assert ip.user_ns["total"] == 12
+    assert magics.last_result.outcome == "success" and ip.user_ns["total"] == 12
     # a second run sees the first run's code and task in place of its %%oci cell
     path2 = replay_file(fenced("double = total * 2"), name="r2.json")
     ip.run_cell(f"%%oci --replay {path2}\ndouble it", store_history=True)
@@ -257,3 +256,12 @@ def test_cli_without_a_command_prints_help(capsys):
 def test_config_magic_reaches_the_live_instance(ip, magics):
     ip.run_line_magic("config", "OciMagics.rounds = 7")
     assert magics.rounds == 7
+
+
+def test_errors_of_generated_code_are_not_pinned_on_a_cell(ip, magics, replay_file):
+    path = replay_file(fenced("1/0"))
+    ip.run_cell(f"%%oci --rounds 1 --replay {path}\nfail", store_history=True)
+    ip.run_cell("x = 10", store_history=True)
+    ip.run_cell("1/0", store_history=True)
+    assert list(magics.errors.values()) == ["ZeroDivisionError: division by zero"]
+    assert list(magics.errors) == [len(ip.history_manager.input_hist_raw) - 1]  # the cell that raised

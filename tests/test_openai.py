@@ -12,6 +12,8 @@ import urllib.request
 
 import pytest
 
+from .conftest import stop_process
+
 from oci_magic.backends.openai import OpenAIBackend, base_url
 from oci_magic.errors import GenerationError
 from oci_magic.loop import RefinementLoop
@@ -150,12 +152,7 @@ def server(model_path, tmp_path_factory):
                 time.sleep(0.3)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.close()
 
 

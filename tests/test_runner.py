@@ -152,7 +152,6 @@ def test_nbconvert_reruns_out(fail_fix, tmp_path):
 
 
 def test_final_only_and_papermill(tmp_path):
-    pytest.importorskip("papermill")
     path = notebook(tmp_path, "nums = [1, 2]", "%%oci\nadd up nums", "print(total)")
     replay = replies(tmp_path, fenced("total = sum(nums) / 0"), fenced("total = sum(nums)"))
     out = str(tmp_path / "final.ipynb")

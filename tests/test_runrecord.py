@@ -5,7 +5,6 @@ import jsonschema
 import pytest
 
 from oci_magic import runrecord
-from oci_magic.events import ExecutionFinished, ExecutionStarted, RoundFinished
 from oci_magic.loop import RefinementLoop
 from oci_magic.backends import ReplayBackend
 from oci_magic.executor import NamespaceExecutor

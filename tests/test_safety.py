@@ -1,5 +1,4 @@
 """Generated code cannot hurt the session: time limits, exit(), rollback, --isolate, policy."""
-import os
 import signal
 import threading
 import time
@@ -296,7 +295,7 @@ def test_an_interrupt_outside_the_loop_is_one_line(ip, magics, replay_file, caps
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(magics, "_context", interrupted)
+    monkeypatch.setattr(magics, "_gather", interrupted)
     ip.run_cell_magic("oci", f"--replay {replay_file(fenced('x = 1'))}", "t")
     assert capsys.readouterr().out == "%%oci · interrupted; no cell inserted\n"
     assert "x" not in ip.user_ns and ip.rl_next_input is None

@@ -1,26 +1,18 @@
 """Safety in a real ipykernel: exit() does not shut it down, ■ stops a run cleanly, a time limit
 fires in the kernel's execution thread, and a risky round is asked about on stdin."""
 import json
-import sys
 import threading
 import time
 
 import pytest
 
-jupyter_client = pytest.importorskip("jupyter_client")
+from .conftest import running_kernel
 
 
 @pytest.fixture(scope="module")
 def kernel():
-    manager = jupyter_client.KernelManager(kernel_name="python3")
-    manager.kernel_spec.argv[0] = sys.executable
-    manager.start_kernel()
-    client = manager.client()
-    client.start_channels()
-    client.wait_for_ready(timeout=60)
-    yield manager, client
-    client.stop_channels()
-    manager.shutdown_kernel(now=True)
+    with running_kernel() as pair:
+        yield pair
 
 
 def execute(client, code, **kwargs):
