@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from .feedback import clip, strip_ansi
-from .settings import ContextSpec
 from .variables import summarize, user_variables
 
 SOURCE_CHARS = 4000
@@ -78,37 +77,6 @@ def render_variables(context: NotebookContext, budget: int, count: Callable[[str
             break
         lines.append(line)
     return "## Variables in the kernel\n" + "\n".join(lines) if lines else ""
-
-
-def render(context: NotebookContext, spec: ContextSpec, budget: int, count: Callable[[str], int]) -> str:
-    """Render within ``budget`` tokens: variables and the last error first, then the most recent
-    cells that fit, shown oldest first."""
-    sections: List[str] = []
-    used = 0
-    if spec.variables:
-        variables = render_variables(context, budget // VARIABLE_SHARE, count)
-        if variables:
-            sections.append(variables)
-            used += count(variables)
-    if context.last_error:
-        error = "## Last error\n" + clip(strip_ansi(context.last_error), 600)
-        sections.append(error)
-        used += count(error)
-
-    limit = len(context.cells) if spec.cells is None else spec.cells
-    chosen: List[str] = []
-    for cell in reversed(context.cells[len(context.cells) - limit:] if limit else []):
-        block = render_cell(cell)
-        cost = count(block) + 1
-        if used + cost > budget:
-            break
-        chosen.append(block)
-        used += cost
-    if chosen:
-        skipped = len(context.cells) - len(chosen)
-        head = "## Notebook so far" + (f" (the {skipped} oldest cells are not shown)" if skipped and spec.cells is None else "")
-        sections.insert(0, head + "\n" + "\n\n".join(reversed(chosen)))
-    return "\n\n".join(sections)
 
 
 def token_budget(n_ctx: int, max_tokens: int, rounds: int, fixed: int, feedback_tokens: int = 400) -> int:

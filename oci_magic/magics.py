@@ -154,7 +154,7 @@ class OciMagics(Magics):
             if args.record:
                 backend.save(args.record)
         self.last_result = result
-        if result.succeeded and settings.context == ContextSpec():
+        if result.succeeded and settings.context.continues:
             self.conversation = Conversation.after(loop.transcript, self._current_cell(task), gathered, _model_key(backend))
         self._finish(result, backend, task)
         self._show_record(result, backend, settings)
@@ -271,7 +271,7 @@ class OciMagics(Magics):
         conversation continued (only what is new gets evaluated), else a fresh layout."""
         spec = settings.context
         gathered = self._gather(task) if spec.cells != 0 or spec.variables else ctx.NotebookContext()
-        if spec == ContextSpec():  # a run that asks for less context than all of it starts fresh
+        if spec.continues:
             limit = ctx.token_budget(backend.n_ctx, settings.generation.max_tokens, settings.rounds, fixed=0)
             messages = continue_from(self.conversation, gathered, task, _model_key(backend), limit,
                                      backend.count_tokens)

@@ -22,6 +22,12 @@ class ContextSpec:
     variables: bool = True
     token_budget: Optional[int] = None  # None: sized from n_ctx, max_tokens and rounds
 
+    @property
+    def continues(self) -> bool:
+        """Whether a run may continue the previous conversation: only one that sends everything
+        (asking for fewer cells or no variables means starting from a fresh prompt)."""
+        return self.cells is None and self.variables
+
     @classmethod
     def parse(cls, text: str) -> "ContextSpec":
         """``all`` | ``vars`` | ``none`` | N (the last N cells plus variables)."""

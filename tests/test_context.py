@@ -3,6 +3,7 @@ import time
 import pytest
 
 from oci_magic import context as ctx
+from oci_magic import history
 from oci_magic.settings import ContextSpec
 from oci_magic.variables import summarize, user_variables
 
@@ -53,13 +54,13 @@ def test_gather_reads_history_outputs_errors_and_generated_code():
 def test_last_error_is_the_latest_cells():
     gathered = ctx.gather(["", "ok = 1", "1/0"], {}, {2: "ZeroDivisionError: division by zero"}, {}, 3, {})
     assert gathered.last_error == "ZeroDivisionError: division by zero"
-    text = ctx.render(gathered, ContextSpec(), 10_000, words)
+    text = history.build(gathered, ContextSpec(), 10_000, words).text
     assert "## Last error\nZeroDivisionError: division by zero" in text
 
 
 def test_render_is_deterministic_and_ordered():
-    text = ctx.render(sample(), ContextSpec(), 10_000, words)
-    assert text == ctx.render(sample(), ContextSpec(), 10_000, words)
+    text = history.build(sample(), ContextSpec(), 10_000, words).text
+    assert text == history.build(sample(), ContextSpec(), 10_000, words).text
     assert text.index("## Notebook so far") < text.index("## Variables in the kernel")
     assert text.index("x = 3") < text.index("x * 2") < text.index("print('hi')")
     assert "Output:\n```\n6\n```" in text
@@ -70,16 +71,16 @@ def test_render_is_deterministic_and_ordered():
 def test_budget_keeps_the_most_recent_cells():
     inputs = [""] + [f"value_{i} = {i}  # " + "pad " * 20 for i in range(100)]
     gathered = ctx.gather(inputs, {}, {}, {}, 101, {})
-    text = ctx.render(gathered, ContextSpec(), 300, words)
+    text = history.build(gathered, ContextSpec(), 300, words).text
     assert words(text) <= 300
     assert "value_99" in text and "value_0 " not in text
-    assert "oldest cells are not shown" in text
+    assert "older cells are not shown" in text
 
 
 @pytest.mark.parametrize("spec,has_cells,has_vars", [
     ("all", True, True), ("vars", False, True), ("none", False, False), ("1", True, True)])
 def test_context_spec(spec, has_cells, has_vars):
-    text = ctx.render(sample(), ContextSpec.parse(spec), 10_000, words)
+    text = history.build(sample(), ContextSpec.parse(spec), 10_000, words).text
     assert ("## Notebook so far" in text) == has_cells
     assert ("## Variables" in text) == has_vars
     if spec == "1":
@@ -130,9 +131,9 @@ def test_gathering_is_fast_on_a_big_notebook():
     inputs = [""] + [f"v{i} = {i}\nprint(v{i})" for i in range(200)]
     start = time.perf_counter()
     gathered = ctx.gather(inputs, {}, {}, {}, 201, namespace)
-    ctx.render(gathered, ContextSpec(), 6000, words)
+    history.build(gathered, ContextSpec(), 6000, words).text
     elapsed = time.perf_counter() - start
-    assert "big: pandas.DataFrame shape=(10000000, 2)" in ctx.render(gathered, ContextSpec(), 6000, words)
+    assert "big: pandas.DataFrame shape=(10000000, 2)" in history.build(gathered, ContextSpec(), 6000, words).text
     print(f"gather+render of 200 cells, 100 variables: {elapsed * 1000:.1f} ms")
 
 

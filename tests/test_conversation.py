@@ -101,3 +101,10 @@ def test_a_continued_run_evaluates_little_more_than_its_new_turn(model_path):
     # and re-tokenized text may split differently there) comes from the cache
     assert usage.reused_tokens >= len(before) - 10
     assert usage.evaluated_tokens == usage.prompt_tokens - usage.reused_tokens < 80
+
+
+def test_only_a_run_with_all_context_continues():
+    from oci_magic.settings import ContextSpec
+
+    assert ContextSpec().continues and ContextSpec(token_budget=900).continues
+    assert not any(ContextSpec.parse(s).continues for s in ("vars", "none", "3"))
