@@ -14,17 +14,16 @@ from . import context as ctx
 from . import history as layout
 from . import prompt, runrecord
 from .backends.replay import RecordingBackend, ReplayBackend
-from .confirm import ConfirmGate
+from .confirm import ConfirmGate, ask_stdin
+from .conversation import Conversation, continue_from
 from .errors import OciError
-from .confirm import ask_stdin
 from .events import ReadingContext
 from .executor import ShellExecutor
 from .guard import GuardedExecutor, GuardSettings
-from .policy import policy_gate, risk_note
-from .sanitize import clean_text
-from .conversation import Conversation, continue_from
 from .loop import RefinementLoop
 from .models import ModelCache, choose_model
+from .policy import policy_gate, risk_note
+from .sanitize import clean_text
 from .render import TextRenderer
 from .settings import ContextSpec, GenerationParams, RunSettings
 
@@ -69,10 +68,6 @@ class OciMagics(Magics):
     view = Enum(["auto", "panel", "text"], "auto", help="How a run is shown: panel (live status line and "
                 "round-by-round panel, for Jupyter frontends), text (plain lines, for terminals and logs), or "
                 "auto: panel in a Jupyter kernel, text in terminal IPython and when headless.").tag(config=True)
-
-    @default("assume_yes")
-    def _assume_yes_default(self):
-        return os.environ.get("OCI_YES") == "1"
     backend = CaselessStrEnum(["llama", "openai"], default_value="llama",
                               help="Where replies come from: llama (a GGUF model in this process) or openai "
                                    "(an OpenAI-compatible server at `url`: llama-server, vLLM, Ollama).").tag(config=True)
@@ -88,6 +83,10 @@ class OciMagics(Magics):
     def _headless_default(self):
         return os.environ.get("OCI_HEADLESS") == "1"
 
+    @default("assume_yes")
+    def _assume_yes_default(self):
+        return os.environ.get("OCI_YES") == "1"
+
     def __init__(self, shell=None, **kwargs):
         super().__init__(shell=shell, **kwargs)
         self.models = ModelCache()
@@ -95,8 +94,9 @@ class OciMagics(Magics):
         self.errors = {}  # execution count -> "Ename: message" of cells that raised
         self.generated = {}  # execution count of a %%oci cell -> its task and the code that ran
         self.last_result = None
-        self.window = layout.HistoryWindow()
-        self.conversation = None  # the last successful run, for the next one to continue  # the history cut: only moves forward (KV-cache reuse)
+        self.window = layout.HistoryWindow()  # the history cut: only moves forward (KV-cache reuse)
+        self.conversation = None  # the last successful run, for the next one to continue
+        self._replay = None  # the session's ReplayBackend when replay_path is set
 
     # -- %%oci -------------------------------------------------------------------------------
     @magic_arguments()
@@ -131,23 +131,26 @@ class OciMagics(Magics):
         if not task:
             raise UsageError(f"%%oci needs a task in the cell body, e.g.\n{EXAMPLE}")
         settings = self._settings(args)
+        if args.record:
+            _check_writable(args.record)
         try:
             self._run(args, task, settings)
         except KeyboardInterrupt:  # ■ while loading the model or reading the notebook: no traceback of ours
             print("%%oci · interrupted; no cell inserted", flush=True)
 
     def _run(self, args, task, settings) -> None:
+        executor, gate = self._executor(args), self._gate(args)
         backend = self._backend(args)
         if args.record:
-            _check_writable(args.record)
             backend = RecordingBackend(backend)
 
         listeners = self._listeners(args)
         for listener in listeners:
             listener(ReadingContext(task))
-        messages, gathered = self._prompt(backend, settings, task)
+        cell = self._current_cell(task)
+        messages, gathered = self._prompt(backend, settings, task, cell)
         _check_fits(backend, messages)
-        loop = RefinementLoop(backend, self._executor(args), settings, listeners, self._gate(args))
+        loop = RefinementLoop(backend, executor, settings, listeners, gate)
         try:
             result = loop.run(task, messages=messages)
         finally:
@@ -155,8 +158,8 @@ class OciMagics(Magics):
                 backend.save(args.record)
         self.last_result = result
         if result.succeeded and settings.context.continues:
-            self.conversation = Conversation.after(loop.transcript, self._current_cell(task), gathered, _model_key(backend))
-        self._finish(result, backend, task)
+            self.conversation = Conversation.after(loop.transcript, cell, gathered, _model_key(backend))
+        self._finish(result, backend, task, cell)
         self._show_record(result, backend, settings)
 
     def _executor(self, args):
@@ -238,7 +241,7 @@ class OciMagics(Magics):
 
     def _session_replay(self):
         """One ReplayBackend for all runs, so a notebook's runs consume the file's replies in order."""
-        current = getattr(self, "_replay", None)
+        current = self._replay
         if current is None or current.source != self.replay_path:
             try:
                 current = self._replay = ReplayBackend.from_file(self.replay_path)
@@ -266,11 +269,11 @@ class OciMagics(Magics):
                   f"(n_ctx {backend.n_ctx}, {backend.n_threads} threads)", flush=True)
         return backend
 
-    def _prompt(self, backend, settings: RunSettings, task: str):
+    def _prompt(self, backend, settings: RunSettings, task: str, cell: int):
         """The first prompt and the notebook state it was made from: the last successful run's
         conversation continued (only what is new gets evaluated), else a fresh layout."""
         spec = settings.context
-        gathered = self._gather(task) if spec.cells != 0 or spec.variables else ctx.NotebookContext()
+        gathered = self._gather(cell) if spec.cells != 0 or spec.variables else ctx.NotebookContext()
         if spec.continues:
             limit = ctx.token_budget(backend.n_ctx, settings.generation.max_tokens, settings.rounds, fixed=0)
             messages = continue_from(self.conversation, gathered, task, _model_key(backend), limit,
@@ -289,14 +292,14 @@ class OciMagics(Magics):
             budget = ctx.token_budget(backend.n_ctx, settings.generation.max_tokens, settings.rounds, fixed)
         return layout.build(gathered, spec, budget, backend.count_tokens, self.window, task)
 
-    def _gather(self, task: str):
+    def _gather(self, cell: int):
         history = self.shell.history_manager
         return ctx.gather(
             inputs=history.input_hist_raw,
             outputs=history.output_hist,
             errors=self.errors,
             generated=self.generated,
-            current=self._current_cell(task),
+            current=cell,
             namespace=self.shell.user_ns,
             hidden=self.shell.user_ns_hidden,
         )
@@ -309,11 +312,11 @@ class OciMagics(Magics):
         running = last.lstrip().startswith("%%oci") and task in last
         return len(inputs) - 1 if running else len(inputs)
 
-    def _finish(self, result, backend, task: str) -> None:
+    def _finish(self, result, backend, task: str, cell: int) -> None:
         final = result.final_round
         if final is None or not final.code:
             return
-        self.generated[self._current_cell(task)] = f"# %%oci task: {' '.join(task.split())[:200]}\n{final.code}"
+        self.generated[cell] = f"# %%oci task: {' '.join(task.split())[:200]}\n{final.code}"
         if self.insert_cell:
             how = "not run" if result.outcome == "generated" else f"worked in round {final.index}/{result.max_rounds}"
             header = f"# generated by %%oci ({how}, model: {backend.name})"
@@ -408,6 +411,7 @@ def _check_fits(backend, messages) -> None:
     if needed + 16 > backend.n_ctx:
         raise UsageError(f"the task is too long: its prompt needs {needed} tokens and the model's context window "
                          f"holds {backend.n_ctx}; shorten the task or raise OciMagics.n_ctx")
+
 
 def _display_raw(data: dict) -> None:
     from IPython.display import display

@@ -265,3 +265,15 @@ def test_errors_of_generated_code_are_not_pinned_on_a_cell(ip, magics, replay_fi
     ip.run_cell("1/0", store_history=True)
     assert list(magics.errors.values()) == ["ZeroDivisionError: division by zero"]
     assert list(magics.errors) == [len(ip.history_manager.input_hist_raw) - 1]  # the cell that raised
+
+
+@pytest.mark.parametrize("line,message", [
+    ("--timeout -1", "--timeout must be 0 (no limit) or more seconds"),
+    ("--record /no/such/dir/r.json", "--record: folder does not exist"),
+])
+def test_bad_options_are_refused_before_the_model_loads(ip, magics, line, message):
+    loaded = []
+    magics.models._factory = lambda path, **options: loaded.append(path)
+    with pytest.raises(UsageError) as info:
+        oci(ip, line)
+    assert message in str(info.value) and loaded == []
