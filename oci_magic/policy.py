@@ -204,6 +204,15 @@ def refusal(findings: Sequence[Finding], who: str = "Refused") -> str:
             "Reply with the complete code in one ```python block.")
 
 
+def check_cell(code: str, transform: Optional[Callable[[str], str]] = None) -> List[Finding]:
+    """:func:`check` a cell's code together with IPython's rewrite of it (``!cmd``, magics)."""
+    try:
+        transformed = transform(code) if transform else None
+    except Exception:  # IPython could not transform it: run_cell will report the error
+        transformed = None
+    return check(code, transformed)
+
+
 def policy_gate(ask: Optional[Ask], allow_risky: bool = False, headless: bool = False,
                 transform: Optional[Callable[[str], str]] = None) -> Gate:
     """A gate that lets safe code run, and for risky code asks ``ask`` (run / skip / stop); where
@@ -213,11 +222,7 @@ def policy_gate(ask: Optional[Ask], allow_risky: bool = False, headless: bool = 
     def gate(index: int, code: str) -> Decision:
         if allow_risky:
             return Decision(RUN)
-        try:
-            transformed = transform(code) if transform else None
-        except Exception:  # IPython could not transform it: run_cell will report the error
-            transformed = None
-        findings = check(code, transformed)
+        findings = check_cell(code, transform)
         if not findings:
             return Decision(RUN)
         if headless or ask is None:
@@ -236,25 +241,7 @@ def risk_note(transform: Optional[Callable[[str], str]] = None) -> Callable[[str
     """For a confirmation question: "" for safe code, else what the code does that is risky."""
 
     def note(code: str) -> str:
-        try:
-            transformed = transform(code) if transform else None
-        except Exception:
-            transformed = None
-        findings = check(code, transformed)
+        findings = check_cell(code, transform)
         return f"careful: it uses {describe(findings)}" if findings else ""
 
     return note
-
-
-def chain_gates(*gates: Optional[Gate]) -> Gate:
-    """One gate from several: each is asked in turn; the first answer other than RUN wins."""
-    active = [g for g in gates if g is not None]
-
-    def chained(index: int, code: str) -> Decision:
-        for gate in active:
-            decision = gate(index, code)
-            if decision.action != RUN:
-                return decision
-        return Decision(RUN)
-
-    return chained

@@ -8,7 +8,7 @@ import pytest
 from oci_magic.executor import NamespaceExecutor
 from oci_magic.guard import GuardedExecutor, GuardSettings
 from oci_magic.loop import RUN, SKIP, STOP, Decision, RefinementLoop
-from oci_magic.policy import check, chain_gates, policy_gate
+from oci_magic.policy import check, policy_gate
 from oci_magic.backends import ReplayBackend
 from oci_magic.settings import RunSettings
 from oci_magic.timeout import ExecutionTimeout, time_limit
@@ -278,17 +278,6 @@ def test_shell_escape_through_the_magic_is_refused(ip, magics, replay_file, monk
     ip.run_cell_magic("oci", f"--replay {path} --rounds 2", "t")
     assert [r.status for r in magics.last_result.rounds] == ["skipped", "skipped"]
     assert not marker.exists()
-
-
-def test_chain_gates_first_objection_wins():
-    calls = []
-
-    def gate(name, action):
-        return lambda i, c: calls.append(name) or Decision(action, name)
-
-    assert chain_gates(gate("a", RUN), None, gate("b", SKIP), gate("c", STOP))(1, "x").reason == "b"
-    assert calls == ["a", "b"]
-    assert chain_gates()(1, "x").action == RUN
 
 
 def test_an_interrupt_outside_the_loop_is_one_line(ip, magics, replay_file, capsys, monkeypatch):
