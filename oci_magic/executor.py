@@ -34,13 +34,12 @@ class _Tee:
         return getattr(self._stream, name)
 
 
-def _is_cell(filename: str) -> bool:
+def is_cell(filename: str) -> bool:
     """IPython registers each cell in linecache with no mtime; files on disk have one."""
     entry = linecache.cache.get(filename)
     return entry is not None and entry[1] is None
 
 
-is_cell = _is_cell  # public: the timeout stops code by force only in cells, never in libraries
 
 
 def _frame_lines(filename: str, lineno: int, name: str, label: str) -> str:
@@ -53,13 +52,13 @@ def notebook_frames(error: BaseException) -> List[str]:
     """The traceback frames from notebook code, the generated code's named as such, and the
     innermost frame wherever it is."""
     frames = traceback.extract_tb(error.__traceback__)
-    if isinstance(error, SyntaxError) and not any(_is_cell(f.filename) for f in frames):
+    if isinstance(error, SyntaxError) and not any(is_cell(f.filename) for f in frames):
         return _syntax_error_lines(error)  # the code did not compile: no frame of its own
-    ours: Optional[str] = next((f.filename for f in frames if _is_cell(f.filename)), None)
+    ours: Optional[str] = next((f.filename for f in frames if is_cell(f.filename)), None)
     lines = []
     for i, frame in enumerate(frames):
         innermost = i == len(frames) - 1
-        if _is_cell(frame.filename):
+        if is_cell(frame.filename):
             label = GENERATED if frame.filename == ours else NOTEBOOK
         elif innermost and ours is not None:
             label = frame.filename

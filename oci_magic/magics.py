@@ -2,6 +2,7 @@
 hands plain values to the engine (``loop``, ``context``, ``models``), which knows nothing of IPython."""
 from __future__ import annotations
 
+import math
 import os
 import sys
 
@@ -27,6 +28,7 @@ from .sanitize import clean_text
 from .render import TextRenderer
 from .settings import ContextSpec, GenerationParams, RunSettings
 
+MAX_TIMEOUT = 1e6  # seconds; setitimer overflows on larger values (and on inf/nan)
 EXAMPLE = "%%oci\nmake a DataFrame df with columns x = 0..9 and y = x squared, then print its mean"
 
 
@@ -50,7 +52,7 @@ class OciMagics(Magics):
     context_tokens = Int(0, min=0, help="Token budget for the notebook context. 0: what n_ctx leaves after the answers of all rounds.").tag(config=True)
     feedback_chars = Int(2000, min=200, help="Longest traceback text fed back to the model per round.").tag(config=True)
     insert_cell = Bool(True, help="Insert the working code as a new cell below (set_next_input).").tag(config=True)
-    timeout = Float(60.0, min=0.0, help="Seconds generated code may run per round before it is interrupted (the round fails, "
+    timeout = Float(60.0, min=0.0, max=MAX_TIMEOUT, help="Seconds generated code may run per round before it is interrupted (the round fails, "
                                         "the kernel and its state stay). 0: no limit.").tag(config=True)
     allow_risky = Bool(False, help="Run code the safety policy flags (file deletion, shell, network, exit, installs) "
                                    "without asking. Per run: --allow risky.").tag(config=True)
@@ -164,8 +166,8 @@ class OciMagics(Magics):
 
     def _executor(self, args):
         timeout = self.timeout if args.timeout is None else args.timeout
-        if timeout < 0:
-            raise UsageError(f"--timeout must be 0 (no limit) or more seconds, not {timeout:g}")
+        if not (math.isfinite(timeout) and 0 <= timeout <= MAX_TIMEOUT):
+            raise UsageError(f"--timeout must be 0 (no limit) or up to {MAX_TIMEOUT:g} seconds, not {timeout:g}")
         guard = GuardSettings(timeout=timeout or None, isolate=args.isolate or self.isolate,
                               isolate_max_bytes=self.isolate_max_mb * 2**20)
         return GuardedExecutor(ShellExecutor(self.shell), self.shell.user_ns, self.shell.user_ns_hidden, guard, self.shell)

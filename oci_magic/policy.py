@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence
 
+from .confirm import Ask
 from .loop import RUN, SKIP, STOP, Decision, Gate
 
 FILES, SHELL, NETWORK, EXIT, PROCESS, INSTALL, CODE, CRASH = (
@@ -48,7 +49,7 @@ METHODS = {"unlink": FILES, "rmdir": FILES, "write_text": FILES, "write_bytes": 
 MAGICS = {**{m: SHELL for m in ("system", "sx", "bash", "sh", "script", "perl", "ruby", "sc", "cd", "killbgscripts")},
           "pip": INSTALL, "conda": INSTALL, "mamba": INSTALL, "micromamba": INSTALL, "uv": INSTALL,
           "exit": EXIT, "quit": EXIT, "writefile": FILES, "rm": FILES, "reset": FILES, "run": CODE}
-_SHELL_LINE = re.compile(r"^\s*(!|%{1,2}([A-Za-z_]\w*))", re.M)
+_SHELL_LINE = re.compile(r"^[ \t]*(!|%{1,2}([A-Za-z_]\w*))", re.M)  # [ \t]: \s would cross lines
 _URL = re.compile(r"^(https?|ftp|wss?)://", re.I)
 _EXITS = {"SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException"}
 
@@ -189,7 +190,6 @@ def _literal(node) -> str:
 
 
 # -- the gate ---------------------------------------------------------------------------------
-Ask = Callable[[str, Sequence[str]], Optional[str]]
 
 
 def describe(findings: Sequence[Finding]) -> str:

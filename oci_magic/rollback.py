@@ -44,8 +44,12 @@ class Snapshot:
         """Put the old bindings back; return (restored, removed) names, sorted."""
         restored, removed = [], []
         for name in [n for n in namespace if n not in self.bindings and tracked(n, namespace, hidden)]:
-            del namespace[name]
-            removed.append(name)
+            if name in hidden:  # IPython's own (In, Out, exit, get_ipython) rebound by the code
+                namespace[name] = hidden[name]
+                restored.append(name)
+            else:
+                del namespace[name]
+                removed.append(name)
         for name, old in self.bindings.items():
             current = namespace.get(name, _MISSING)
             if current is old:

@@ -74,12 +74,14 @@ def _alarm(limit: Limit, target: Optional[Target]) -> Iterator[None]:
 
     previous_trace = sys.gettrace()
     previous = signal.signal(signal.SIGALRM, on_alarm)
-    previous_timer = signal.setitimer(signal.ITIMER_REAL, limit.seconds, REPEAT)
+    previous_timer = (0.0, 0.0)
     try:
+        previous_timer = signal.setitimer(signal.ITIMER_REAL, limit.seconds, REPEAT)
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)  # disarm before anything else can be interrupted
-        signal.signal(signal.SIGALRM, previous)
+        # None: the old handler was installed from C and cannot be reinstated from Python
+        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
         if limit.fired:
             sys.settrace(previous_trace)  # a debugger's or coverage's tracer, usually None
         if previous_timer[0] > 0:  # someone else's alarm was pending: give it back what is left
@@ -122,8 +124,12 @@ def _watchdog(limit: Limit) -> Iterator[None]:
     try:
         yield
     finally:
-        with lock:
-            done.set()
+        while not done.is_set():  # an injection may land right here; retry until done is set
+            try:
+                with lock:
+                    done.set()
+            except ExecutionTimeout:
+                pass
         thread.join()
         _inject(target, None)  # cancel an injection that has not been delivered yet
 

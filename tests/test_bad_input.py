@@ -43,7 +43,7 @@ TABLE = [
     ("--seed -5", "t", "seed must be between 0 and 4294967295, not -5"),
     ("--context lots", "t", "--context must be all, vars, none or a number of cells, not 'lots'"),
     ("--bogus", "t", "unrecognized arguments: --bogus"),
-    ("--timeout -1 --replay GOOD", "t", "--timeout must be 0 (no limit) or more seconds, not -1"),
+    ("--timeout -1 --replay GOOD", "t", "--timeout must be 0 (no limit) or up to 1e+06 seconds, not -1"),
     ("--timeout soon", "t", "argument --timeout: invalid float value: 'soon'"),
     ("--allow everything", "t", "argument --allow: invalid choice: 'everything' (choose from 'risky')"),
     ("--replay GOOD --model MISSING", "t", "--replay answers from a file; it cannot be combined with --model"),
@@ -144,7 +144,7 @@ def test_option_parsing_raises_only_usage_errors(magics, words):
     try:
         args = _parse(magics.oci, line)  # what %%oci calls
         magics._settings(args)
-        if args.timeout is not None and args.timeout < 0:
+        if args.timeout is not None:
             magics._executor(args)
     except UsageError as exc:
         assert str(exc).strip()

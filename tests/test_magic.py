@@ -268,7 +268,7 @@ def test_errors_of_generated_code_are_not_pinned_on_a_cell(ip, magics, replay_fi
 
 
 @pytest.mark.parametrize("line,message", [
-    ("--timeout -1", "--timeout must be 0 (no limit) or more seconds"),
+    ("--timeout -1", "--timeout must be 0 (no limit) or up to 1e+06 seconds, not -1"),
     ("--record /no/such/dir/r.json", "--record: folder does not exist"),
 ])
 def test_bad_options_are_refused_before_the_model_loads(ip, magics, line, message):

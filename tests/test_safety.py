@@ -4,6 +4,7 @@ import threading
 import time
 
 import pytest
+from IPython.core.error import UsageError
 
 from oci_magic.executor import NamespaceExecutor
 from oci_magic.guard import GuardedExecutor, GuardSettings
@@ -298,3 +299,24 @@ def test_safety_options_and_traits_are_documented():
     for name in ("timeout", "allow_risky", "isolate", "isolate_max_mb"):
         trait = OciMagics.class_traits()[name]
         assert trait.metadata.get("config") and trait.help, name
+
+
+def test_a_shell_escape_after_a_blank_line_is_named_once():
+    findings = check("x = 1\n\n!ls -la")
+    assert [(f.what, f.line) for f in findings] == [("!ls -la", 3)]
+
+
+def test_rollback_gives_ipython_names_back(ip, magics, replay_file):
+    hidden_in = ip.user_ns["In"]
+    path = replay_file(fenced("In = 'mine'\n1/0"), fenced("ok = 1"))
+    ip.run_cell_magic("oci", f"--replay {path}", "t")
+    assert ip.user_ns["In"] is hidden_in
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e12", "-1"])
+def test_timeouts_the_timer_cannot_hold_are_one_line(ip, magics, value):
+    loaded = []
+    magics.models._factory = lambda path, **options: loaded.append(path)
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("oci", f"--timeout {value}", "t")
+    assert str(info.value).startswith("--timeout must be 0 (no limit) or up to 1e+06 seconds") and loaded == []
