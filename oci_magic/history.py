@@ -61,12 +61,14 @@ class HistoryWindow:
     def __init__(self, keep: float = KEEP):
         self.cut = 0
         self.keep = keep
+        self.budget = 0  # the largest budget seen: the cut is placed for that, the usual run
         self._counts: Dict[str, int] = {}  # block text -> tokens; blocks never change, so cache
+        self._counter: Optional[Count] = None  # ...for one tokenizer: another model counts anew
 
     def count(self, text: str, count: Count) -> int:
+        if count != self._counter or len(self._counts) > 20_000:
+            self._counts, self._counter = {}, count
         if text not in self._counts:
-            if len(self._counts) > 20_000:
-                self._counts.clear()
             self._counts[text] = count(text)
         return self._counts[text]
 
@@ -75,11 +77,14 @@ class HistoryWindow:
         if cells and self.cut > cells[-1].number + 1:
             self.cut = 0  # history numbering restarted
         shown = [c for c in cells if c.number >= self.cut]
+        self.budget = max(self.budget, budget)
         if not shown:
             return shown
         costs = [self.count(block(c), count) for c in shown]
-        if sum(costs) + count(HEAD_CUT) <= budget:
+        if sum(costs) + self.count(HEAD_CUT, count) <= budget:
             return shown
+        if budget < self.budget:  # one run with less room (more rounds, longer replies) must not
+            return _fit_newest(shown, budget, lambda t: self.count(t, count))  # cut everyone's history
         target, total, first = budget * self.keep, sum(costs), 0
         while first < len(shown) and total > target:
             total -= costs[first]

@@ -62,7 +62,7 @@ def run_isolated(program: str, timeout: float = TIMEOUT) -> Execution:
     with tempfile.TemporaryDirectory(prefix="oci-he-") as folder:  # scratch cwd: files it writes go away
         try:
             done = subprocess.run([sys.executable, "-I", "-c", _HARNESS], input=program, capture_output=True,
-                                  text=True, timeout=timeout, cwd=folder, env={"PATH": os.environ.get("PATH", "")},
+                                  encoding="utf-8", errors="replace", timeout=timeout, cwd=folder, env={"PATH": os.environ.get("PATH", "")},
                                   preexec_fn=_limit_memory if os.name == "posix" else None)
         except subprocess.TimeoutExpired as exc:
             out = exc.stdout.decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""

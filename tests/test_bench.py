@@ -73,3 +73,8 @@ def test_bench_loop_reuses_the_prompt(tmp_path, capsys):
     assert r["second"]["reused_tokens"] >= r["history_tokens"]  # the whole history was cached
     assert r["load_ext"]["imported_llama_cpp"] is False
     assert r["context_tokens"] >= 1800
+
+
+def test_isolated_runs_survive_output_that_is_not_utf8():
+    result = he.run_isolated("import sys\nsys.stdout.buffer.write(bytes([255, 254]))\nsys.stdout.flush()\nprint('after')")
+    assert result.ok and "after" in result.stdout_tail

@@ -139,3 +139,25 @@ def test_token_prefixes_are_stable_on_the_embedded_model(model_path):
     list(backend.generate(run1, params))
     list(backend.generate(run2, params))
     assert backend.last_usage.reused_tokens >= stable  # run 2 started from run 1's cached history
+
+
+def test_one_run_with_less_room_does_not_cut_the_history_for_good():
+    from oci_magic.context import Cell
+    from oci_magic.history import HistoryWindow
+
+    def words(text):
+        return len(text.split())
+
+    cells = [Cell(f"value_{i} = {i}", number=i) for i in range(1, 11)]
+    window = HistoryWindow()
+    assert len(window.select(cells, 1000, words)) == 10
+    assert window.select(cells, 0, words) == []  # e.g. --rounds 20 leaves no room this time
+    assert len(window.select(cells, 1000, words)) == 10  # the next normal run sees everything again
+
+
+def test_token_counts_are_not_shared_between_tokenizers():
+    from oci_magic.history import HistoryWindow
+
+    window = HistoryWindow()
+    assert window.count("a b c", lambda t: len(t.split())) == 3
+    assert window.count("a b c", lambda t: 4 * len(t.split())) == 12

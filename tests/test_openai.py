@@ -187,3 +187,23 @@ def test_oci_magic_with_backend_openai(ip, magics, server, capsys):
     assert "loading" not in out  # nothing loaded in this process
     assert result.rounds and result.rounds[0].reply.strip() and result.outcome != "failed"
     assert ip.user_ns["numbers"] == [4, 5, 6]
+
+
+def test_a_stream_that_breaks_off_is_a_generation_error():
+    from oci_magic.backends.openai import _events
+
+    def broken():
+        yield b'data: {"choices": [{"delta": {"content": "x"}}]}\n'
+        yield b"\n"
+        raise ConnectionResetError("connection reset by peer")
+
+    events = _events(broken())
+    assert next(events)["choices"][0]["delta"]["content"] == "x"
+    with pytest.raises(GenerationError, match="the stream from the server broke off: connection reset by peer"):
+        next(events)
+
+
+def test_a_models_reply_that_is_not_a_list_is_one_line(scripted, monkeypatch):
+    monkeypatch.setattr(Scripted, "do_GET", lambda self: self._send(200, b"[1, 2]", "application/json"))
+    with pytest.raises(GenerationError, match="/models did not return a model list"):
+        list(OpenAIBackend(scripted).generate(MESSAGES, GREEDY))

@@ -12,6 +12,7 @@ server's prompt-cache figures are read from the reply when it reports them (llam
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import socket
@@ -72,7 +73,10 @@ class OpenAIBackend(Backend):
 
     def models(self):
         with self._request("/models") as response:
-            return [m.get("id", "") for m in json.load(response).get("data", [])]
+            try:
+                return [m.get("id", "") for m in json.load(response).get("data", [])]
+            except (ValueError, AttributeError, TypeError):
+                raise GenerationError(f"{self.url}/models did not return a model list") from None
 
     def _model_name(self) -> str:
         if not self.model:
@@ -118,7 +122,7 @@ class OpenAIBackend(Backend):
 def _events(response) -> Iterator[dict]:
     """The JSON payloads of a server-sent event stream, until ``[DONE]``."""
     data = []
-    for raw in response:
+    for raw in _lines(response):
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
         if line.startswith("data:"):
             data.append(line[5:].lstrip())
@@ -136,6 +140,19 @@ def _events(response) -> Iterator[dict]:
             error = event["error"]
             raise GenerationError(f"the server reported: {error.get('message', error) if isinstance(error, dict) else error}")
         yield event
+
+
+def _lines(response) -> Iterator[bytes]:
+    """The response's lines as they arrive; a connection lost mid-stream is a GenerationError."""
+    lines = iter(response)
+    while True:
+        try:
+            raw = next(lines)
+        except StopIteration:
+            return
+        except (OSError, http.client.HTTPException) as exc:  # reset, read timeout, incomplete read
+            raise GenerationError(f"the stream from the server broke off: {exc or type(exc).__name__}") from None
+        yield raw
 
 
 def _read_usage(event: dict, usage: Usage) -> None:
