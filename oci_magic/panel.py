@@ -17,7 +17,7 @@ from typing import Dict, Optional
 
 from .display import Output, Throttle, UPDATES_PER_SECOND
 from .events import CodeReady, ExecutionFinished, ExecutionStarted, RoundFinished, RoundStarted, RunFinished, TokenGenerated
-from .records import GENERATED, OK, SUCCESS, Round
+from .records import NOT_RUN, OK, Round
 from .render import usage_line
 
 _BOX = "border:1px solid #d0d7de;border-radius:6px;margin:4px 0;padding:2px 8px;background:#ffffff;color:#1f2328"
@@ -79,7 +79,7 @@ class _RoundView:
 
     def html(self) -> str:
         r = self.record
-        failed = r is not None and r.status not in (OK, "")
+        failed = r is not None and r.status not in (OK, NOT_RUN, "")  # --no-exec's round is the result
         colour = "#1a7f37" if r is not None and r.status == OK else "#cf222e" if failed else "#1f2328"
         usage = self.usage()
         head = (f'<summary style="cursor:pointer;padding:3px 0"><b style="color:{colour}">'
@@ -142,14 +142,14 @@ class RoundPanel:
                 view.reply = event.round.reply or view.reply
             view.show()
         elif isinstance(event, RunFinished):
-            if event.result.outcome in (SUCCESS, GENERATED):
+            if event.result.ok:
                 self._fold_failed()
             self._summary(event)
 
     def _fold_failed(self) -> None:
         """A later round worked: the failed ones are history, folded to their headline."""
         for view in self.rounds.values():
-            if view.record is not None and view.record.status != OK and view.open:
+            if view.record is not None and view.record.status not in (OK, NOT_RUN) and view.open:
                 view.open = False
                 view.show()
 
@@ -157,9 +157,8 @@ class RoundPanel:
         if not self.summary:
             return
         result = event.result
-        ok = result.outcome in (SUCCESS, GENERATED)
-        line = f"{'✓' if ok else '✗'} %%oci {result.summary()}"
-        Output(self.show_fn).show({"text/plain": line, "text/html": summary_html(line, ok)})
+        line = f"{'✓' if result.ok else '✗'} %%oci {result.summary()}"
+        Output(self.show_fn).show({"text/plain": line, "text/html": summary_html(line, result.ok)})
 
 
 def summary_html(line: str, ok: bool) -> str:

@@ -13,6 +13,7 @@ TIMEOUT = "timeout"
 # Run outcomes
 SUCCESS, GAVE_UP, NO_PROGRESS, GENERATED, STOPPED, FAILED = (
     "success", "gave-up", "no-progress", "generated", "interrupted", "failed")
+OK_OUTCOMES = (SUCCESS, GENERATED)  # the run produced code to keep
 
 
 @dataclass
@@ -73,9 +74,14 @@ class RunResult:
     @property
     def final_round(self) -> Optional[Round]:
         """The round whose code is the result: the successful one, or (with --no-exec) the generated one."""
-        if self.outcome in (SUCCESS, GENERATED) and self.rounds:
+        if self.ok and self.rounds:
             return self.rounds[-1]
         return None
+
+    @property
+    def ok(self) -> bool:
+        """It produced code to keep: it worked, or (--no-exec) it was generated."""
+        return self.outcome in OK_OUTCOMES
 
     @property
     def succeeded(self) -> bool:

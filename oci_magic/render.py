@@ -62,5 +62,5 @@ class TextRenderer:
             if self.show_usage and r.usage is not None:
                 self._write(f"  ({usage_line(r.usage)})\n")
         elif isinstance(event, RunFinished) and self.summary:
-            mark = "✓" if event.result.outcome in ("success", "generated") else "✗"
+            mark = "✓" if event.result.ok else "✗"
             self._write(f"{mark} %%oci {event.result.summary()}\n")

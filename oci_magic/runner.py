@@ -8,6 +8,7 @@ extension, ``OciMagics.round_markers`` (so each round's outputs can be told apar
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import os
 import re
@@ -15,9 +16,11 @@ import sys
 import time
 from typing import Dict, List, Optional, Tuple
 
+from .backends.replay import check_record_path, load_replies, save_replies
+from .errors import OciError
+from .records import OK_OUTCOMES
 from .runrecord import ROUND_MIME, RUN_MIME
 
-OK_OUTCOMES = ("success", "generated")
 # A round's code cell is re-run by nbclient/papermill; these tags keep a re-run of OUT going.
 RAISES, SKIP = "raises-exception", "skip-execution"
 _LOAD = re.compile(r"^\s*%(load_ext|reload_ext)\s+oci_magic\b", re.M)
@@ -62,9 +65,11 @@ def main(args: argparse.Namespace) -> int:
     nbformat.validate(woven)
     nbformat.write(woven, out_path)
     if args.record:
-        from .backends.replay import save_replies
-
-        save_replies(args.record, [r["reply"] for rec in records(nb) for r in rec["rounds"]])
+        try:
+            save_replies(args.record, [r["reply"] for rec in records(nb) for r in rec["rounds"]])
+        except OSError as exc:  # the path changed under us while the notebook ran
+            print(f"oci run: --record: cannot write {args.record}: {exc.strerror}", file=sys.stderr)
+            return 1
     return progress.finish(oci_cells, failure, out_path)
 
 
@@ -88,23 +93,23 @@ def _check(args) -> Tuple[object, str]:
     if args.replay and args.model:
         raise UsageProblem("--replay answers from a file; it cannot be combined with --model")
     if args.replay:
-        from .backends.replay import load_replies
-        from .errors import OciError
 
         try:
             load_replies(args.replay)
         except OciError as exc:
             raise UsageProblem(str(exc)) from None
     if args.model:
-        from .errors import OciError
         from .gguf import read_gguf
 
         try:
             read_gguf(os.path.expanduser(args.model))
         except OciError as exc:
             raise UsageProblem(_first_line(exc)) from None
-    if args.record and not os.path.isdir(os.path.dirname(os.path.abspath(args.record))):
-        raise UsageProblem(f"--record: folder does not exist: {os.path.dirname(os.path.abspath(args.record))}")
+    if args.record:
+        try:
+            check_record_path(args.record)
+        except OciError as exc:
+            raise UsageProblem(str(exc)) from None
     out = args.output or default_output(path)
     folder = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(folder):
@@ -314,6 +319,7 @@ def _merge_streams(outputs: list) -> list:
         prev = merged[-1] if merged else None
         if (prev is not None and out.get("output_type") == "stream" and prev.get("output_type") == "stream"
                 and prev.get("name") == out.get("name")):
+            merged[-1] = prev = copy.copy(prev)  # never change the notebook's own outputs
             prev["text"] += out["text"]
         else:
             merged.append(out)
@@ -347,8 +353,6 @@ def _cell_round(record: dict, r: dict, outputs: list):
 
 def weave(nb, final_only: bool = False) -> Tuple[object, List[dict]]:
     """The notebook to write, and one summary dict per %%oci cell (task, outcome)."""
-    import copy
-
     out = copy.deepcopy(nb)
     cells, summaries = [], []
     for cell in out.cells:
@@ -356,12 +360,13 @@ def weave(nb, final_only: bool = False) -> Tuple[object, List[dict]]:
         if not is_oci_cell(cell):
             continue
         own, by_round = split_outputs(cell.outputs)
-        cell.outputs = own
         record = find_record(own)
         outcome = record["outcome"] if record else "error"
         summaries.append({"task": cell.source, "outcome": outcome})
-        if record is None:  # it raised before running (bad options) or never ran
+        if record is None:  # bad options, or the kernel died / never answered: keep all it printed
+            cell.outputs = [o for o in cell.outputs if ROUND_MIME not in o.get("data", {})]
             continue
+        cell.outputs = own
         tags = cell.metadata.setdefault("tags", [])
         if SKIP not in tags:
             tags.append(SKIP)  # its rounds follow as cells: re-running OUT must not run them twice

@@ -12,7 +12,7 @@ import os
 from typing import Callable, Dict, Optional
 
 from .events import ExecutionFinished, ExecutionStarted, RoundFinished
-from .records import Round, RunResult
+from .records import OK_OUTCOMES, Round, RunResult
 from .settings import RunSettings
 
 RUN_MIME = "application/vnd.oci-magic.run+json"
@@ -42,7 +42,7 @@ def model_info(backend) -> Dict[str, object]:
     describe = getattr(backend, "describe", None)
     description = describe() if describe else {"name": getattr(backend, "name", "?")}
     path = description.get("path")
-    info = {"name": str(description.get("name", "?")), "backend": str(description.get("backend", "llama.cpp")),
+    info = {"name": str(description.get("name", "?")), "backend": str(description.get("backend", "?")),
             "file": os.path.basename(str(path)) if path else None, "path": str(path) if path else None,
             "sha256_first_mib": file_id(str(path)) if path else None,
             "size_bytes": os.path.getsize(str(path)) if path and os.path.isfile(str(path)) else None}
@@ -98,7 +98,7 @@ def build(result: RunResult, model: Dict[str, object], settings: RunSettings) ->
 
 
 def _ok(record: Dict[str, object]) -> bool:
-    return record["outcome"] in ("success", "generated")
+    return record["outcome"] in OK_OUTCOMES
 
 
 def summary_line(record: Dict[str, object]) -> str:

@@ -219,3 +219,11 @@ def test_confirm_names_the_risks_in_its_one_question():
     assert gate(2, "x = 1").action == "run"
     assert questions[0].startswith("Run the code of round 1? (careful: it uses os.system")
     assert questions[1] == "Run the code of round 2?"
+
+
+def test_a_no_exec_round_is_the_result_not_a_failure():
+    frontend = Frontend()
+    backend = ReplayBackend([fenced("y = 1")])
+    RefinementLoop(backend, None, RunSettings(execute=False), [RoundPanel(frontend.show)]).run("t")
+    html = frontend.displays[0][-1]["text/html"]
+    assert " open>" in html and "#cf222e" not in html  # not folded, not red

@@ -308,3 +308,23 @@ def test_risky_code_is_refused_headless_unless_allowed(tmp_path, extra, statuses
     assert marker.exists() == bool(extra)
     if not extra:
         assert record["rounds"][0]["feedback"].startswith("Refused: the code uses os.system")
+
+
+def test_record_to_a_directory_is_a_usage_error(tmp_path):
+    path = notebook(tmp_path, "x = 1")
+    code, out, err = oci_run(path, "--record", str(tmp_path))
+    assert code == 2 and err.strip() == f"oci run: --record: {tmp_path} is a directory"
+
+
+def test_a_cell_without_a_record_keeps_what_it_printed():
+    from nbformat.v4 import new_output
+
+    from oci_magic.runner import weave
+
+    cell = new_code_cell("%%oci\nt")
+    cell.outputs = [new_output("stream", name="stdout", text="loading the model …\n"),
+                    new_output("display_data", data={runrecord.ROUND_MIME: {"round": 1}, "text/plain": ""}),
+                    new_output("stream", name="stdout", text="partial output\n")]
+    woven, _ = weave(new_notebook(cells=[cell]), final_only=False)
+    assert "".join(o.get("text", "") for o in woven.cells[0].outputs) == "loading the model …\npartial output\n"
+    assert all(runrecord.ROUND_MIME not in o.get("data", {}) for o in woven.cells[0].outputs)

@@ -69,13 +69,21 @@ def test_timeout_is_a_status_the_schema_knows():
 def test_model_id_is_sha256_of_the_first_mib(model_path):
     class Described:
         def describe(self):
-            return {"name": "SmolLM2", "path": model_path}
+            return {"name": "SmolLM2", "backend": "llama.cpp", "path": model_path}
 
     info = runrecord.model_info(Described())
     with open(model_path, "rb") as f:
         assert info["sha256_first_mib"] == hashlib.sha256(f.read(1 << 20)).hexdigest()
     assert info["file"] == model_path.rsplit("/", 1)[-1] and info["size_bytes"] > 1 << 20
     assert info["backend"] == "llama.cpp"
+
+
+def test_each_backend_names_itself_in_the_record(model_path):
+    from oci_magic.backends.llama import LlamaBackend
+    from oci_magic.backends.openai import OpenAIBackend
+
+    assert runrecord.model_info(LlamaBackend(model_path, n_ctx=512))["backend"] == "llama.cpp"
+    assert runrecord.model_info(OpenAIBackend("http://127.0.0.1:1", model="m"))["backend"] == "openai"
 
 
 def test_a_backend_without_describe_still_gets_a_record():

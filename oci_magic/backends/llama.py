@@ -172,6 +172,7 @@ class LlamaBackend(Backend):
     def describe(self) -> Dict[str, object]:
         return {
             "name": self.name,
+            "backend": "llama.cpp",
             "model_name": self.info.name,
             "path": self.model_path,
             "architecture": self.info.architecture,

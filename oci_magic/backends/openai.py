@@ -116,7 +116,7 @@ class OpenAIBackend(Backend):
             self.last_usage = usage
 
     def describe(self) -> Dict[str, object]:
-        return {"name": self.name, "url": self.url, "model": self.model, "n_ctx": self.n_ctx}
+        return {"name": self.name, "backend": "openai", "url": self.url, "model": self.model, "n_ctx": self.n_ctx}
 
 
 def _events(response) -> Iterator[dict]:

@@ -36,10 +36,6 @@ class ReplayBackend(Backend):
         return {"name": self.name, "backend": "replay", "path": os.path.abspath(self.source)
                 if os.path.isfile(self.source) else None, "n_ctx": self.n_ctx, "replies": len(self.replies)}
 
-    @property
-    def remaining(self) -> int:
-        return len(self.replies) - len(self.calls)
-
     def generate(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
         index = len(self.calls)
         if index >= len(self.replies):
@@ -86,6 +82,9 @@ class RecordingBackend(Backend):
     def describe(self):
         return self.inner.describe()
 
+    def __getattr__(self, name):  # the inner backend's extras (tokenize_messages, model_path, ...)
+        return getattr(self.inner, name)
+
     def save(self, path: str) -> None:
         save_replies(path, self.replies)
 
@@ -112,6 +111,17 @@ def load_replies(path: str) -> List[str]:
     if not data:
         raise ReplayError(f"replay file holds no replies: {path}")
     return data
+
+
+def check_record_path(path: str) -> None:
+    """Refuse, before any work, a --record path that cannot be written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ReplayError(f"--record: folder does not exist: {folder}")
+    if os.path.isdir(path):
+        raise ReplayError(f"--record: {path} is a directory")
+    if not os.access(folder, os.W_OK):
+        raise ReplayError(f"--record: folder is not writable: {folder}")
 
 
 def save_replies(path: str, replies: List[str]) -> None:
