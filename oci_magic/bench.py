@@ -138,26 +138,17 @@ def _variables():
 
 
 def _run(backend, inputs, outputs, generated, window, task, rounds, executor, previous=None):
-    """One %%oci the way the magic runs it: continue ``previous`` (a Conversation) when it fits,
-    else lay the context out fresh. Returns the result, the fresh context (None when continued)
-    and the Conversation to continue from next."""
-    from .conversation import Conversation, continue_from
+    """One %%oci the way the magic runs it (:func:`conversation.first_prompt`). Returns the result,
+    its first prompt and the Conversation to continue from next."""
+    from .conversation import Conversation, first_prompt
     from .loop import RefinementLoop
-    from . import prompt
 
     gathered = ctx.gather(inputs + [task], outputs, {}, generated, len(inputs), _variables())
     settings = RunSettings(rounds=rounds, generation=GenerationParams(0.0, 96, 1))
-    context = None
-    messages = continue_from(previous, gathered, task, id(backend), ctx.token_budget(backend.n_ctx, 96, 3, 0),
-                             backend.count_tokens)
-    if messages is None:
-        fixed = backend.count_tokens(prompt.SYSTEM_PROMPT) + backend.count_tokens(task)
-        budget = ctx.token_budget(backend.n_ctx, 96, 3, fixed)
-        context = history.build(gathered, ContextSpec(), budget, backend.count_tokens, window, task)
-        messages = prompt.initial_messages(task, context)
+    messages = first_prompt(backend, settings, task, gathered, window, previous, id(backend))
     loop = RefinementLoop(backend, executor, settings)
     result = loop.run(task, messages=messages)
-    return result, context, Conversation.after(loop.transcript, len(inputs), gathered, id(backend))
+    return result, messages, Conversation.after(loop.transcript, len(inputs), gathered, id(backend))
 
 
 def bench_loop(model: Optional[str] = None, threads: int = 0) -> Dict[str, object]:
@@ -168,18 +159,19 @@ def bench_loop(model: Optional[str] = None, threads: int = 0) -> Dict[str, objec
 
     inputs, outputs = bench_notebook(2000, backend.count_tokens)
     window = history.HistoryWindow()
-    first, context, conversation = _run(backend, inputs, outputs, {}, window,
-                                        "plot the total revenue per product as a bar chart", 2, _FailOnce())
-    report["context_tokens"] = backend.count_tokens(context.text)
-    report["history_tokens"] = backend.count_tokens("".join(context.history))
+    first, messages, conversation = _run(backend, inputs, outputs, {}, window,
+                                         "plot the total revenue per product as a bar chart", 2, _FailOnce())
+    parts = messages[1]["parts"]  # the notebook history, then the volatile part with the task
+    report["context_tokens"] = backend.count_tokens("".join(parts))
+    report["history_tokens"] = backend.count_tokens("".join(parts[:-1]))
     cold, round2 = first.rounds[0].usage, first.rounds[1].usage if len(first.rounds) > 1 else None
 
     code = (first.final_round or first.rounds[-1]).code or "pass"
     generated = {len(inputs): f"# %%oci task: plot the total revenue per product as a bar chart\n{code}"}
-    second, fresh, _ = _run(backend, inputs + ["%%oci\nplot the total revenue per product as a bar chart"], outputs,
+    second, messages, _ = _run(backend, inputs + ["%%oci\nplot the total revenue per product as a bar chart"], outputs,
                             generated, window, "show the three regions with the highest revenue growth", 1,
                             _FailOnce(), previous=conversation)
-    report["second_continued"] = fresh is None
+    report["second_continued"] = len(messages) > 2  # more than system + one user message
     again = second.rounds[0].usage
     report["cold"] = _usage(cold)
     report["round2"] = _usage(round2)

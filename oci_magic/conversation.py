@@ -13,10 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
-from .backends.base import Message
-from .context import NotebookContext
+from . import history, prompt
+from .backends.base import Backend, Message
+from .context import NotebookContext, token_budget
 from .feedback import clip, strip_ansi
-from .history import ERROR_CHARS, block
+from .history import ERROR_CHARS, HistoryWindow, block
+from .settings import RunSettings
 
 Count = Callable[[str], int]
 DONE = "That code ran without errors."
@@ -75,3 +77,23 @@ def continue_from(previous: Optional[Conversation], context: NotebookContext, ta
         return None  # the history restarted (a kernel reset): the transcript describes another session
     messages = previous.messages + [{"role": "user", "content": next_turn(previous, context, task)}]
     return messages if tokens(messages, count) <= limit else None
+
+
+def first_prompt(backend: Backend, settings: RunSettings, task: str, context: NotebookContext,
+                 window: HistoryWindow, previous: Optional[Conversation] = None, model=None) -> List[Message]:
+    """The run's first prompt: ``previous`` continued when it fits, else the notebook laid out
+    fresh within the budget that every round's reply and feedback leave."""
+    spec, gen = settings.context, settings.generation
+    count = backend.count_tokens
+    if spec.continues:
+        limit = token_budget(backend.n_ctx, gen.max_tokens, settings.rounds, 0, settings.feedback_tokens)
+        messages = continue_from(previous, context, task, model, limit, count)
+        if messages is not None:
+            return messages
+    if spec.cells == 0 and not spec.variables:
+        return prompt.initial_messages(task, "")
+    budget = spec.token_budget
+    if budget is None:
+        fixed = count(prompt.SYSTEM_PROMPT) + count(task)
+        budget = token_budget(backend.n_ctx, gen.max_tokens, settings.rounds, fixed, settings.feedback_tokens)
+    return prompt.initial_messages(task, history.build(context, spec, budget, count, window, task))

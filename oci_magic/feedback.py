@@ -43,5 +43,5 @@ def error_feedback(execution: Execution, limit: int = 2000) -> str:
     parts.append(strip_ansi(execution.error_line)[:limit])
     if execution.stdout_tail:
         parts.append("Output before the error (last lines):\n" + tail_lines(execution.stdout_tail))
-    parts.append(ASK_FIX)
-    return "\n".join(parts)
+    # bounded as a whole: the context budget reserves RunSettings.feedback_tokens per round for it
+    return clip("\n".join(parts), limit) + "\n" + ASK_FIX

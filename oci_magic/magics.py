@@ -13,10 +13,10 @@ from traitlets import Bool, CaselessStrEnum, Enum, Float, Int, Unicode, default
 
 from . import context as ctx
 from . import history as layout
-from . import prompt, runrecord
+from . import runrecord
 from .backends.replay import RecordingBackend, ReplayBackend, check_record_path
 from .confirm import ConfirmGate, ask_stdin
-from .conversation import Conversation, continue_from
+from .conversation import Conversation, first_prompt
 from .errors import OciError
 from .events import ReadingContext
 from .executor import ShellExecutor
@@ -273,27 +273,11 @@ class OciMagics(Magics):
         return backend
 
     def _prompt(self, backend, settings: RunSettings, task: str, cell: int):
-        """The first prompt and the notebook state it was made from: the last successful run's
-        conversation continued (only what is new gets evaluated), else a fresh layout."""
+        """The first prompt and the notebook state it was made from."""
         spec = settings.context
         gathered = self._gather(cell) if spec.cells != 0 or spec.variables else ctx.NotebookContext()
-        if spec.continues:
-            limit = ctx.token_budget(backend.n_ctx, settings.generation.max_tokens, settings.rounds, fixed=0)
-            messages = continue_from(self.conversation, gathered, task, _model_key(backend), limit,
-                                     backend.count_tokens)
-            if messages is not None:
-                return messages, gathered
-        return prompt.initial_messages(task, self._layout(backend, settings, task, gathered)), gathered
-
-    def _layout(self, backend, settings: RunSettings, task: str, gathered):
-        spec = settings.context
-        if spec.cells == 0 and not spec.variables:
-            return ""
-        budget = spec.token_budget
-        if budget is None:
-            fixed = backend.count_tokens(prompt.SYSTEM_PROMPT) + backend.count_tokens(task)
-            budget = ctx.token_budget(backend.n_ctx, settings.generation.max_tokens, settings.rounds, fixed)
-        return layout.build(gathered, spec, budget, backend.count_tokens, self.window, task)
+        messages = first_prompt(backend, settings, task, gathered, self.window, self.conversation, _model_key(backend))
+        return messages, gathered
 
     def _gather(self, cell: int):
         history = self.shell.history_manager

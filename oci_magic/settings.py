@@ -52,6 +52,12 @@ class RunSettings:
     feedback_chars: int = 2000
     stop_after_code: bool = True  # end a reply at its first complete ```python block
 
+    @property
+    def feedback_tokens(self) -> int:
+        """Room one round's feedback may take in the prompt (about 3 characters a token, with the
+        request to fix the code after it)."""
+        return self.feedback_chars // 3 + 40
+
     def __post_init__(self):
         if not 1 <= self.rounds <= 50:
             raise ValueError(f"rounds must be between 1 and 50, not {self.rounds}")

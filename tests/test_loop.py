@@ -217,3 +217,14 @@ def test_ask_stdin_without_stdin_returns_none():
         raise EOFError
 
     assert ask_stdin("Run it?", ["run", "skip"], read=eof) is None
+
+
+def test_feedback_fits_the_room_the_budget_reserves_for_it():
+    from oci_magic.feedback import ASK_FIX, error_feedback
+    from oci_magic.records import Execution
+
+    huge = Execution(ok=False, ename="ValueError", evalue="v" * 5000,
+                     traceback=[f'  File "<generated code>", line {i}, in f' for i in range(500)], stdout_tail="o\n" * 900)
+    text = error_feedback(huge, limit=2000)
+    assert len(text) <= 2000 + len(ASK_FIX) + 1 and text.endswith(ASK_FIX)
+    assert len(text) / 3 <= RunSettings(feedback_chars=2000).feedback_tokens
