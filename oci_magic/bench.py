@@ -180,7 +180,7 @@ def bench_loop(model: Optional[str] = None, threads: int = 0) -> Dict[str, objec
     report["round2"]["reused_share"] = round2.reused_tokens / cold.prompt_tokens if round2 else None
     report["second"]["share_of_cold"] = again.first_token_seconds / cold.first_token_seconds
     report["second"]["reused_share"] = again.reused_tokens / cold.prompt_tokens
-    report["throughput"] = measure_throughput(backend, first.rounds[0])
+    report["throughput"] = measure_throughput(backend)
     return report
 
 
@@ -190,7 +190,7 @@ def _usage(usage) -> Dict[str, float]:
             "generated_tokens": usage.generated_tokens, "tokens_per_second": usage.tokens_per_second}
 
 
-def measure_throughput(backend, round_, repeats: int = 3, max_tokens: int = 128) -> Dict[str, float]:
+def measure_throughput(backend, repeats: int = 3, max_tokens: int = 128) -> Dict[str, float]:
     """Generation tokens/s through LlamaBackend.generate vs raw ``Llama.create_completion`` on the
     same prompt tokens, interleaved. The prompt is cached before timing, so both measure
     generation only (the time after the first token)."""

@@ -14,6 +14,7 @@ from .variables import summarize, user_variables
 
 SOURCE_CHARS = 4000
 OUTPUT_CHARS = 1200
+ERROR_CHARS = 600
 VARIABLE_SHARE = 3  # variables may take up to 1/3 of the budget
 _SKIP_PREFIXES = ("%load_ext oci_magic", "%reload_ext oci_magic", "%oci")
 
@@ -63,14 +64,23 @@ def render_cell(cell: Cell) -> str:
     return text
 
 
+def modules_line(modules: Dict[str, str]) -> str:
+    return "Imported modules: " + ", ".join(n if n == m else f"{n} ({m})" for n, m in sorted(modules.items()))
+
+
+def variable_line(name: str, summary: str) -> str:
+    return f"- {name}: {summary}"
+
+
+def error_section(error: str) -> str:
+    return "## Last error\n" + clip(strip_ansi(error), ERROR_CHARS)
+
+
 def render_variables(context: NotebookContext, budget: int, count: Callable[[str], int]) -> str:
-    lines: List[str] = []
-    if context.modules:
-        lines.append("Imported modules: " + ", ".join(
-            n if n == m else f"{n} ({m})" for n, m in sorted(context.modules.items())))
+    lines: List[str] = [modules_line(context.modules)] if context.modules else []
     used = sum(count(line) for line in lines)
     for shown, (name, summary) in enumerate(context.variables):
-        line = f"- {name}: {summary}"
+        line = variable_line(name, summary)
         used += count(line)
         if used > budget:
             lines.append(f"- … and {len(context.variables) - shown} more")

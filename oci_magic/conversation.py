@@ -15,9 +15,8 @@ from typing import Callable, Dict, List, Optional
 
 from . import history, prompt
 from .backends.base import Backend, Message
-from .context import NotebookContext, token_budget
-from .feedback import clip, strip_ansi
-from .history import ERROR_CHARS, HistoryWindow, block
+from .context import NotebookContext, error_section, modules_line, token_budget, variable_line
+from .history import HistoryWindow, block
 from .settings import RunSettings
 
 Count = Callable[[str], int]
@@ -47,19 +46,16 @@ def next_turn(previous: Conversation, context: NotebookContext, task: str) -> st
     if new:
         sections.append("## Cells run since\n\n" + "".join(block(c) for c in new).rstrip())
     modules = {n: m for n, m in context.modules.items() if previous.modules.get(n) != m}
-    changed = [(n, s) for n, s in context.variables if previous.variables.get(n) != s]
+    lines = [modules_line(modules)] if modules else []
+    lines += [variable_line(n, s) for n, s in context.variables if previous.variables.get(n) != s]
     gone = sorted(set(previous.variables) - {n for n, _ in context.variables})
-    lines = []
-    if modules:
-        lines.append("Imported modules: " + ", ".join(n if n == m else f"{n} ({m})" for n, m in sorted(modules.items())))
-    lines += [f"- {name}: {summary}" for name, summary in changed]
     if gone:
         lines.append("No longer defined: " + ", ".join(gone))
     if lines:
         sections.append("## Variables new or changed\n" + "\n".join(lines))
     if context.last_error:
-        sections.append("## Last error\n" + clip(strip_ansi(context.last_error), ERROR_CHARS))
-    sections.append("## Task\n" + task.strip())
+        sections.append(error_section(context.last_error))
+    sections.append(prompt.task_section(task))
     return "\n\n".join(sections)
 
 

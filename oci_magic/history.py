@@ -23,14 +23,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set
 
-from .context import VARIABLE_SHARE, Cell, NotebookContext, render_cell, render_variables
-from .feedback import clip, strip_ansi
+from .context import VARIABLE_SHARE, Cell, NotebookContext, render_cell, error_section, render_variables
 from .settings import ContextSpec
 
 HEAD = "## Notebook so far\n\n"
 HEAD_CUT = "## Notebook so far (older cells are not shown)\n\n"
 KEEP = 0.6  # after a cut the history fills this share of its budget: room to grow before the next
-ERROR_CHARS = 600
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 Count = Callable[[str], int]
 
@@ -46,12 +44,6 @@ class PromptContext:
     @property
     def text(self) -> str:
         return "".join(self.history) + self.volatile
-
-    def __str__(self) -> str:
-        return self.text
-
-    def strip(self) -> str:  # lets code written for plain context strings test it for emptiness
-        return self.text.strip()
 
 
 class HistoryWindow:
@@ -117,7 +109,7 @@ def build(context: NotebookContext, spec: ContextSpec, budget: int, count: Count
     used = 0
     error = ""
     if context.last_error:
-        error = "## Last error\n" + clip(strip_ansi(context.last_error), ERROR_CHARS)
+        error = error_section(context.last_error)
         used += count(error)
     older = [c for c in cells if c.number < (shown[0].number if shown else 1 << 60)]
     relevant = _relevant(older, mentioned(task, context.last_error or ""))

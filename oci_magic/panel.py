@@ -16,7 +16,7 @@ import html
 from typing import Dict, Optional
 
 from .display import Output, Throttle, UPDATES_PER_SECOND
-from .events import CodeReady, ExecutionFinished, ExecutionStarted, RoundFinished, RoundStarted, RunFinished, TokenGenerated
+from .events import CodeReady, ExecutionStarted, RoundFinished, RoundStarted, RunFinished, TokenGenerated
 from .records import NOT_RUN, OK, Round
 from .render import usage_line
 
@@ -133,8 +133,6 @@ class RoundPanel:
         elif isinstance(event, ExecutionStarted):
             view.phase = "running"
             view.show()
-        elif isinstance(event, ExecutionFinished):
-            pass  # the round's record (RoundFinished, right after) carries the execution
         elif isinstance(event, RoundFinished):
             view = self.rounds.get(event.round.index, view)
             view.record = event.round

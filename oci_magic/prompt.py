@@ -19,9 +19,13 @@ already exist, so use them instead of recreating them. Print or display the resu
 for. Reply with the complete code in one ```python block."""
 
 
+def task_section(task: str) -> str:
+    return "## Task\n" + task.strip()
+
+
 def first_message(task: str, context: str) -> str:
     parts = [context.rstrip()] if context.strip() else []
-    parts.append("## Task\n" + task.strip())
+    parts.append(task_section(task))
     return "\n\n".join(parts)
 
 
@@ -29,7 +33,7 @@ def initial_messages(task: str, context="", system: str = SYSTEM_PROMPT) -> List
     history = getattr(context, "history", None)
     if history is None:
         return [{"role": "system", "content": system}, {"role": "user", "content": first_message(task, str(context))}]
-    parts = list(history) + [context.volatile + "## Task\n" + task.strip()]
+    parts = list(history) + [context.volatile + task_section(task)]
     return [{"role": "system", "content": system}, {"role": "user", "content": "".join(parts), "parts": parts}]
 
 

@@ -1,7 +1,7 @@
 """What a run produced: executions, rounds and the run's result. Plain data, JSON-ready."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import List, Optional
 
 from .backends.base import Usage
@@ -101,6 +101,3 @@ class RunResult:
         if self.outcome == FAILED:
             return f"stopped in round {n}: {self.message}"
         return f"gave up after {n} round{'s' * (n != 1)}; last error: {last}"
-
-    def to_dict(self) -> dict:
-        return asdict(self)

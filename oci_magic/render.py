@@ -30,9 +30,8 @@ def rollback_line(execution) -> str:
 
 
 class TextRenderer:
-    def __init__(self, stream: TextIO = None, show_usage: bool = True, summary: bool = True):
+    def __init__(self, stream: TextIO = None, summary: bool = True):
         self.stream = stream
-        self.show_usage = show_usage
         self.summary = summary  # False where the run record's output carries the summary line
 
     def _write(self, text: str) -> None:
@@ -59,7 +58,7 @@ class TextRenderer:
             r = event.round
             if r.status in (NO_CODE, REPEATED, SKIPPED):
                 self._write(f"\n✗ round {r.index}: {r.error_line}\n")
-            if self.show_usage and r.usage is not None:
+            if r.usage is not None:
                 self._write(f"  ({usage_line(r.usage)})\n")
         elif isinstance(event, RunFinished) and self.summary:
             mark = "✓" if event.result.ok else "✗"

@@ -233,7 +233,6 @@ class Progress:
 
     def __init__(self, nb, stream=None):
         self.stream = stream
-        self.nb = nb
         code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
         self.number = {index: n for n, index in enumerate(code, 1)}
         self.total = len(code)
