@@ -11,7 +11,7 @@ import html
 import time
 from typing import Callable, Optional
 
-from .events import (CodeReady, ExecutionFinished, ExecutionStarted, ReadingContext, RoundFinished, RoundStarted,
+from .events import (CodeReady, ExecutionFinished, ExecutionStarted, ReadingContext, RoundFinished, RoundStarted, RunAborted,
                      RunFinished, RunStarted, TokenGenerated)
 
 Bundle = dict  # a MIME bundle: {"text/plain": ..., "text/html": ...}
@@ -99,8 +99,8 @@ class StatusLine:
             elapsed = self.clock() - (self.gen_start or self.start)
             self.rate = self.tokens / elapsed if elapsed > 0 else None
             force = False
-        elif isinstance(event, CodeReady):
-            self.phase = "waiting for your answer" if self.confirm else "running"
+        elif isinstance(event, CodeReady):  # "running" only once it runs (--no-exec, a refusal never do)
+            self.phase = "waiting for your answer" if self.confirm else "code ready"
         elif isinstance(event, ExecutionStarted):
             self.phase = "running"
         elif isinstance(event, ExecutionFinished):
@@ -112,6 +112,8 @@ class StatusLine:
             force = False
         elif isinstance(event, RunFinished):
             self.phase = "done"
+        elif isinstance(event, RunAborted):
+            self.phase = "stopped"
         else:
             return
         if self.throttle.ready(force):

@@ -16,6 +16,14 @@ class ReadingContext:
 
 
 @dataclass
+class RunAborted:
+    """Emitted by the front end when the run ends before the loop starts (a task too long for the
+    window, ■ while the notebook is read): live views stop showing "reading context"."""
+
+    reason: str = ""
+
+
+@dataclass
 class RunStarted:
     task: str
     max_rounds: int
@@ -62,5 +70,5 @@ class RunFinished:
     result: RunResult
 
 
-Event = Union[ReadingContext, RunStarted, RoundStarted, TokenGenerated, CodeReady, ExecutionStarted, ExecutionFinished, RoundFinished, RunFinished]
+Event = Union[RunAborted, ReadingContext, RunStarted, RoundStarted, TokenGenerated, CodeReady, ExecutionStarted, ExecutionFinished, RoundFinished, RunFinished]
 Listener = Callable[[Event], None]

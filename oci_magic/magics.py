@@ -18,7 +18,7 @@ from .backends.replay import RecordingBackend, ReplayBackend, check_record_path
 from .confirm import ConfirmGate, ask_stdin
 from .conversation import Conversation, first_prompt
 from .errors import OciError
-from .events import ReadingContext
+from .events import ReadingContext, RunAborted
 from .executor import ShellExecutor
 from .guard import GuardedExecutor, GuardSettings
 from .loop import RefinementLoop
@@ -151,8 +151,13 @@ class OciMagics(Magics):
         for listener in listeners:
             listener(ReadingContext(task))
         cell = self._current_cell(task)
-        messages, gathered = self._prompt(backend, settings, task, cell)
-        _check_fits(backend, messages)
+        try:
+            messages, gathered = self._prompt(backend, settings, task, cell)
+            _check_fits(backend, messages)
+        except BaseException as exc:  # UsageError, ■: the live view must not stay on "reading context"
+            for listener in listeners:
+                listener(RunAborted(type(exc).__name__))
+            raise
         loop = RefinementLoop(backend, executor, settings, listeners, gate)
         try:
             result = loop.run(task, messages=messages)

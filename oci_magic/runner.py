@@ -19,6 +19,7 @@ from typing import Dict, List, Optional, Tuple
 from .backends.replay import check_record_path, load_replies, save_replies
 from .errors import OciError
 from .records import OK_OUTCOMES
+from .settings import RunSettings
 from .runrecord import ROUND_MIME, RUN_MIME
 
 # A round's code cell is re-run by nbclient/papermill; these tags keep a re-run of OUT going.
@@ -86,8 +87,11 @@ def _check(args) -> Tuple[object, str]:
     except Exception as exc:  # nbformat raises JSON, validation and reader errors alike
         raise UsageProblem(f"not a readable notebook: {path} ({_first_line(exc)})") from None
     _ensure_cell_ids(nb)
-    if args.rounds is not None and not 1 <= args.rounds <= 50:
-        raise UsageProblem(f"--rounds must be between 1 and 50, not {args.rounds}")
+    if args.rounds is not None:
+        try:
+            RunSettings(rounds=args.rounds)  # the magic's own check, said once
+        except ValueError as exc:
+            raise UsageProblem(f"--{exc}") from None
     if args.timeout is not None and args.timeout <= 0:
         raise UsageProblem(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
     if args.replay and args.model:

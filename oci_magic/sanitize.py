@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from .feedback import strip_ansi
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -17,4 +19,4 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def clean_text(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _SURROGATE.sub("\ufffd", text)
-    return _CONTROL.sub("", text)
+    return _CONTROL.sub("", strip_ansi(text))  # whole escape sequences, not just their ESC byte

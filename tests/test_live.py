@@ -227,3 +227,17 @@ def test_a_no_exec_round_is_the_result_not_a_failure():
     RefinementLoop(backend, None, RunSettings(execute=False), [RoundPanel(frontend.show)]).run("t")
     html = frontend.displays[0][-1]["text/html"]
     assert " open>" in html and "#cf222e" not in html  # not folded, not red
+
+
+def test_a_run_refused_after_reading_the_notebook_does_not_leave_the_status_reading(ip, magics, replay_file,
+                                                                                  monkeypatch):
+    from IPython.core.error import UsageError
+
+    frontend = Frontend()
+    monkeypatch.setattr(display, "_ipython_show", frontend.show)
+    magics.view = "panel"
+    with pytest.raises(UsageError, match="the task is too long"):
+        ip.run_cell_magic("oci", f"--replay {replay_file(fenced('y = 1'))}", "word " * 40_000)
+    status = frontend.displays[0]
+    assert status[0]["text/plain"].startswith("%%oci · reading context")
+    assert status[-1]["text/plain"].startswith("%%oci · stopped")

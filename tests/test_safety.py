@@ -320,3 +320,9 @@ def test_timeouts_the_timer_cannot_hold_are_one_line(ip, magics, value):
     with pytest.raises(UsageError) as info:
         ip.run_cell_magic("oci", f"--timeout {value}", "t")
     assert str(info.value).startswith("--timeout must be 0 (no limit) or up to 1e+06 seconds") and loaded == []
+
+
+def test_escape_sequences_in_the_task_go_whole():
+    from oci_magic.sanitize import clean_text
+
+    assert clean_text("plot \x1b[31mred\x1b[0m bars\x00") == "plot red bars"
