@@ -21,7 +21,6 @@ from .timeout import time_limit
 @dataclass(frozen=True)
 class GuardSettings:
     timeout: Optional[float] = 60.0  # seconds; None or 0: no limit
-    rollback: bool = True
     isolate: bool = False
     isolate_max_bytes: int = rb.ISOLATE_MAX_BYTES
 
@@ -38,11 +37,10 @@ class GuardedExecutor:
     def execute(self, code: str) -> Execution:
         snap = rb.snapshot(self.namespace, self.hidden)
         copied = []
-        if self.settings.isolate:
-            copied, _ = rb.isolate(snap, self.namespace, rb.mentioned_names(code),
-                                         self.settings.isolate_max_bytes)
         sigint, limit = _SigintWatch(), None
         try:
+            if self.settings.isolate:  # inside the try: ■ during a big copy still restores every name
+                copied, _ = rb.isolate(snap, self.namespace, rb.mentioned_names(code), self.settings.isolate_max_bytes)
             with ExitStack() as stack:
                 stack.enter_context(_no_exit(self.shell))
                 stack.enter_context(sigint)
@@ -56,7 +54,7 @@ class GuardedExecutor:
         elif execution.interrupted and sigint.available and not sigint.received:
             execution.interrupted = False  # the code raised KeyboardInterrupt itself: an error like any other
         execution.isolated = copied
-        if not execution.ok and self.settings.rollback:
+        if not execution.ok:
             execution.restored, execution.removed = snap.restore(self.namespace, self.hidden)
         return execution
 

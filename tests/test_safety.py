@@ -326,3 +326,19 @@ def test_escape_sequences_in_the_task_go_whole():
     from oci_magic.sanitize import clean_text
 
     assert clean_text("plot \x1b[31mred\x1b[0m bars\x00") == "plot red bars"
+
+
+def test_an_interrupt_while_isolating_restores_every_name(monkeypatch):
+    from oci_magic import rollback
+
+    namespace = {"data": [1, 2, 3]}
+    original = namespace["data"]
+
+    def interrupted(snap, ns, names, cap):
+        ns["data"] = [1, 2, 3]  # half done: a copy is in place
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rollback, "isolate", interrupted)
+    guard = GuardedExecutor(NamespaceExecutor(namespace), namespace, {}, GuardSettings(timeout=None, isolate=True))
+    execution = guard.execute("data.append(4)")
+    assert not execution.ok and namespace["data"] is original and original == [1, 2, 3]
