@@ -100,6 +100,7 @@ class OciMagics(Magics):
         self.window = layout.HistoryWindow()  # the history cut: only moves forward (KV-cache reuse)
         self.conversation = None  # the last successful run, for the next one to continue
         self._replay = None  # the session's ReplayBackend when replay_path is set
+        self._remote = None  # ((url, model, n_ctx), OpenAIBackend) of the last --backend openai run
 
     # -- %%oci -------------------------------------------------------------------------------
     @magic_arguments()
@@ -242,10 +243,13 @@ class OciMagics(Magics):
         url = args.url or self.url
         if not url:
             raise UsageError("--backend openai needs a server: --url http://HOST:PORT/v1 (or c.OciMagics.url)")
-        try:
-            return OpenAIBackend(url, model=args.model or self.remote_model, n_ctx=self.n_ctx)
-        except OciError as exc:
-            raise UsageError(_one_line(exc)) from None
+        key = (url, args.model or self.remote_model, self.n_ctx)
+        if self._remote is None or self._remote[0] != key:  # kept: its conversation, its model name
+            try:
+                self._remote = (key, OpenAIBackend(url, model=key[1], n_ctx=self.n_ctx))
+            except OciError as exc:
+                raise UsageError(_one_line(exc)) from None
+        return self._remote[1]
 
     def _session_replay(self):
         """One ReplayBackend for all runs, so a notebook's runs consume the file's replies in order."""

@@ -207,3 +207,26 @@ def test_a_models_reply_that_is_not_a_list_is_one_line(scripted, monkeypatch):
     monkeypatch.setattr(Scripted, "do_GET", lambda self: self._send(200, b"[1, 2]", "application/json"))
     with pytest.raises(GenerationError, match="/models did not return a model list"):
         list(OpenAIBackend(scripted).generate(MESSAGES, GREEDY))
+
+
+def test_counts_are_estimated_when_the_stream_stops_early(scripted):
+    Scripted.script = sse(delta("```python\nx = 1\n```\n"), delta("chatter"),
+                          {"choices": [], "usage": {"prompt_tokens": 999, "completion_tokens": 9}}, "[DONE]")
+    backend = OpenAIBackend(scripted, model="m")
+    stream = backend.generate(MESSAGES, GREEDY)
+    next(stream)
+    stream.close()  # the loop stops at the end of the code block, before the usage event
+    assert backend.last_usage.prompt_tokens == sum(backend.count_tokens(m["content"]) for m in MESSAGES) > 0
+
+
+def test_the_magic_keeps_one_remote_backend(ip, magics, scripted, monkeypatch):
+    gets = []
+    serve_get = Scripted.do_GET
+    monkeypatch.setattr(Scripted, "do_GET", lambda self: gets.append(self.path) or serve_get(self))
+    Scripted.script = sse(delta("```python\nremote = 1\n```\n"), "[DONE]")
+    ip.run_cell_magic("oci", f"--backend openai --url {scripted}", "make remote")
+    first = magics._remote[1]
+    ip.run_cell_magic("oci", f"--backend openai --url {scripted}", "again")
+    assert magics._remote[1] is first and ip.user_ns["remote"] == 1
+    assert [r[0] for r in Scripted.requests] == ["/v1/chat/completions"] * 2
+    assert gets == ["/v1/models"]  # the model name was looked up once, not per run

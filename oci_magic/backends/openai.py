@@ -97,7 +97,8 @@ class OpenAIBackend(Backend):
         }
         if params.seed is not None:
             body["seed"] = params.seed
-        usage = Usage()
+        # an estimate until the server reports (it does not when the loop stops reading early)
+        usage = Usage(prompt_tokens=sum(self.count_tokens(m["content"]) for m in messages))
         start = time.perf_counter()
         response = self._request("/chat/completions", body)
         try:
@@ -165,6 +166,7 @@ def _read_usage(event: dict, usage: Usage) -> None:
     timings = event.get("timings") or {}
     if timings.get("cache_n") is not None:
         cached = timings["cache_n"]
-        usage.prompt_tokens = usage.prompt_tokens or timings.get("prompt_n", 0) + cached
+        if not reported.get("prompt_tokens"):  # llama-server's own counts replace our estimate
+            usage.prompt_tokens = timings.get("prompt_n", 0) + cached
     if cached:
         usage.reused_tokens = int(cached)
