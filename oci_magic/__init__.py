@@ -7,7 +7,7 @@ __version__ = "0.1.0"
 
 
 def load_ipython_extension(ipython):
-    from .magics import OciMagics
+    from .ipython.magics import OciMagics
 
     magics = OciMagics(ipython)
     ipython.register_magics(magics)
@@ -18,7 +18,7 @@ def load_ipython_extension(ipython):
 def unload_ipython_extension(ipython):
     magics = ipython.magics_manager.registry.get("OciMagics")
     if magics is not None:
-        magics.models.clear()
+        magics.session.close()
         if magics in ipython.configurables:
             ipython.configurables.remove(magics)
         try:

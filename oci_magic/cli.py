@@ -8,8 +8,8 @@ from typing import List, Optional
 
 # name -> (module, help). A module provides ``add_arguments(parser)`` and ``main(args) -> int``.
 SUBCOMMANDS = {
-    "run": ("oci_magic.runner", "run a notebook with %%oci cells headless and write the generated cells into it"),
-    "bench": ("oci_magic.bench", "measure the loop: prompt-cache reuse, throughput, HumanEval"),
+    "run": ("oci_magic.runner.cli", "run a notebook with %%oci cells headless and write the generated cells into it"),
+    "bench": ("oci_magic.bench.cli", "measure the loop: prompt-cache reuse, throughput, HumanEval"),
 }
 
 

@@ -33,3 +33,16 @@ class ReplayExhausted(ReplayError):
 
 class GenerationError(OciError):
     """The backend failed while generating."""
+
+
+class PromptTooLong(OciError):
+    """The first prompt cannot fit the model's context window (the task itself is too long)."""
+
+    def __init__(self, needed: int, n_ctx: int):
+        self.needed, self.n_ctx = needed, n_ctx
+        super().__init__(f"the task is too long: its prompt needs {needed} tokens and the model's context window "
+                         f"holds {n_ctx}; shorten the task or raise OciMagics.n_ctx")
+
+
+class UnknownBackend(OciError):
+    """No backend is registered under the name asked for."""

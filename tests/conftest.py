@@ -1,11 +1,13 @@
 import contextlib
+import dataclasses
 import json
 import os
 import sys
 
 import pytest
 
-from oci_magic.models import embedded_model_path
+from oci_magic.backends.models import embedded_model_path
+from oci_magic.engine.settings import OciConfig, RunSettings
 
 
 @pytest.fixture(scope="session")
@@ -81,3 +83,40 @@ def stop_process(process, grace: float = 20) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def run_settings(generation=None, execute: bool = True, feedback_chars=None, stop_after_code=None,
+                 **overrides) -> RunSettings:
+    """A run's settings as %%oci builds them from the traits' defaults, with ``overrides`` (the
+    magic's own option names) and, where a test needs them, a whole GenerationParams."""
+    settings = OciConfig().run_options(no_exec=not execute, **overrides).settings
+    changes = {"generation": generation, "feedback_chars": feedback_chars, "stop_after_code": stop_after_code}
+    return dataclasses.replace(settings, **{k: v for k, v in changes.items() if v is not None})
+
+
+def guard_settings(**overrides):
+    """The guard's settings from the traits' defaults (60 s, no isolation), with ``overrides``."""
+    return dataclasses.replace(OciConfig().run_options().guard, **overrides)
+
+
+@pytest.fixture
+def fake_llama(monkeypatch):
+    """The llama backend replaced by one that loads nothing: it notes each model path it is
+    asked for and answers ``made = True``. Returns the list of paths."""
+    from oci_magic import backends
+    from oci_magic.backends.base import Backend
+
+    loaded = []
+
+    class Fake(Backend):
+        name, load_seconds, n_threads = "fake", 0.0, 1
+
+        def __init__(self, spec):
+            loaded.append(spec.model)
+            self.model_path = spec.model
+
+        def stream(self, messages, params, usage):
+            yield fenced("made = True")
+
+    monkeypatch.setitem(backends._factories, "llama", Fake)
+    return loaded

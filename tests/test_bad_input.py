@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from IPython.core.error import UsageError
 
-from oci_magic.extract import extract_code
-from oci_magic.magics import _parse
+from oci_magic.engine.extract import extract_code
+from oci_magic.ipython.magics import parse_options
 
 from .conftest import fenced
 
@@ -119,7 +119,7 @@ def test_a_replay_file_too_short_ends_the_run_with_a_clear_line(ip, magics, repl
 
 
 def test_control_characters_and_undecodable_bytes_in_the_task_are_cleaned(ip, magics, replay_file, monkeypatch):
-    from oci_magic.backends import ReplayBackend
+    from oci_magic.backends.replay import ReplayBackend
 
     seen = []
     original = ReplayBackend.generate
@@ -127,7 +127,7 @@ def test_control_characters_and_undecodable_bytes_in_the_task_are_cleaned(ip, ma
     path = replay_file(GOOD)
     ip.run_cell_magic("oci", f"--replay {path} --context none", "sum\x00 the\x1b[31m caf\udce9\r\nvalues\x07")
     assert seen[0][1]["content"] == "## Task\nsum the caf\ufffd\nvalues"
-    assert magics.last_result.task == "sum the caf\ufffd\nvalues" and ip.user_ns["made"] == 1
+    assert magics.session.last_result.task == "sum the caf\ufffd\nvalues" and ip.user_ns["made"] == 1
 
 
 # -- properties ------------------------------------------------------------------------------
@@ -142,12 +142,10 @@ _VALUE = st.one_of(st.integers(-10**12, 10**12).map(str), st.floats(allow_nan=Tr
 def test_option_parsing_raises_only_usage_errors(magics, words):
     line = " ".join(words)
     try:
-        args = _parse(magics.oci, line)  # what %%oci calls
-        magics._settings(args)
-        if args.timeout is not None:
-            magics._executor(args)
-    except UsageError as exc:
-        assert str(exc).strip()
+        args = parse_options(magics.oci, line)  # what %%oci calls
+        magics.run_options(**{k: v for k, v in vars(args).items() if k not in ('confirm', 'yes', 'allow')})  # %%oci turns its ValueError into a UsageError
+    except (UsageError, ValueError) as exc:
+        assert str(exc).strip() and "\n" not in str(exc).strip()
 
 
 _CODE = st.lists(st.sampled_from(["x = 1", "print(x)", "for i in range(3):", "    y = i * 2", "def f(a):",

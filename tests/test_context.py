@@ -2,10 +2,10 @@ import time
 
 import pytest
 
-from oci_magic import context as ctx
-from oci_magic import history
-from oci_magic.settings import ContextSpec
-from oci_magic.variables import summarize, user_variables
+from oci_magic.context import notebook as ctx
+from oci_magic.context import layout as history
+from oci_magic.context.layout import ContextSpec
+from oci_magic.context.variables import summarize, user_variables
 
 
 class Loud:
@@ -145,5 +145,5 @@ def test_user_variables_skip_modules_private_and_hidden():
 
 
 def test_token_budget_leaves_room_for_every_round():
-    assert ctx.token_budget(8192, 512, 3, fixed=200) == 8192 - 200 - 3 * 512 - 2 * 400 - 64
-    assert ctx.token_budget(1024, 512, 3, fixed=200) == 0
+    assert ctx.token_budget(8192, 512, 3, fixed=200, feedback_tokens=400) == 8192 - 200 - 3 * 512 - 2 * 400 - 64
+    assert ctx.token_budget(1024, 512, 3, fixed=200, feedback_tokens=400) == 0

@@ -1,10 +1,10 @@
 """A later %%oci continues the last successful run's conversation: only what is new is sent."""
 import pytest
 
-from oci_magic.context import Cell, NotebookContext
-from oci_magic.conversation import DONE, Conversation, continue_from, next_turn
+from oci_magic.context.notebook import Cell, NotebookContext
+from oci_magic.engine.conversation import DONE, Conversation, continue_from, next_turn
 
-from .conftest import fenced
+from .conftest import fenced, run_settings
 
 
 def words(text):
@@ -50,41 +50,41 @@ def test_when_to_start_fresh():
 
 
 def test_magic_continues_after_success_only(ip, magics, replay_file):
-    from oci_magic.backends import ReplayBackend
+    from oci_magic.backends.replay import ReplayBackend
 
     path = replay_file(fenced("a = 1"), fenced("1/0"), fenced("b = a + 1"), fenced("c = b + 1"))
     magics.replay_path = path  # one backend for all runs, like one loaded model
     ip.run_cell("%%oci\nmake a", store_history=True)
-    first = magics.conversation.messages
+    first = magics.session.conversation.messages
     ip.run_cell("%%oci --rounds 1\nfail", store_history=True)  # gave up: the conversation stays
-    assert magics.conversation.messages == first
+    assert magics.session.conversation.messages == first
     ip.run_cell("x = 10", store_history=True)
     ip.run_cell("%%oci\nmake b", store_history=True)
-    calls = magics._replay.calls
+    calls = magics.session.loaded_backend('replay').calls
     assert calls[1][: len(first)] == first and calls[2][: len(first)] == first
     turn = calls[2][len(first)]["content"]
     assert turn.startswith(DONE) and "x = 10" in turn and "- x: 10" in turn and turn.endswith("## Task\nmake b")
     assert "%%oci --rounds 1\nfail" in turn and "Last error" not in turn  # the failed run is history now
-    assert ip.user_ns["b"] == 2 and magics.conversation.messages[-1] == {"role": "assistant", "content": fenced("b = a + 1")}
+    assert ip.user_ns["b"] == 2 and magics.session.conversation.messages[-1] == {"role": "assistant", "content": fenced("b = a + 1")}
     ip.run_cell("%%oci --context vars\nmake c", store_history=True)  # asks for less: a fresh prompt
-    assert len(magics._replay.calls[3]) == 2
-    assert isinstance(magics._replay, ReplayBackend)
+    assert len(magics.session.loaded_backend('replay').calls[3]) == 2
+    assert isinstance(magics.session.loaded_backend('replay'), ReplayBackend)
 
 
 @pytest.mark.slow
 def test_a_continued_run_evaluates_little_more_than_its_new_turn(model_path):
     from oci_magic.backends.llama import LlamaBackend
-    from oci_magic.context import gather
-    from oci_magic.loop import RefinementLoop
-    from oci_magic.records import Execution
-    from oci_magic.settings import GenerationParams, RunSettings
+    from oci_magic.context.notebook import gather
+    from oci_magic.engine.loop import RefinementLoop
+    from oci_magic.execution.result import Execution
+    from oci_magic.backends.base import GenerationParams
 
     class Works:
         def execute(self, code):
             return Execution(ok=True)
 
     backend = LlamaBackend(model_path, n_ctx=4096)
-    settings = RunSettings(rounds=1, generation=GenerationParams(0.0, 48, 1))
+    settings = run_settings(rounds=1, temperature=0.0, max_tokens=48, seed=1)
     inputs = ["", "import math\nradii = [1, 2, 3]", "areas = [math.pi * r * r for r in radii]"]
     state = gather(inputs, {}, {}, {}, 3, {"radii": [1, 2, 3]})
     loop = RefinementLoop(backend, Works(), settings)
@@ -95,8 +95,8 @@ def test_a_continued_run_evaluates_little_more_than_its_new_turn(model_path):
                    {"radii": [1, 2, 3], "total": 6})
     messages = continue_from(conversation, later, "print the total", "m", 3000, backend.count_tokens)
     assert messages[: len(loop.transcript)] == loop.transcript
-    RefinementLoop(backend, Works(), settings).run("print the total", messages=messages)
-    usage = backend.last_usage
+    result = RefinementLoop(backend, Works(), settings).run("print the total", messages=messages)
+    usage = result.rounds[0].usage
     # all of the first run but the tail of its reply (its last sampled tokens were never evaluated,
     # and re-tokenized text may split differently there) comes from the cache
     assert usage.reused_tokens >= len(before) - 10
@@ -104,7 +104,7 @@ def test_a_continued_run_evaluates_little_more_than_its_new_turn(model_path):
 
 
 def test_only_a_run_with_all_context_continues():
-    from oci_magic.settings import ContextSpec
+    from oci_magic.context.layout import ContextSpec
 
     assert ContextSpec().continues and ContextSpec(token_budget=900).continues
     assert not any(ContextSpec.parse(s).continues for s in ("vars", "none", "3"))

@@ -1,6 +1,6 @@
 import pytest
 
-from oci_magic.extract import extract_code, closed_block_end
+from oci_magic.engine.extract import extract_code, closed_block_end
 
 CASES = [
     # (reply, expected code)

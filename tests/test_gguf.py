@@ -1,7 +1,7 @@
 import pytest
 
 from oci_magic.errors import ModelNotFound, NotGGUF
-from oci_magic.gguf import read_gguf
+from oci_magic.backends.gguf import read_gguf
 
 
 def test_reads_the_embedded_models_header(model_path):

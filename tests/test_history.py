@@ -1,14 +1,15 @@
 """The prompt layout for KV-cache reuse: append-only history, forward-only cut, volatile part last."""
 import pytest
 
-from oci_magic import context as ctx
-from oci_magic import history, prompt
-from oci_magic.backends import ReplayBackend
-from oci_magic.executor import NamespaceExecutor
-from oci_magic.loop import RefinementLoop
-from oci_magic.settings import ContextSpec, RunSettings
+from oci_magic.context import notebook as ctx
+from oci_magic.context import layout as history
+from oci_magic.engine import prompt
+from oci_magic.backends.replay import ReplayBackend
+from oci_magic.execution.executor import NamespaceExecutor
+from oci_magic.engine.loop import RefinementLoop
+from oci_magic.context.layout import ContextSpec
 
-from .conftest import fenced
+from .conftest import fenced, run_settings
 
 
 def words(text):
@@ -101,7 +102,7 @@ def test_messages_carry_parts_that_join_to_the_content():
 def test_the_loop_transcript_only_grows_and_runs_share_the_history():
     window = history.HistoryWindow()
     backend = ReplayBackend([fenced("1/0"), fenced("ok = 1"), fenced("again = 2")])
-    loop = RefinementLoop(backend, NamespaceExecutor({}), RunSettings(rounds=3))
+    loop = RefinementLoop(backend, NamespaceExecutor({}), run_settings(rounds=3))
     loop.run("first", layout(notebook(3), window))
     loop.run("second", layout(notebook(3) + ["# %%oci task: first\nok = 1"], window))
     p1, p2, p3 = backend.calls
@@ -113,7 +114,7 @@ def test_the_loop_transcript_only_grows_and_runs_share_the_history():
 @pytest.mark.slow
 def test_token_prefixes_are_stable_on_the_embedded_model(model_path):
     from oci_magic.backends.llama import LlamaBackend
-    from oci_magic.settings import GenerationParams
+    from oci_magic.backends.base import GenerationParams
 
     backend = LlamaBackend(model_path, n_ctx=2048)
     window = history.HistoryWindow()
@@ -136,14 +137,15 @@ def test_token_prefixes_are_stable_on_the_embedded_model(model_path):
     assert t2[:stable] == t1[:stable]
 
     params = GenerationParams(temperature=0.0, max_tokens=8, seed=1)
-    list(backend.generate(run1, params))
-    list(backend.generate(run2, params))
-    assert backend.last_usage.reused_tokens >= stable  # run 2 started from run 1's cached history
+    backend.generate(run1, params).text()
+    second = backend.generate(run2, params)
+    second.text()
+    assert second.usage.reused_tokens >= stable  # run 2 started from run 1's cached history
 
 
 def test_one_run_with_less_room_does_not_cut_the_history_for_good():
-    from oci_magic.context import Cell
-    from oci_magic.history import HistoryWindow
+    from oci_magic.context.notebook import Cell
+    from oci_magic.context.layout import HistoryWindow
 
     def words(text):
         return len(text.split())
@@ -156,7 +158,7 @@ def test_one_run_with_less_room_does_not_cut_the_history_for_good():
 
 
 def test_token_counts_are_not_shared_between_tokenizers():
-    from oci_magic.history import HistoryWindow
+    from oci_magic.context.layout import HistoryWindow
 
     window = HistoryWindow()
     assert window.count("a b c", lambda t: len(t.split())) == 3

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from oci_magic.runrecord import RUN_MIME
+from oci_magic.engine.runrecord import RUN_MIME
 
 from .conftest import running_kernel
 

@@ -1,17 +1,17 @@
 """The live view (status line, round panel), the choice of view, and --confirm's gate."""
 import pytest
 
-from oci_magic import confirm, display
-from oci_magic.backends import ReplayBackend
-from oci_magic.display import StatusLine, Throttle
-from oci_magic.events import ReadingContext, RoundStarted, RunStarted, TokenGenerated
-from oci_magic.executor import NamespaceExecutor
-from oci_magic.loop import RefinementLoop
-from oci_magic.panel import RoundPanel
-from oci_magic.render import TextRenderer
-from oci_magic.settings import RunSettings
+from oci_magic.execution import confirm
+from oci_magic.ipython import status as display
+from oci_magic.backends.replay import ReplayBackend
+from oci_magic.ipython.status import StatusLine, Throttle
+from oci_magic.engine.events import ReadingContext, RoundStarted, RunStarted, TokenGenerated
+from oci_magic.execution.executor import NamespaceExecutor
+from oci_magic.engine.loop import RefinementLoop
+from oci_magic.ipython.panel import RoundPanel
+from oci_magic.ipython.text import TextRenderer
 
-from .conftest import fenced
+from .conftest import fenced, run_settings
 
 
 class Frontend:
@@ -43,7 +43,7 @@ class Clock:
 
 
 def run_loop(replies, listeners, gate=None, rounds=3):
-    loop = RefinementLoop(ReplayBackend(replies), NamespaceExecutor({"base": 40}), RunSettings(rounds=rounds),
+    loop = RefinementLoop(ReplayBackend(replies), NamespaceExecutor({"base": 40}), run_settings(rounds=rounds),
                           listeners, **({"gate": gate} if gate else {}))
     return loop.run("make y")
 
@@ -124,7 +124,7 @@ def test_panel_keeps_failed_rounds_open_when_the_run_gives_up():
 
 # -- the magic chooses the view ----------------------------------------------------------------
 def test_terminal_ipython_gets_plain_text(ip, magics, replay_file, capsys):
-    assert [type(x) for x in magics._listeners(None)] == [TextRenderer]
+    assert [type(x) for x in magics._views(False)] == [TextRenderer]
     ip.run_cell_magic("oci", f"--replay {replay_file(fenced('y = 1'))}", "make y")
     assert capsys.readouterr().out.rstrip().endswith("✓ %%oci succeeded in round 1 of 3")
 
@@ -144,7 +144,7 @@ def test_panel_view_shows_the_summary_once(ip, magics, replay_file, capsys, monk
 
 def test_headless_kernel_gets_text(magics):
     magics.view, magics.headless = "auto", True
-    assert [type(x) for x in magics._listeners(None)] == [TextRenderer]
+    assert [type(x) for x in magics._views(False)] == [TextRenderer]
 
 
 # -- --confirm ------------------------------------------------------------------------------------
@@ -180,13 +180,13 @@ def test_confirm_gate(ip, magics, replay_file, capsys, monkeypatch, options, hea
     ip.user_ns["base"] = 40
     path = replay_file(fenced("y = base + 2"), fenced("y = base + 1"))
     ip.run_cell_magic("oci", f"--replay {path} {options}", "make y")
-    assert magics.last_result.outcome == outcome
+    assert magics.session.last_result.outcome == outcome
     assert ip.user_ns.get("y") == y
     assert capsys.readouterr().out.rstrip().splitlines()[-1] == last_line
     assert len(asked) == len(answers)
     assert (ip.rl_next_input is not None) == (outcome == "success")
     if "skip" in answers:  # the reason for skipping went back to the model
-        first = magics.last_result.rounds[0]
+        first = magics.session.last_result.rounds[0]
         assert first.status == "skipped" and "use base, it exists" in first.feedback
 
 
@@ -205,8 +205,8 @@ def test_ask_stdin_free_text_answer():
 
 
 def test_confirm_names_the_risks_in_its_one_question():
-    from oci_magic.confirm import ConfirmGate
-    from oci_magic.policy import risk_note
+    from oci_magic.execution.confirm import ConfirmGate
+    from oci_magic.execution.policy import risk_note
 
     questions = []
 
@@ -224,7 +224,7 @@ def test_confirm_names_the_risks_in_its_one_question():
 def test_a_no_exec_round_is_the_result_not_a_failure():
     frontend = Frontend()
     backend = ReplayBackend([fenced("y = 1")])
-    RefinementLoop(backend, None, RunSettings(execute=False), [RoundPanel(frontend.show)]).run("t")
+    RefinementLoop(backend, None, run_settings(execute=False), [RoundPanel(frontend.show)]).run("t")
     html = frontend.displays[0][-1]["text/html"]
     assert " open>" in html and "#cf222e" not in html  # not folded, not red
 

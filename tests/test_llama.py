@@ -1,9 +1,8 @@
 """The llama.cpp backend and %%oci end to end, on the embedded SmolLM2-135M model."""
 import pytest
 
-from oci_magic.backends import complete
 from oci_magic.backends.llama import LlamaBackend
-from oci_magic.settings import GenerationParams
+from oci_magic.backends.base import GenerationParams
 
 pytestmark = pytest.mark.slow
 
@@ -25,25 +24,27 @@ def test_load_reports_its_settings(backend, model_path):
 
 
 def test_streaming_yields_pieces_and_usage(backend):
-    pieces = list(backend.generate(MESSAGES, GREEDY))
+    completion = backend.generate(MESSAGES, GREEDY)
+    pieces = list(completion)
     assert len(pieces) > 5 and "".join(pieces).strip()
-    usage = backend.last_usage
+    usage = completion.usage  # the call's own cost travels with it
     assert usage.prompt_tokens == len(backend.tokenize_messages(MESSAGES))
     assert 5 < usage.generated_tokens <= GREEDY.max_tokens + 1
     assert 0 < usage.first_token_seconds <= usage.seconds
 
 
 def test_non_streaming_complete(backend):
-    text = complete(backend, MESSAGES, GREEDY)
+    text = backend.generate(MESSAGES, GREEDY).text()
     assert isinstance(text, str) and text.strip()
 
 
 def test_a_grown_transcript_reuses_the_cached_prefix(backend):
-    first = complete(backend, MESSAGES, GREEDY)
+    first = backend.generate(MESSAGES, GREEDY).text()
     grown = MESSAGES + [{"role": "assistant", "content": first}, {"role": "user", "content": "Now print it twice."}]
     before = backend.tokenize_messages(MESSAGES)
-    complete(backend, grown, GREEDY)
-    usage = backend.last_usage
+    completion = backend.generate(grown, GREEDY)
+    completion.text()
+    usage = completion.usage
     assert usage.reused_tokens >= len(before)
     assert usage.evaluated_tokens < usage.prompt_tokens // 2
 
@@ -70,7 +71,7 @@ def test_oci_end_to_end_with_the_embedded_model(ip, magics, capsys):
     ip.run_cell("numbers = list(range(1, 11))", store_history=True)
     ip.run_cell("%%oci --seed 1 --temperature 0\nprint the sum of the numbers 1 to 10", store_history=True)
     out = capsys.readouterr().out
-    result = magics.last_result
+    result = magics.session.last_result
     assert "loading SmolLM2-135M-Instruct.Q4_1.gguf (embedded default)" in out
     assert result.rounds and result.rounds[0].code
     assert result.rounds[0].execution is not None  # it ran in the kernel

@@ -4,9 +4,10 @@ import pytest
 from IPython.core.error import UsageError
 
 from oci_magic.backends.llama import LlamaBackend
-from oci_magic.events import TokenGenerated
-from oci_magic.loop import RefinementLoop
-from oci_magic.settings import GenerationParams, RunSettings
+from oci_magic.engine.events import TokenGenerated
+from oci_magic.engine.loop import RefinementLoop
+from oci_magic.backends.base import GenerationParams
+from .conftest import run_settings
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +32,7 @@ def _interrupt_after(n):
 
 
 def test_an_interrupt_mid_reply_keeps_the_cache_consistent(backend):
-    settings = RunSettings(rounds=1, execute=False, generation=GREEDY)
+    settings = run_settings(rounds=1, execute=False, generation=GREEDY)
     reference = RefinementLoop(backend, None, settings).run("print the squares of 1 to 5")
     before = reference.rounds[0].reply
     cut = RefinementLoop(backend, None, settings, [_interrupt_after(5)]).run("print the cubes of 1 to 5")
@@ -44,13 +45,13 @@ def test_an_interrupt_mid_reply_keeps_the_cache_consistent(backend):
 
 
 def test_an_interrupt_during_generation_in_the_magic_inserts_nothing(ip, magics, capsys):
-    magics.load_model()  # loaded once, outside the interrupted run
-    magics._listeners = lambda args: [_interrupt_after(3)]
+    magics.session.backend(magics.run_options().model)  # loaded once, outside the interrupted run
+    magics._views = lambda confirming: [_interrupt_after(3)]
     ip.run_cell("%%oci --seed 1\nprint hello", store_history=True)
-    assert magics.last_result.outcome == "interrupted" and ip.rl_next_input is None
-    del magics._listeners
+    assert magics.session.last_result.outcome == "interrupted" and ip.rl_next_input is None
+    del magics._views
     ip.run_cell("%%oci --seed 1 --rounds 1 --max-tokens 32\nprint hello", store_history=True)
-    assert magics.last_result.rounds[0].usage.generated_tokens > 0
+    assert magics.session.last_result.rounds[0].usage.generated_tokens > 0
 
 
 def test_hostile_notebook_text_is_tokenized_as_plain_text(ip, magics, monkeypatch):
@@ -58,7 +59,7 @@ def test_hostile_notebook_text_is_tokenized_as_plain_text(ip, magics, monkeypatc
     ip.run_cell(f"note = {hostile!r}\nprint(note)", store_history=True)
     ip.run_cell(f"# {hostile.splitlines()[1]}\nclass Evil:\n    def __repr__(self):\n        return {hostile!r}\n"
                 "evil = Evil()", store_history=True)
-    backend = magics.load_model()
+    backend, _ = magics.session.backend(magics.run_options().model)
     prompts = []
     original = type(backend).tokenize_messages
     monkeypatch.setattr(type(backend), "tokenize_messages",
@@ -77,4 +78,4 @@ def test_a_task_beyond_the_window_is_refused_before_anything_runs(ip, magics):
     with pytest.raises(UsageError, match=r"^the task is too long: its prompt needs \d+ tokens and the model's context "
                                          r"window holds 512; shorten the task or raise OciMagics.n_ctx$"):
         ip.run_cell_magic("oci", "--context none", "word " * 600)
-    assert ip.user_ns["keep"] == [1] and magics.last_result is None
+    assert ip.user_ns["keep"] == [1] and magics.session.last_result is None

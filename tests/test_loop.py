@@ -3,18 +3,17 @@ import sys
 
 import pytest
 
-from oci_magic.backends import RecordingBackend, ReplayBackend
-from oci_magic.executor import NamespaceExecutor
-from oci_magic.loop import RefinementLoop
-from oci_magic.settings import RunSettings
+from oci_magic.backends.replay import RecordingBackend, ReplayBackend
+from oci_magic.execution.executor import NamespaceExecutor
+from oci_magic.engine.loop import RefinementLoop
 
-from .conftest import fenced
+from .conftest import fenced, run_settings
 
 
 def run(replies, rounds=3, execute=True, namespace=None, listeners=(), executor=None, **kw):
     backend = ReplayBackend(replies)
     executor = executor or NamespaceExecutor(namespace if namespace is not None else {})
-    loop = RefinementLoop(backend, executor, RunSettings(rounds=rounds, execute=execute, **kw), listeners)
+    loop = RefinementLoop(backend, executor, run_settings(rounds=rounds, execute=execute, **kw), listeners)
     return loop.run("the task", "## Variables in the kernel\n- a: 1"), backend, executor
 
 
@@ -123,11 +122,11 @@ def test_generated_code_that_exits_does_not_end_the_loop():
 
 def test_interrupt_during_generation_keeps_the_partial_round():
     class Interrupting(ReplayBackend):
-        def generate(self, messages, params):
+        def stream(self, messages, params, usage):
             yield "```python\nx ="
             raise KeyboardInterrupt
 
-    loop = RefinementLoop(Interrupting(["unused"]), NamespaceExecutor(), RunSettings())
+    loop = RefinementLoop(Interrupting(["unused"]), NamespaceExecutor(), run_settings())
     result = loop.run("task")
     assert result.outcome == "interrupted" and result.message == "during generation"
     assert result.rounds[0].reply == "```python\nx =" and result.rounds[0].status == "interrupted"
@@ -154,25 +153,25 @@ def test_reply_stops_at_the_first_complete_block():
 def test_recording_backend_keeps_raw_replies(tmp_path):
     replies = [fenced("1/0"), fenced("x = 2")]
     recorder = RecordingBackend(ReplayBackend(replies))
-    RefinementLoop(recorder, NamespaceExecutor(), RunSettings()).run("t")
+    RefinementLoop(recorder, NamespaceExecutor(), run_settings()).run("t")
     assert recorder.replies == replies
     path = tmp_path / "rec.json"
     recorder.save(str(path))
-    again = RefinementLoop(ReplayBackend.from_file(str(path)), NamespaceExecutor(), RunSettings()).run("t")
+    again = RefinementLoop(ReplayBackend.from_file(str(path)), NamespaceExecutor(), run_settings()).run("t")
     assert again.outcome == "success" and len(again.rounds) == 2
 
 
 def test_loop_module_imports_neither_ipython_nor_llama_cpp():
     import subprocess
 
-    code = ("import sys, oci_magic.loop, oci_magic.context, oci_magic.extract, oci_magic.backends; "
+    code = ("import sys, oci_magic.engine.session, oci_magic.engine.loop, oci_magic.context.notebook, oci_magic.engine.extract, oci_magic.backends; "
             "print(sorted(m for m in ('IPython', 'llama_cpp') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
 
 def test_gate_can_skip_with_feedback_or_stop():
-    from oci_magic.loop import SKIP, STOP, Decision
+    from oci_magic.execution.gate import SKIP, STOP, Decision
 
     asked = []
 
@@ -182,12 +181,12 @@ def test_gate_can_skip_with_feedback_or_stop():
 
     backend = ReplayBackend([fenced("x = 1/0"), fenced("x = 1")])
     ns = {}
-    result = RefinementLoop(backend, NamespaceExecutor(ns), RunSettings(), gate=gate).run("t")
+    result = RefinementLoop(backend, NamespaceExecutor(ns), run_settings(), gate=gate).run("t")
     assert [r.status for r in result.rounds] == ["skipped", "ok"] and ns["x"] == 1
     assert backend.calls[1][-1]["content"] == "Do not divide by zero."
     assert asked == ["x = 1/0", "x = 1"]
 
-    result = RefinementLoop(ReplayBackend([fenced("x = 2")]), NamespaceExecutor(ns), RunSettings(),
+    result = RefinementLoop(ReplayBackend([fenced("x = 2")]), NamespaceExecutor(ns), run_settings(),
                             gate=lambda i, c: Decision(STOP, "the user pressed Stop")).run("t")
     assert result.outcome == "interrupted" and ns["x"] == 1
     assert result.summary() == "interrupted in round 1: the user pressed Stop"
@@ -196,14 +195,14 @@ def test_gate_can_skip_with_feedback_or_stop():
 @pytest.mark.parametrize("answers,result", [
     (["r"], "run"), (["", "maybe", "s", "Skip"], "skip"), (["stop"], "stop")])
 def test_ask_stdin_repeats_until_a_valid_choice(answers, result):
-    from oci_magic.confirm import ask_stdin
+    from oci_magic.execution.confirm import ask_stdin
 
     replies = iter(answers)
     assert ask_stdin("Run it?", ["run", "skip", "stop"], read=lambda prompt: next(replies)) == result
 
 
 def test_ask_stdin_without_stdin_returns_none():
-    from oci_magic.confirm import ask_stdin
+    from oci_magic.execution.confirm import ask_stdin
 
     class StdinNotImplementedError(RuntimeError):
         pass
@@ -220,11 +219,11 @@ def test_ask_stdin_without_stdin_returns_none():
 
 
 def test_feedback_fits_the_room_the_budget_reserves_for_it():
-    from oci_magic.feedback import ASK_FIX, error_feedback
-    from oci_magic.records import Execution
+    from oci_magic.engine.feedback import ASK_FIX, error_feedback
+    from oci_magic.execution.result import Execution
 
     huge = Execution(ok=False, ename="ValueError", evalue="v" * 5000,
                      traceback=[f'  File "<generated code>", line {i}, in f' for i in range(500)], stdout_tail="o\n" * 900)
     text = error_feedback(huge, limit=2000)
     assert len(text) <= 2000 + 40 + len(ASK_FIX) and text.endswith(ASK_FIX)  # 40: the "characters cut" marker
-    assert len(text) / 3 <= RunSettings(feedback_chars=2000).feedback_tokens
+    assert len(text) / 3 <= run_settings(feedback_chars=2000).feedback_tokens

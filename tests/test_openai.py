@@ -12,13 +12,13 @@ import urllib.request
 
 import pytest
 
-from .conftest import stop_process
+from .conftest import run_settings, stop_process
 
 from oci_magic.backends.openai import OpenAIBackend, base_url
 from oci_magic.errors import GenerationError
-from oci_magic.loop import RefinementLoop
-from oci_magic.executor import NamespaceExecutor
-from oci_magic.settings import GenerationParams, RunSettings
+from oci_magic.engine.loop import RefinementLoop
+from oci_magic.execution.executor import NamespaceExecutor
+from oci_magic.backends.base import GenerationParams
 
 GREEDY = GenerationParams(temperature=0.0, max_tokens=48, seed=7)
 MESSAGES = [{"role": "system", "content": "You write Python."},
@@ -95,8 +95,9 @@ def test_streams_pieces_and_reads_usage(scripted, monkeypatch):
                                   "prompt_tokens_details": {"cached_tokens": 20}}},
         "[DONE]", delta("never read"))
     backend = OpenAIBackend(scripted + "/v1")
-    assert "".join(backend.generate(MESSAGES, GREEDY)) == "```python\nprint(1)\n```"
-    usage = backend.last_usage
+    completion = backend.generate(MESSAGES, GREEDY)
+    assert completion.text() == "```python\nprint(1)\n```"
+    usage = completion.usage
     assert (usage.prompt_tokens, usage.reused_tokens, usage.generated_tokens) == (30, 20, 7)
     path, headers, body = Scripted.requests[0]
     assert path == "/v1/chat/completions" and headers["Authorization"] == "Bearer sk-test"
@@ -120,8 +121,8 @@ def test_errors_are_one_line_generation_errors(scripted):
 def test_magic_with_an_unreachable_server_fails_in_one_line(ip, magics, capsys):
     ip.run_cell("keep = 1", store_history=True)
     ip.run_cell("%%oci --backend openai --url http://127.0.0.1:1/v1 --model m\nprint keep", store_history=True)
-    assert magics.last_result.outcome == "failed"
-    assert "cannot reach http://127.0.0.1:1/v1" in magics.last_result.message
+    assert magics.session.last_result.outcome == "failed"
+    assert "cannot reach http://127.0.0.1:1/v1" in magics.session.last_result.message
     assert ip.user_ns["keep"] == 1
     result = ip.run_cell("%%oci --backend openai\nprint keep")
     assert "needs a server: --url" in str(result.error_in_exec)
@@ -159,10 +160,11 @@ def server(model_path, tmp_path_factory):
 @pytest.mark.slow
 def test_streams_from_llama_cpp_server(server):
     backend = OpenAIBackend(server)
-    pieces = list(backend.generate(MESSAGES, GREEDY))
+    completion = backend.generate(MESSAGES, GREEDY)
+    pieces = list(completion)
     assert len(pieces) > 3 and "".join(pieces).strip()
     assert backend.model.endswith(".gguf")  # the server's model, found through /v1/models
-    usage = backend.last_usage
+    usage = completion.usage
     assert 0 < usage.first_token_seconds <= usage.seconds and usage.generated_tokens >= len(pieces) > 3
 
 
@@ -170,7 +172,7 @@ def test_streams_from_llama_cpp_server(server):
 def test_the_loop_runs_on_the_server(server):
     backend = OpenAIBackend(server)
     executor = NamespaceExecutor({"numbers": [1, 2, 3]})
-    settings = RunSettings(rounds=2, generation=GenerationParams(temperature=0.0, max_tokens=96, seed=1))
+    settings = run_settings(rounds=2, temperature=0.0, max_tokens=96, seed=1)
     result = RefinementLoop(backend, executor, settings).run("print the sum of numbers")
     assert result.rounds and result.rounds[0].reply.strip()
     assert result.outcome in ("success", "gave-up", "no-progress")
@@ -183,7 +185,7 @@ def test_oci_magic_with_backend_openai(ip, magics, server, capsys):
     ip.run_cell(f"%%oci --backend openai --url {server} --seed 1 --temperature 0 --rounds 1 --max-tokens 96\n"
                 "print the sum of the numbers", store_history=True)
     out = capsys.readouterr().out
-    result = magics.last_result
+    result = magics.session.last_result
     assert "loading" not in out  # nothing loaded in this process
     assert result.rounds and result.rounds[0].reply.strip() and result.outcome != "failed"
     assert ip.user_ns["numbers"] == [4, 5, 6]
@@ -216,7 +218,7 @@ def test_counts_are_estimated_when_the_stream_stops_early(scripted):
     stream = backend.generate(MESSAGES, GREEDY)
     next(stream)
     stream.close()  # the loop stops at the end of the code block, before the usage event
-    assert backend.last_usage.prompt_tokens == sum(backend.count_tokens(m["content"]) for m in MESSAGES) > 0
+    assert stream.usage.prompt_tokens == sum(backend.count_tokens(m["content"]) for m in MESSAGES) > 0
 
 
 def test_the_magic_keeps_one_remote_backend(ip, magics, scripted, monkeypatch):
@@ -225,8 +227,8 @@ def test_the_magic_keeps_one_remote_backend(ip, magics, scripted, monkeypatch):
     monkeypatch.setattr(Scripted, "do_GET", lambda self: gets.append(self.path) or serve_get(self))
     Scripted.script = sse(delta("```python\nremote = 1\n```\n"), "[DONE]")
     ip.run_cell_magic("oci", f"--backend openai --url {scripted}", "make remote")
-    first = magics._remote[1]
+    first = magics.session.loaded_backend('openai')
     ip.run_cell_magic("oci", f"--backend openai --url {scripted}", "again")
-    assert magics._remote[1] is first and ip.user_ns["remote"] == 1
+    assert magics.session.loaded_backend('openai') is first and ip.user_ns["remote"] == 1
     assert [r[0] for r in Scripted.requests] == ["/v1/chat/completions"] * 2
     assert gets == ["/v1/models"]  # the model name was looked up once, not per run

@@ -11,8 +11,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from oci_magic import cli, runrecord
-from oci_magic.runner import default_output, records
+from oci_magic import cli
+from oci_magic.engine import runrecord
+from oci_magic.runner.cli import default_output
+from oci_magic.runner.weave import records
 
 from .conftest import fenced
 
@@ -319,7 +321,7 @@ def test_record_to_a_directory_is_a_usage_error(tmp_path):
 def test_a_cell_without_a_record_keeps_what_it_printed():
     from nbformat.v4 import new_output
 
-    from oci_magic.runner import weave
+    from oci_magic.runner.weave import weave
 
     cell = new_code_cell("%%oci\nt")
     cell.outputs = [new_output("stream", name="stdout", text="loading the model …\n"),

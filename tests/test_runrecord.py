@@ -4,20 +4,20 @@ import hashlib
 import jsonschema
 import pytest
 
-from oci_magic import runrecord
-from oci_magic.loop import RefinementLoop
-from oci_magic.backends import ReplayBackend
-from oci_magic.executor import NamespaceExecutor
-from oci_magic.settings import RunSettings
+from oci_magic.engine import runrecord
+from oci_magic.ipython.outputs import RoundMarkers
+from oci_magic.engine.loop import RefinementLoop
+from oci_magic.backends.replay import ReplayBackend
+from oci_magic.execution.executor import NamespaceExecutor
 
-from .conftest import fenced
+from .conftest import fenced, run_settings
 
 SCHEMA = runrecord.load_schema()
 
 
 def test_a_fail_fix_run_displays_one_valid_record(ip, replay_file, capsys, monkeypatch):
     shown = []
-    monkeypatch.setattr("oci_magic.magics._display_raw", shown.append)
+    monkeypatch.setattr("oci_magic.ipython.magics._display_raw", shown.append)
     ip.run_cell("base = 40", store_history=True)
     path = replay_file(fenced("y = bas + 2"), "no code here", fenced("y = base + 2"))
     ip.run_cell_magic("oci", f"--replay {path} --seed 7 -t 0.5", "make y from base")
@@ -48,7 +48,7 @@ def test_a_fail_fix_run_displays_one_valid_record(ip, replay_file, capsys, monke
 
 def test_the_schema_rejects_what_it_should(ip, replay_file, monkeypatch):
     shown = []
-    monkeypatch.setattr("oci_magic.magics._display_raw", shown.append)
+    monkeypatch.setattr("oci_magic.ipython.magics._display_raw", shown.append)
     ip.run_cell_magic("oci", f"--replay {replay_file(fenced('1/0'))} --rounds 1", "divide")
     record = shown[0][runrecord.RUN_MIME]
     jsonschema.validate(record, SCHEMA)
@@ -95,9 +95,9 @@ def test_a_backend_without_describe_still_gets_a_record():
 
 def test_round_markers_bracket_each_execution():
     shown = []
-    markers = runrecord.RoundMarkers(shown.append)
+    markers = RoundMarkers(shown.append)
     loop = RefinementLoop(ReplayBackend([fenced("1/0"), "nothing", fenced("x = 1")]), NamespaceExecutor(),
-                          RunSettings(rounds=3), [markers])
+                          run_settings(rounds=3), [markers])
     loop.run("task")
     fields = [(b[runrecord.ROUND_MIME]["round"], b[runrecord.ROUND_MIME]["event"], b[runrecord.ROUND_MIME].get("status"))
               for b in shown]

@@ -6,23 +6,23 @@ import time
 import pytest
 from IPython.core.error import UsageError
 
-from oci_magic.executor import NamespaceExecutor
-from oci_magic.guard import GuardedExecutor, GuardSettings
-from oci_magic.loop import RUN, SKIP, STOP, Decision, RefinementLoop
-from oci_magic.policy import check, policy_gate
-from oci_magic.backends import ReplayBackend
-from oci_magic.settings import RunSettings
-from oci_magic.timeout import ExecutionTimeout, time_limit
+from oci_magic.execution.executor import NamespaceExecutor
+from oci_magic.execution.guard import GuardedExecutor
+from oci_magic.engine.loop import RefinementLoop
+from oci_magic.execution.gate import RUN, SKIP, STOP, Decision
+from oci_magic.execution.policy import check, policy_gate
+from oci_magic.backends.replay import ReplayBackend
+from oci_magic.execution.timeout import ExecutionTimeout, time_limit
 
-from .conftest import fenced
+from .conftest import fenced, guard_settings, run_settings
 
 
 def guarded(namespace, **settings):
-    return GuardedExecutor(NamespaceExecutor(namespace), namespace, {}, GuardSettings(**settings))
+    return GuardedExecutor(NamespaceExecutor(namespace), namespace, {}, guard_settings(**settings))
 
 
 def loop_run(replies, namespace, rounds=3, gate=None, **settings):
-    loop = RefinementLoop(ReplayBackend(replies), guarded(namespace, **settings), RunSettings(rounds=rounds),
+    loop = RefinementLoop(ReplayBackend(replies), guarded(namespace, **settings), run_settings(rounds=rounds),
                           gate=gate or (lambda i, c: Decision(RUN)))
     return loop.run("task")
 
@@ -113,7 +113,7 @@ def test_exit_in_the_shell_fails_the_round_and_keeps_the_shell(ip, capsys, repla
     path = replay_file(fenced("exit()"), fenced("a = 1\nquit()"),
                        fenced("a = 1\nb = 2\nget_ipython().ask_exit()"), fenced("fine = 1"))
     ip.run_cell_magic("oci", f"--replay {path} --rounds 4 --allow risky", "do it")
-    result = ip.magics_manager.registry["OciMagics"].last_result
+    result = ip.magics_manager.registry["OciMagics"].session.last_result
     assert [r.status for r in result.rounds] == ["error", "error", "error", "ok"]
     assert result.rounds[0].execution.evalue == "exit() is not allowed in generated code; the kernel keeps running"
     assert ip.exit_now is False and "ask_exit" not in vars(ip) and ip.user_ns["fine"] == 1
@@ -134,7 +134,7 @@ def test_timeout_trait_and_option(ip, magics, replay_file):
     magics.timeout = 0.3
     path = replay_file(fenced("while True: pass"))
     ip.run_cell_magic("oci", f"--replay {path} --rounds 1", "loop")
-    assert magics.last_result.rounds[0].status == "timeout"
+    assert magics.session.last_result.rounds[0].status == "timeout"
 
 
 # -- rollback --------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ def test_a_failed_round_is_rolled_back(ip, magics, replay_file, capsys):
     assert "  rolled back: restored df, old; removed _scratch, tmp" in out
     assert all(ip.user_ns[k] is v for k, v in before.items())
     assert "tmp" not in ip.user_ns and "_scratch" not in ip.user_ns and ip.user_ns["fixed"] == 2
-    execution = magics.last_result.rounds[0].execution
+    execution = magics.session.last_result.rounds[0].execution
     assert (execution.restored, execution.removed) == (["df", "old"], ["_scratch", "tmp"])
 
 
@@ -165,7 +165,7 @@ def test_isolate_protects_mentioned_small_variables(ip, magics, replay_file):
     path = replay_file(fenced("rows.append(3)\nnums['a'].append(2)\nbig[0] = 1\n1/0"),
                        fenced("rows.append(4)\nalias.append(5)"))
     ip.run_cell_magic("oci", f"--replay {path} --isolate", "t")
-    first, second = magics.last_result.rounds
+    first, second = magics.session.last_result.rounds
     assert first.execution.isolated == ["nums", "rows"]  # big is over the 1 MiB cap
     assert ip.user_ns["nums"] == {"a": [1]} and ip.user_ns["big"][0] == 1
     # the successful round keeps its copies; names that shared an object still share its copy
@@ -266,10 +266,10 @@ def test_refused_rounds_feed_the_reason_back_and_the_run_goes_on(ip, magics, rep
     monkeypatch.setattr(magics, "headless", True)
     path = replay_file(fenced("import os\nos.system('rm -rf data')"), fenced("ok = 1"))
     ip.run_cell_magic("oci", f"--replay {path}", "t")
-    result = magics.last_result
+    result = magics.session.last_result
     assert [r.status for r in result.rounds] == ["skipped", "ok"] and ip.user_ns["ok"] == 1
     assert "✗ round 1: the code was not run: Refused: the code uses os.system" in capsys.readouterr().out
-    assert magics.last_result.rounds[0].feedback.startswith("Refused:")
+    assert magics.session.last_result.rounds[0].feedback.startswith("Refused:")
 
 
 def test_shell_escape_through_the_magic_is_refused(ip, magics, replay_file, monkeypatch, tmp_path):
@@ -277,7 +277,7 @@ def test_shell_escape_through_the_magic_is_refused(ip, magics, replay_file, monk
     marker = tmp_path / "touched"
     path = replay_file(fenced(f"!touch {marker}"), fenced(f"%%bash\ntouch {marker}"))
     ip.run_cell_magic("oci", f"--replay {path} --rounds 2", "t")
-    assert [r.status for r in magics.last_result.rounds] == ["skipped", "skipped"]
+    assert [r.status for r in magics.session.last_result.rounds] == ["skipped", "skipped"]
     assert not marker.exists()
 
 
@@ -285,14 +285,14 @@ def test_an_interrupt_outside_the_loop_is_one_line(ip, magics, replay_file, caps
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(magics, "_gather", interrupted)
+    monkeypatch.setattr(magics.session, "_gather", interrupted)
     ip.run_cell_magic("oci", f"--replay {replay_file(fenced('x = 1'))}", "t")
     assert capsys.readouterr().out == "%%oci · interrupted; no cell inserted\n"
     assert "x" not in ip.user_ns and ip.rl_next_input is None
 
 
 def test_safety_options_and_traits_are_documented():
-    from oci_magic.magics import OciMagics
+    from oci_magic.ipython.magics import OciMagics
 
     doc = OciMagics.oci.__doc__
     assert all(option in doc for option in ("--timeout", "--allow", "--isolate"))
@@ -314,22 +314,21 @@ def test_rollback_gives_ipython_names_back(ip, magics, replay_file):
 
 
 @pytest.mark.parametrize("value", ["inf", "nan", "1e12", "-1"])
-def test_timeouts_the_timer_cannot_hold_are_one_line(ip, magics, value):
-    loaded = []
-    magics.models._factory = lambda path, **options: loaded.append(path)
+def test_timeouts_the_timer_cannot_hold_are_one_line(ip, magics, value, fake_llama):
+    loaded = fake_llama
     with pytest.raises(UsageError) as info:
         ip.run_cell_magic("oci", f"--timeout {value}", "t")
     assert str(info.value).startswith("--timeout must be 0 (no limit) or up to 1e+06 seconds") and loaded == []
 
 
 def test_escape_sequences_in_the_task_go_whole():
-    from oci_magic.sanitize import clean_text
+    from oci_magic.text import clean_text
 
     assert clean_text("plot \x1b[31mred\x1b[0m bars\x00") == "plot red bars"
 
 
 def test_an_interrupt_while_isolating_restores_every_name(monkeypatch):
-    from oci_magic import rollback
+    from oci_magic.execution import rollback
 
     namespace = {"data": [1, 2, 3]}
     original = namespace["data"]
@@ -339,6 +338,6 @@ def test_an_interrupt_while_isolating_restores_every_name(monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(rollback, "isolate", interrupted)
-    guard = GuardedExecutor(NamespaceExecutor(namespace), namespace, {}, GuardSettings(timeout=None, isolate=True))
+    guard = GuardedExecutor(NamespaceExecutor(namespace), namespace, {}, guard_settings(timeout=None, isolate=True))
     execution = guard.execute("data.append(4)")
     assert not execution.ok and namespace["data"] is original and original == [1, 2, 3]

@@ -34,7 +34,7 @@ def test_fifty_replayed_runs(ip, magics, replay_file, capsys):
              for i in range(51)]
     growth, fds = _soak(ip, 50, lambda i: f"--replay {paths[i]}", capsys)
     print(f"\n50 replayed runs: RSS growth {growth:.1f} MiB, open fds {fds:+d}")
-    assert magics.last_result.outcome == "success" and ip.user_ns["value"] == 50 and "scratch" not in ip.user_ns
+    assert magics.session.last_result.outcome == "success" and ip.user_ns["value"] == 50 and "scratch" not in ip.user_ns
     assert growth < 40 and fds <= 0
 
 
@@ -43,5 +43,5 @@ def test_ten_runs_with_the_embedded_model(ip, magics, capsys):
     ip.run_cell("numbers = list(range(10))", store_history=True)
     growth, fds = _soak(ip, 10, lambda i: f"--seed {i} --temperature 0.3 --rounds 1 --max-tokens 64 --timeout 10", capsys)
     print(f"\n10 embedded-model runs: RSS growth {growth:.1f} MiB, open fds {fds:+d}")
-    assert magics.models.loaded_path is not None and ip.run_cell("1 + 1").success
+    assert magics.session.loaded_backend() is not None and ip.run_cell("1 + 1").success
     assert growth < 80 and fds <= 0

@@ -11,12 +11,10 @@ import os
 import time
 from typing import Dict, Iterator, List, Optional, Sequence
 
-from ..errors import GenerationError, ModelError
-from ..gguf import GGUFInfo, read_gguf
-from ..settings import GenerationParams
-from .base import Backend, Message, Usage
+from ..errors import GenerationError, ModelError, PromptTooLong
+from .base import MIN_ROOM, Backend, GenerationParams, Message, Usage, context_size
+from .gguf import GGUFInfo, read_gguf
 
-DEFAULT_MAX_CTX = 8192  # the model's trained context is used up to this, unless configured
 # A template without the model's own chat format: ChatML, which most small instruct models know.
 CHATML = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n'}}"
@@ -87,15 +85,14 @@ def _raise_template_error(message):
 class LlamaBackend(Backend):
     """One loaded ``llama_cpp.Llama``; keep the object to keep its KV cache."""
 
-    name = "llama.cpp"
+    name = kind = "llama"
 
     def __init__(self, model_path: str, n_ctx: int = 0, n_threads: int = 0, n_gpu_layers: int = -1,
                  seed: Optional[int] = None):
         self.info: GGUFInfo = read_gguf(model_path)  # fails fast, before the slow import and load
         self.model_path = os.path.abspath(model_path)
         self.name = os.path.splitext(os.path.basename(self.model_path))[0]  # general.name is often noise
-        trained = self.info.context_length or 4096
-        self.n_ctx = int(n_ctx) if n_ctx and n_ctx > 0 else min(trained, DEFAULT_MAX_CTX)
+        self.n_ctx = context_size(n_ctx, self.info.context_length)
         self.n_threads = int(n_threads) if n_threads and n_threads > 0 else machine_threads()
 
         start = time.perf_counter()
@@ -117,6 +114,7 @@ class LlamaBackend(Backend):
             raise ModelError(f"llama.cpp could not load {self.model_path}: {exc}") from None
         self.load_seconds = time.perf_counter() - start
         self._chat = self._make_chat_tokenizer()
+        self._last_prompt = None  # (messages key, tokens)
 
     def _make_chat_tokenizer(self) -> ChatTokenizer:
         llm = self.llm
@@ -132,22 +130,27 @@ class LlamaBackend(Backend):
         return ChatTokenizer(tokenize, self.info.chat_template, text(bos), text(eos), bos if add_bos else None)
 
     def tokenize_messages(self, messages: Sequence[Message]) -> List[int]:
-        return self._chat(messages)
+        """The prompt's tokens. The fit check and the generation that follows tokenize the same
+        messages: the last result is kept, so a long prompt is tokenized once."""
+        key = tuple((m["role"], m["content"]) for m in messages)
+        if self._last_prompt is None or self._last_prompt[0] != key:
+            self._last_prompt = (key, self._chat(messages))
+        return self._last_prompt[1]
+
+    def prompt_tokens(self, messages: Sequence[Message]) -> int:
+        return len(self.tokenize_messages(messages))
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8", "replace"), add_bos=False, special=False)) if text else 0
 
-    def generate(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], params: GenerationParams, usage: Usage) -> Iterator[str]:
         tokens = self.tokenize_messages(messages)
         room = self.n_ctx - len(tokens)
-        if room < 16:
-            raise GenerationError(
-                f"the prompt has {len(tokens)} tokens and the context window holds {self.n_ctx}: "
-                "send less context (--context) or raise n_ctx"
-            )
+        if room < MIN_ROOM:
+            raise PromptTooLong(len(tokens), self.n_ctx)
         cached = self.llm._input_ids[: self.llm.n_tokens].tolist()
         reused = min(self.llm.longest_token_prefix(cached, tokens), len(tokens) - 1)
-        usage = Usage(prompt_tokens=len(tokens), reused_tokens=max(reused, 0))
+        usage.prompt_tokens, usage.reused_tokens = len(tokens), max(reused, 0)
         start = time.perf_counter()
         stream = self.llm.create_completion(
             tokens,
@@ -167,7 +170,11 @@ class LlamaBackend(Backend):
         finally:
             stream.close()  # an interrupted reply ends llama.cpp's generator now, not at garbage collection
             usage.seconds = time.perf_counter() - start
-            self.last_usage = usage
+
+    def close(self) -> None:
+        llm, self.llm = getattr(self, "llm", None), None
+        if llm is not None and hasattr(llm, "close"):
+            llm.close()  # frees the weights and the KV cache now, not at some later collection
 
     def describe(self) -> Dict[str, object]:
         return {

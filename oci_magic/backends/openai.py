@@ -22,11 +22,9 @@ import urllib.request
 from typing import Dict, Iterator, Optional, Sequence
 
 from ..errors import GenerationError
-from ..settings import GenerationParams
-from .base import Backend, Message, Usage
+from .base import Backend, GenerationParams, Message, Usage, context_size
 
 API_KEY_ENV = "OCI_API_KEY"
-DEFAULT_N_CTX = 4096
 
 
 def base_url(url: str) -> str:
@@ -41,6 +39,8 @@ def base_url(url: str) -> str:
 
 
 class OpenAIBackend(Backend):
+    kind = "openai"
+
     """Streams chat completions from ``url``. ``model`` empty: the server's first listed model."""
 
     def __init__(self, url: str, model: str = "", api_key: Optional[str] = None, n_ctx: int = 0,
@@ -48,7 +48,7 @@ class OpenAIBackend(Backend):
         self.url = base_url(url)
         self.model = model
         self.api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
-        self.n_ctx = n_ctx or DEFAULT_N_CTX
+        self.n_ctx = context_size(n_ctx)
         self.timeout = timeout
         self.name = f"openai:{model}" if model else "openai"
         self.load_seconds = 0.0
@@ -86,7 +86,7 @@ class OpenAIBackend(Backend):
         return self.model
 
     # -- Backend ------------------------------------------------------------------------------
-    def generate(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], params: GenerationParams, usage: Usage) -> Iterator[str]:
         body = {
             "model": self._model_name(),
             "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
@@ -98,7 +98,7 @@ class OpenAIBackend(Backend):
         if params.seed is not None:
             body["seed"] = params.seed
         # an estimate until the server reports (it does not when the loop stops reading early)
-        usage = Usage(prompt_tokens=sum(self.count_tokens(m["content"]) for m in messages))
+        usage.prompt_tokens = sum(self.count_tokens(m["content"]) for m in messages)
         start = time.perf_counter()
         response = self._request("/chat/completions", body)
         try:
@@ -114,7 +114,6 @@ class OpenAIBackend(Backend):
         finally:
             response.close()  # on an early stop this drops the connection: the server stops generating
             usage.seconds = time.perf_counter() - start
-            self.last_usage = usage
 
     def describe(self) -> Dict[str, object]:
         return {"name": self.name, "backend": "openai", "url": self.url, "model": self.model, "n_ctx": self.n_ctx}

@@ -12,8 +12,7 @@ import tempfile
 from typing import Iterable, Iterator, List, Sequence
 
 from ..errors import ReplayError, ReplayExhausted
-from ..settings import GenerationParams
-from .base import Backend, Message, Usage
+from .base import Backend, Completion, GenerationParams, Message, Usage
 
 _PIECES = re.compile(r"\s*\S+|\s+")
 
@@ -21,7 +20,7 @@ _PIECES = re.compile(r"\s*\S+|\s+")
 class ReplayBackend(Backend):
     """Answers each call with the next recorded reply, streamed in word-sized pieces."""
 
-    name = "replay"
+    name = kind = "replay"
 
     def __init__(self, replies: Iterable[str], source: str = "<replies>"):
         self.replies: List[str] = list(replies)
@@ -36,25 +35,18 @@ class ReplayBackend(Backend):
         return {"name": self.name, "backend": "replay", "path": os.path.abspath(self.source)
                 if os.path.isfile(self.source) else None, "n_ctx": self.n_ctx, "replies": len(self.replies)}
 
-    def generate(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], params: GenerationParams, usage: Usage) -> Iterator[str]:
         index = len(self.calls)
         if index >= len(self.replies):
             raise ReplayExhausted(
                 f"replay file {self.source} has {len(self.replies)} replies; call {index + 1} asked for another"
             )
         self.calls.append([dict(m) for m in messages])
-        pieces = _PIECES.findall(self.replies[index]) or [""]
-        sent = 0
-        try:
-            for piece in pieces:
-                sent += 1
-                yield piece
-        finally:  # also when the loop stops reading at the end of the code block
-            # Counts only: replayed text has no generation speed worth showing.
-            self.last_usage = Usage(
-                prompt_tokens=sum(self.count_tokens(m["content"]) for m in messages),
-                generated_tokens=sent,
-            )
+        # Counts only: replayed text has no generation speed worth showing.
+        usage.prompt_tokens = self.prompt_tokens(messages)
+        for piece in _PIECES.findall(self.replies[index]) or [""]:
+            usage.generated_tokens += 1
+            yield piece
 
 
 class RecordingBackend(Backend):
@@ -66,18 +58,25 @@ class RecordingBackend(Backend):
         self.name = inner.name
         self.n_ctx = inner.n_ctx
 
-    def generate(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
+    def generate(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
+        inner = self.inner.generate(messages, params)
+        return Completion(self._record(inner), inner.usage)
+
+    def _record(self, inner: Completion) -> Iterator[str]:
         parts: List[str] = []
         try:
-            for piece in self.inner.generate(messages, params):
+            for piece in inner:
                 parts.append(piece)
                 yield piece
         finally:
+            inner.close()
             self.replies.append("".join(parts))  # an interrupted reply is recorded as far as it got
-            self.last_usage = self.inner.last_usage
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
+
+    def prompt_tokens(self, messages: Sequence[Message]) -> int:
+        return self.inner.prompt_tokens(messages)
 
     def describe(self):
         return self.inner.describe()

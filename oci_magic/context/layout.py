@@ -1,0 +1,205 @@
+"""The notebook context laid out for the KV cache: an append-only history, then the volatile part.
+
+Prompt evaluation is what a CPU pays for; llama.cpp reuses the longest common token prefix of the
+previous call. So the context is split in two:
+
+* **history** -- the earlier cells, one part per cell, rendered with no execution counts or other
+  volatile text. Across ``%%oci`` runs in one kernel it only grows at its end, so a later run
+  starts with the previous run's tokens. Which old cells it leaves out is decided by a per-kernel
+  cut (:class:`HistoryWindow`) that only moves forward, in chunks: when the history outgrows its
+  budget the oldest cells go until it fills ``KEEP`` of the budget, which leaves room for many
+  more cells before the prefix is broken again.
+* **volatile** -- what changes each run: older cells (before the cut) that define names the task
+  or the last error mention, the variables, the last error.
+
+Each history part is tokenized on its own (the llama backend honours a message's ``parts``), so
+its tokens do not depend on what follows it.
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import re
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, Iterable, List, Optional, Set
+
+from .notebook import VARIABLE_SHARE, Cell, Count, NotebookContext, error_section, render_cell, render_variables
+
+HEAD = "## Notebook so far\n\n"
+HEAD_CUT = "## Notebook so far (older cells are not shown)\n\n"
+KEEP = 0.6  # after a cut the history fills this share of its budget: room to grow before the next
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class ContextSpec:
+    """How much of the notebook to send: ``cells`` None = all earlier cells, 0 = none."""
+
+    cells: Optional[int] = None
+    variables: bool = True
+    token_budget: Optional[int] = None  # None: sized from n_ctx, max_tokens and rounds
+
+    @property
+    def continues(self) -> bool:
+        """Whether a run may continue the previous conversation: only one that sends everything
+        (asking for fewer cells or no variables means starting from a fresh prompt)."""
+        return self.cells is None and self.variables
+
+    @classmethod
+    def parse(cls, text: str) -> "ContextSpec":
+        """``all`` | ``vars`` | ``none`` | N (the last N cells plus variables)."""
+        text = str(text).strip().lower()
+        if text == "all":
+            return cls()
+        if text == "vars":
+            return cls(cells=0)
+        if text == "none":
+            return cls(cells=0, variables=False)
+        if text.isdigit():
+            return cls(cells=int(text))
+        raise ValueError(f"--context must be all, vars, none or a number of cells, not {text!r}")
+
+
+@dataclass
+class PromptContext:
+    """The context as the prompt needs it: ``history`` parts (stable, append-only) and the
+    ``volatile`` text that follows them."""
+
+    history: List[str] = field(default_factory=list)
+    volatile: str = ""
+
+    @property
+    def text(self) -> str:
+        return "".join(self.history) + self.volatile
+
+
+class HistoryWindow:
+    """Per kernel: the first cell number the history shows. It only moves forward (until the
+    history restarts, e.g. after a kernel reset)."""
+
+    def __init__(self, keep: float = KEEP):
+        self.cut = 0
+        self.keep = keep
+        self.budget = 0  # the largest budget seen: the cut is placed for that, the usual run
+        self._counts: Dict[str, int] = {}  # block text -> tokens; blocks never change, so cache
+        self._counter: Optional[Count] = None  # ...for one tokenizer: another model counts anew
+
+    def count(self, text: str, count: Count) -> int:
+        if count != self._counter or len(self._counts) > 20_000:
+            self._counts, self._counter = {}, count
+        if text not in self._counts:
+            self._counts[text] = count(text)
+        return self._counts[text]
+
+    def select(self, cells: List[Cell], budget: int, count: Count) -> List[Cell]:
+        """The cells from the cut on, moving the cut forward first if they exceed ``budget``."""
+        if cells and self.cut > cells[-1].number + 1:
+            self.cut = 0  # history numbering restarted
+        shown = [c for c in cells if c.number >= self.cut]
+        self.budget = max(self.budget, budget)
+        if not shown:
+            return shown
+        costs = [self.count(block(c), count) for c in shown]
+        if sum(costs) + self.count(HEAD_CUT, count) <= budget:
+            return shown
+        if budget < self.budget:  # one run with less room (more rounds, longer replies) must not
+            return _fit_newest(shown, budget, lambda t: self.count(t, count))  # cut everyone's history
+        target, total, first = budget * self.keep, sum(costs), 0
+        while first < len(shown) and total > target:
+            total -= costs[first]
+            first += 1
+        self.cut = shown[first].number if first < len(shown) else shown[-1].number + 1
+        return shown[first:]
+
+
+def block(cell: Cell) -> str:
+    return render_cell(cell) + "\n\n"
+
+
+def build(context: NotebookContext, spec: ContextSpec, budget: int, count: Count,
+          window: Optional[HistoryWindow] = None, task: str = "") -> PromptContext:
+    """Lay out ``context`` within ``budget`` tokens; ``window`` keeps the cut between runs."""
+    window = window or HistoryWindow()
+    reserve = budget // VARIABLE_SHARE  # the volatile part's share
+    cells = context.cells
+    if spec.cells is not None:  # "the last N cells": the user asked for a sliding window
+        cells = cells[len(cells) - spec.cells:] if spec.cells else []
+        shown = _fit_newest(cells, budget - reserve, lambda t: window.count(t, count))
+    else:
+        shown = window.select(cells, budget - reserve, count)
+    history: List[str] = []
+    if shown:
+        history = [HEAD_CUT if shown[0] is not cells[0] and spec.cells is None else HEAD]
+        history += [block(c) for c in shown]
+
+    volatile: List[str] = []
+    used = 0
+    error = ""
+    if context.last_error:
+        error = error_section(context.last_error)
+        used += count(error)
+    older = [c for c in cells if c.number < (shown[0].number if shown else 1 << 60)]
+    relevant = _relevant(older, mentioned(task, context.last_error or ""))
+    if relevant:
+        picked = _fit_newest(relevant, (reserve - used) // 2, lambda t: window.count(t, count))
+        if picked:
+            text = "## Earlier cells that define names used here\n\n" + "".join(block(c) for c in picked).rstrip()
+            volatile.append(text)
+            used += count(text)
+    if spec.variables:
+        variables = render_variables(context, max(0, reserve - used), count)
+        if variables:
+            volatile.append(variables)
+    if error:
+        volatile.append(error)
+    return PromptContext(history, "\n\n".join(volatile) + "\n\n" if volatile else "")
+
+
+def _fit_newest(cells: List[Cell], budget: int, count: Count) -> List[Cell]:
+    chosen: List[Cell] = []
+    used = 0
+    for cell in reversed(cells):
+        used += count(block(cell))
+        if used > budget:
+            break
+        chosen.append(cell)
+    return chosen[::-1]
+
+
+def mentioned(*texts: str) -> Set[str]:
+    return {w for text in texts for w in _WORD.findall(text)}
+
+
+@functools.lru_cache(maxsize=4096)
+def defined_names(source: str) -> FrozenSet[str]:
+    """Top-level names a cell binds (assignments, defs, classes, imports); empty if it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return frozenset()
+    names: Set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        else:
+            for target in _targets(node):
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return frozenset(names)
+
+
+def _targets(node: ast.AST) -> Iterable[ast.AST]:
+    if isinstance(node, ast.Assign):
+        return node.targets
+    if isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+        return [node.target]
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        return [node.target]
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        return [i.optional_vars for i in node.items if i.optional_vars is not None]
+    return []
+
+
+def _relevant(cells: List[Cell], names: Set[str]) -> List[Cell]:
+    return [c for c in cells if names & defined_names(c.source)] if names else []

@@ -1,0 +1,94 @@
+"""A later ``%%oci`` continues the previous run's conversation, so it pays only for what is new.
+
+After a run whose code worked, its whole transcript -- system prompt, notebook context, task, the
+model's replies and the feedback -- sits in llama.cpp's KV cache. Starting the next run from a fresh
+prompt would keep only the history prefix and re-evaluate the previous run's cell, the variables
+and the task. Continuing appends one user turn instead: the cells run since, the variables that are
+new or changed, the last error, and the new task. When the continued transcript would not fit the
+budget (or the model, the context option or the notebook's history changed) the run starts fresh
+with the append-only layout of :mod:`history`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from . import prompt
+from ..backends.base import MESSAGE_OVERHEAD, Backend, Message
+from ..context import layout
+from ..context.layout import HistoryWindow, block
+from ..context.notebook import Count, NotebookContext, error_section, modules_line, token_budget, variable_line
+from .settings import RunSettings
+
+DONE = "That code ran without errors."
+
+
+@dataclass
+class Conversation:
+    """A finished, successful run: what the model has seen, to continue from."""
+
+    messages: List[Message]  # ends with the reply whose code worked
+    last_cell: int  # input-history number of that run's own %%oci cell
+    variables: Dict[str, str] = field(default_factory=dict)  # name -> summary, as last shown
+    modules: Dict[str, str] = field(default_factory=dict)
+    model: object = None  # which loaded model's cache holds it
+
+    @classmethod
+    def after(cls, transcript: List[Message], cell: int, context: NotebookContext, model) -> "Conversation":
+        return cls(list(transcript), cell, dict(context.variables), dict(context.modules), model)
+
+
+def next_turn(previous: Conversation, context: NotebookContext, task: str) -> str:
+    """The user turn that brings the model from ``previous`` to now."""
+    sections = [DONE]
+    new = [c for c in context.cells if c.number > previous.last_cell]
+    if new:
+        sections.append("## Cells run since\n\n" + "".join(block(c) for c in new).rstrip())
+    modules = {n: m for n, m in context.modules.items() if previous.modules.get(n) != m}
+    lines = [modules_line(modules)] if modules else []
+    lines += [variable_line(n, s) for n, s in context.variables if previous.variables.get(n) != s]
+    gone = sorted(set(previous.variables) - {n for n, _ in context.variables})
+    if gone:
+        lines.append("No longer defined: " + ", ".join(gone))
+    if lines:
+        sections.append("## Variables new or changed\n" + "\n".join(lines))
+    if context.last_error:
+        sections.append(error_section(context.last_error))
+    sections.append(prompt.task_section(task))
+    return "\n\n".join(sections)
+
+
+def tokens(messages: List[Message], count: Count) -> int:
+    return sum(count(m["content"]) + MESSAGE_OVERHEAD for m in messages)
+
+
+def continue_from(previous: Optional[Conversation], context: NotebookContext, task: str, model,
+                  limit: int, count: Count) -> Optional[List[Message]]:
+    """The continued prompt, or None when the run should start fresh. ``limit``: the most prompt
+    tokens the run may start with (the window less every round's reply and feedback)."""
+    if previous is None or previous.model != model:
+        return None
+    if context.cells and context.cells[-1].number < previous.last_cell:
+        return None  # the history restarted (a kernel reset): the transcript describes another session
+    messages = previous.messages + [{"role": "user", "content": next_turn(previous, context, task)}]
+    return messages if tokens(messages, count) <= limit else None
+
+
+def first_prompt(backend: Backend, settings: RunSettings, task: str, context: NotebookContext,
+                 window: HistoryWindow, previous: Optional[Conversation] = None, model=None) -> List[Message]:
+    """The run's first prompt: ``previous`` continued when it fits, else the notebook laid out
+    fresh within the budget that every round's reply and feedback leave."""
+    spec, gen = settings.context, settings.generation
+    count = backend.count_tokens
+    if spec.continues:
+        limit = token_budget(backend.n_ctx, gen.max_tokens, settings.rounds, 0, settings.feedback_tokens)
+        messages = continue_from(previous, context, task, model, limit, count)
+        if messages is not None:
+            return messages
+    if spec.cells == 0 and not spec.variables:
+        return prompt.initial_messages(task, "")
+    budget = spec.token_budget
+    if budget is None:
+        fixed = count(prompt.SYSTEM_PROMPT) + count(task)
+        budget = token_budget(backend.n_ctx, gen.max_tokens, settings.rounds, fixed, settings.feedback_tokens)
+    return prompt.initial_messages(task, layout.build(context, spec, budget, count, window, task))

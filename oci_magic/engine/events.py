@@ -1,0 +1,91 @@
+"""Events the refinement loop emits. Renderers (text, widgets, records) subscribe; the loop knows
+none of them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Union
+
+from ..execution.result import Execution
+from .records import Round, RunResult
+
+
+@dataclass
+class ReadingContext:
+    """Emitted by the front end before it reads the notebook for the model (before RunStarted)."""
+
+    task: str = ""
+
+
+@dataclass
+class RunAborted:
+    """Emitted by the front end when the run ends before the loop starts (a task too long for the
+    window, ■ while the notebook is read): live views stop showing "reading context"."""
+
+    reason: str = ""
+
+
+@dataclass
+class ModelLoading:
+    """A model is being loaded for this run (seconds, on a laptop, for a real model)."""
+
+    name: str
+    source: str  # why this one: --model, %oci model, $OCI_MODEL, config, embedded default
+
+
+@dataclass
+class ModelLoaded:
+    name: str
+    seconds: float
+    n_ctx: int
+    n_threads: int
+
+
+@dataclass
+class RunStarted:
+    task: str
+    max_rounds: int
+    backend: str
+
+
+@dataclass
+class RoundStarted:
+    index: int
+    max_rounds: int
+
+
+@dataclass
+class TokenGenerated:
+    index: int
+    text: str
+
+
+@dataclass
+class CodeReady:
+    index: int
+    code: str
+
+
+@dataclass
+class ExecutionStarted:
+    index: int
+    code: str
+
+
+@dataclass
+class ExecutionFinished:
+    index: int
+    execution: Execution
+
+
+@dataclass
+class RoundFinished:
+    round: Round
+
+
+@dataclass
+class RunFinished:
+    result: RunResult
+
+
+Event = Union[RunAborted, ReadingContext, ModelLoading, ModelLoaded, RunStarted, RoundStarted, TokenGenerated, CodeReady, ExecutionStarted, ExecutionFinished, RoundFinished, RunFinished]
+Listener = Callable[[Event], None]

@@ -1,0 +1,42 @@
+"""The words sent to the model. The system prompt is fixed text (a stable KV-cache prefix); the
+first user message carries the notebook context and the task; each later round appends the
+model's reply and the feedback, so the transcript only grows.
+
+Layout of the first user message, most stable first: the notebook history (append-only across
+runs), the volatile part (variables, last error), the task. When the context is a
+:class:`~oci_magic.history.PromptContext` the message also carries ``parts`` -- its content cut
+where token boundaries must not move -- which a tokenizing backend tokenizes one by one."""
+from __future__ import annotations
+
+from typing import List
+
+from ..backends.base import Message
+
+SYSTEM_PROMPT = """\
+You are a Python code interpreter inside a Jupyter notebook. Write Python code that does the \
+user's task. The code runs in the user's live kernel: the variables and imports listed below \
+already exist, so use them instead of recreating them. Print or display the results the task asks \
+for. Reply with the complete code in one ```python block."""
+
+
+def task_section(task: str) -> str:
+    return "## Task\n" + task.strip()
+
+
+def first_message(task: str, context: str) -> str:
+    parts = [context.rstrip()] if context.strip() else []
+    parts.append(task_section(task))
+    return "\n\n".join(parts)
+
+
+def initial_messages(task: str, context="", system: str = SYSTEM_PROMPT) -> List[Message]:
+    history = getattr(context, "history", None)
+    if history is None:
+        return [{"role": "system", "content": system}, {"role": "user", "content": first_message(task, str(context))}]
+    parts = list(history) + [context.volatile + task_section(task)]
+    return [{"role": "system", "content": system}, {"role": "user", "content": "".join(parts), "parts": parts}]
+
+
+def extend(messages: List[Message], reply: str, feedback: str) -> List[Message]:
+    """The next round's prompt: everything so far, the raw reply (as generated), the feedback."""
+    return messages + [{"role": "assistant", "content": reply}, {"role": "user", "content": feedback}]

@@ -1,0 +1,147 @@
+"""One kernel's engine: the loaded backends, the history window, the last conversation, the cells
+that raised and the code that worked. Every front end (``%%oci``, ``oci bench``) runs a task
+through :meth:`Session.run`; none assembles a run of its own.
+
+It knows nothing of IPython: the front end reads the kernel's state into a :class:`NotebookState`
+and passes the executor that runs code there.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from .. import backends
+from ..backends.base import Backend, Message
+from ..backends.models import ModelChoice, choose_model
+from ..backends.replay import RecordingBackend, check_record_path
+from ..context.layout import HistoryWindow
+from ..context.notebook import NotebookContext, gather
+from ..execution.gate import Gate, run_everything
+from ..execution.result import Executor
+from .conversation import Conversation, first_prompt
+from .events import Listener, ModelLoaded, ModelLoading, ReadingContext, RunAborted
+from .loop import RefinementLoop
+from .records import RunResult
+from .runrecord import model_info
+from .settings import ModelOptions, RunOptions
+
+
+@dataclass
+class NotebookState:
+    """The kernel as plain values, read just before a run. ``inputs[n]`` is cell n's source
+    (``inputs[0]`` unused); ``cell`` is the running cell's number."""
+
+    inputs: Sequence[str] = ("",)
+    outputs: Mapping[int, Any] = field(default_factory=dict)
+    namespace: Mapping[str, Any] = field(default_factory=dict)
+    hidden: Iterable[str] = ()
+    cell: int = 1
+
+
+class Session:
+    def __init__(self):
+        self.loaded: Dict[str, Tuple[backends.BackendSpec, Backend, int]] = {}  # kind -> (spec, backend, load number)
+        self.model_override: Optional[str] = None  # %oci model PATH
+        self.window = HistoryWindow()  # the history cut: only moves forward (KV-cache reuse)
+        self.conversation: Optional[Conversation] = None  # the last successful run, to continue
+        self.errors: Dict[int, str] = {}  # execution count -> "Ename: message" of cells that raised
+        self.generated: Dict[int, str] = {}  # a %%oci cell's number -> its task and the code that ran
+        self.last_result: Optional[RunResult] = None
+        self.last_prompt: List[Message] = []  # the last run's first prompt, as the backend got it
+        self._loads = 0
+
+    # -- backends ---------------------------------------------------------------------------
+    def model_choice(self, where: ModelOptions) -> ModelChoice:
+        return choose_model(where.model, self.model_override, where.model_path)
+
+    def backend(self, where: ModelOptions, listeners: Sequence[Listener] = ()) -> Tuple[Backend, object]:
+        """The backend for ``where`` and the key of its KV cache. One is kept per kind: loading
+        another model frees the previous one, since a laptop rarely holds two at once. A run's own
+        ``--replay`` file starts from its first reply every time, so it is never kept."""
+        kind, model, source = where.backend, where.remote_model, ""
+        if kind == "replay":
+            model = where.replay or where.replay_path
+        elif kind == "llama":
+            choice = self.model_choice(where)
+            model, source = choice.path, choice.source
+        elif where.model:
+            model = where.model
+        spec = backends.BackendSpec(kind, model, where.url, where.n_ctx, where.n_threads, where.n_gpu_layers)
+        if kind == "replay" and where.replay:
+            return backends.create(spec), None
+        current = self.loaded.get(kind)
+        if current is None or current[0] != spec:
+            self.unload(kind)
+            if kind == "llama":
+                _emit(listeners, ModelLoading(model.rsplit("/", 1)[-1], source))
+            backend = backends.create(spec)
+            self._loads += 1
+            current = self.loaded[kind] = (spec, backend, self._loads)
+            if kind == "llama":
+                _emit(listeners, ModelLoaded(backend.name, backend.load_seconds, backend.n_ctx, backend.n_threads))
+        return current[1], (kind, current[2])
+
+    def loaded_backend(self, kind: str = "llama") -> Optional[Backend]:
+        current = self.loaded.get(kind)
+        return current[1] if current else None
+
+    def unload(self, kind: Optional[str] = None) -> None:
+        for name in [kind] if kind else list(self.loaded):
+            current = self.loaded.pop(name, None)
+            if current is not None:
+                current[1].close()
+
+    # -- a run ------------------------------------------------------------------------------
+    def run(self, task: str, state: Optional[NotebookState], options: RunOptions, *, executor: Optional[Executor] = None,
+            gate: Gate = run_everything, listeners: Sequence[Listener] = ()) -> RunResult:
+        """Run ``task`` against the notebook ``state``. Raises OciError (one line) for what stops
+        a run before the loop: a model that cannot load, a task that cannot fit the window."""
+        settings, state = options.settings, state or NotebookState()
+        if options.record:
+            check_record_path(options.record)
+        _emit(listeners, ReadingContext(task))
+        try:
+            backend, key = self.backend(options.model, listeners)
+            if options.record:
+                backend = RecordingBackend(backend)
+            gathered = self._gather(state, options)
+            messages = first_prompt(backend, settings, task, gathered, self.window, self.conversation, key)
+            backend.check_fits(messages)
+            self.last_prompt = messages
+        except BaseException as exc:  # OciError, ■: live views must not stay on "reading context"
+            _emit(listeners, RunAborted(type(exc).__name__))
+            raise
+        loop = RefinementLoop(backend, executor, settings, listeners, gate)
+        try:
+            result = loop.run(task, messages=messages)
+        finally:
+            if options.record:
+                backend.save(options.record)
+        result.model = model_info(backend)
+        self.last_result = result
+        if result.succeeded and settings.context.continues and key is not None:
+            self.conversation = Conversation.after(loop.transcript, state.cell, gathered, key)
+        final = result.final_round
+        if final is not None and final.code:
+            self.generated[state.cell] = f"# %%oci task: {' '.join(task.split())[:200]}\n{final.code}"
+        return result
+
+    def _gather(self, state: NotebookState, options: RunOptions) -> NotebookContext:
+        spec = options.settings.context
+        if spec.cells == 0 and not spec.variables:
+            return NotebookContext()
+        return gather(inputs=state.inputs, outputs=state.outputs, errors=self.errors, generated=self.generated,
+                      current=state.cell, namespace=state.namespace, hidden=state.hidden)
+
+    def note_error(self, cell: int, error: BaseException) -> None:
+        """A cell of the user's raised: its error becomes the context's last error."""
+        self.errors[cell] = f"{type(error).__name__}: {error}"
+
+    def close(self) -> None:
+        self.unload()
+
+
+def _emit(listeners: Sequence[Listener], event) -> None:
+    for listener in listeners:
+        listener(event)
+

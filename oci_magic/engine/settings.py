@@ -1,0 +1,131 @@
+"""Every option's one default, and the plain settings the engine receives.
+
+:class:`OciConfig` holds the engine's options as traitlets traits with their help text: the
+front end (``OciMagics`` derives from it, so ``c.OciMagics.rounds = 5`` and ``%config`` reach it)
+and ``oci bench`` read their defaults from here and nowhere else. :meth:`OciConfig.run_options`
+merges one call's overrides (``None``: not given) with the traits into frozen dataclasses; the
+engine never sees a trait.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
+from traitlets.config import Configurable
+
+from ..backends.base import GenerationParams
+from ..context.layout import ContextSpec
+from ..execution.guard import MAX_TIMEOUT, GuardSettings
+
+MAX_ROUNDS = 50
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    rounds: int
+    execute: bool
+    generation: GenerationParams
+    context: ContextSpec
+    feedback_chars: int
+    stop_after_code: bool = True  # end a reply at its first complete ```python block (not an option)
+
+    @property
+    def feedback_tokens(self) -> int:
+        """Room one round's feedback may take in the prompt (about 3 characters a token, with the
+        request to fix the code after it)."""
+        return self.feedback_chars // 3 + 40
+
+    def __post_init__(self):
+        if not 1 <= self.rounds <= MAX_ROUNDS:
+            raise ValueError(f"rounds must be between 1 and {MAX_ROUNDS}, not {self.rounds}")
+        if not 0.0 <= self.generation.temperature <= 5.0:
+            raise ValueError(f"temperature must be between 0 and 5, not {self.generation.temperature}")
+        if not 1 <= self.generation.max_tokens <= 32768:
+            raise ValueError(f"max-tokens must be between 1 and 32768, not {self.generation.max_tokens}")
+        if self.generation.seed is not None and not 0 <= self.generation.seed < 2**32:
+            raise ValueError(f"seed must be between 0 and 4294967295, not {self.generation.seed}")
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """Where a run's replies come from, before a model is chosen or loaded."""
+
+    backend: str  # a registered backend name: llama, openai, replay, or a plugin's
+    model: str  # this run's --model ("": not given)
+    model_path: str  # the configured default model file ("": $OCI_MODEL, else the embedded one)
+    url: str
+    remote_model: str
+    replay: str  # this run's --replay file: a fresh replay each run
+    replay_path: str  # one replay file answering every run, continuing across runs
+    n_ctx: int
+    n_threads: int
+    n_gpu_layers: int
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    settings: RunSettings
+    model: ModelOptions
+    guard: GuardSettings
+    record: str = ""  # save the raw replies here ("": do not)
+
+
+class OciConfig(Configurable):
+    """The engine's options. Per-call overrides come from ``%%oci`` arguments or ``oci`` flags."""
+
+    model_path = Unicode("", help="GGUF model file. Empty: $OCI_MODEL, else the embedded SmolLM2-135M-Instruct.").tag(config=True)
+    n_ctx = Int(0, min=0, help="Context window in tokens. 0: the model's trained context, at most 8192.").tag(config=True)
+    n_threads = Int(0, min=0, help="CPU threads for llama.cpp. 0: all cores this process may use.").tag(config=True)
+    n_gpu_layers = Int(-1, help="Layers to offload to the GPU/Metal when llama.cpp was built with it. -1: all; 0: none.").tag(config=True)
+    rounds = Int(3, min=1, max=MAX_ROUNDS, help="Most generate-run-fix rounds per %%oci run.").tag(config=True)
+    temperature = Float(0.2, min=0.0, max=5.0, help="Sampling temperature; 0 is greedy.").tag(config=True)
+    max_tokens = Int(512, min=1, max=32768, help="Most tokens the model may write per round.").tag(config=True)
+    seed = Int(-1, help="Sampling seed for reproducible runs. -1: random.").tag(config=True)
+    context = Unicode("all", help="Notebook context sent with the task: all, vars (variables only), none, or N (the last N cells).").tag(config=True)
+    context_tokens = Int(0, min=0, help="Token budget for the notebook context. 0: what n_ctx leaves after the answers of all rounds.").tag(config=True)
+    feedback_chars = Int(2000, min=200, help="Longest traceback text fed back to the model per round.").tag(config=True)
+    timeout = Float(60.0, min=0.0, max=MAX_TIMEOUT, help="Seconds generated code may run per round before it is interrupted (the round fails, "
+                                                         "the kernel and its state stay). 0: no limit.").tag(config=True)
+    isolate = Bool(False, help="Run generated code on deep copies of the (small) variables it mentions, so a failed "
+                               "round cannot change them in place. Per run: --isolate.").tag(config=True)
+    isolate_max_mb = Int(64, min=0, help="Largest variable (MiB, deep size) --isolate copies; bigger ones are "
+                                         "used as they are.").tag(config=True)
+    backend = CaselessStrEnum(["llama", "openai"], default_value="llama",
+                              help="Where replies come from: llama (a GGUF model in this process) or openai "
+                                   "(an OpenAI-compatible server at `url`: llama-server, vLLM, Ollama).").tag(config=True)
+    url = Unicode("", help="Base URL of the OpenAI-compatible server for backend 'openai', e.g. "
+                           "http://gpu-host:8080/v1. The API key, if any, comes from $OCI_API_KEY.").tag(config=True)
+    remote_model = Unicode("", help="Model name sent to the OpenAI-compatible server. Empty: the first one it lists.").tag(config=True)
+    replay_path = Unicode("", help="Answer every %%oci from this replay file, one reply per round, continuing across "
+                                   "runs (oci run --replay). A run's own --model or --replay wins.").tag(config=True)
+
+    def run_options(self, *, model: Optional[str] = None, rounds: Optional[int] = None,
+                    temperature: Optional[float] = None, max_tokens: Optional[int] = None, seed: Optional[int] = None,
+                    context: Optional[str] = None, timeout: Optional[float] = None, isolate: bool = False,
+                    backend: Optional[str] = None, url: Optional[str] = None, replay: Optional[str] = None,
+                    no_exec: bool = False, record: Optional[str] = None) -> RunOptions:
+        """This call's options: each override that is not None wins over its trait. Raises
+        ValueError with a one-line message for a value out of range or a contradiction."""
+        pick = lambda value, trait: trait if value is None else value  # noqa: E731
+        if replay and model:
+            raise ValueError("--replay answers from a file; it cannot be combined with --model")
+        spec = ContextSpec.parse(pick(context, self.context))
+        seconds = pick(timeout, self.timeout)
+        kind = "replay" if replay or (self.replay_path and not model) else (
+            backend or ("openai" if url else self.backend)).lower()
+        if kind == "openai" and not (url or self.url):
+            raise ValueError("--backend openai needs a server: --url http://HOST:PORT/v1 (or c.OciMagics.url)")
+        settings = RunSettings(
+            rounds=pick(rounds, self.rounds),
+            execute=not no_exec,
+            generation=GenerationParams(pick(temperature, self.temperature), pick(max_tokens, self.max_tokens),
+                                        pick(seed, None if self.seed < 0 else self.seed)),
+            context=ContextSpec(spec.cells, spec.variables, self.context_tokens or None),
+            feedback_chars=self.feedback_chars,
+        )
+        guard = GuardSettings(timeout=seconds or None, isolate=isolate or self.isolate,
+                              isolate_max_bytes=self.isolate_max_mb * 2**20)
+        where = ModelOptions(kind, model or "", self.model_path, url or self.url, self.remote_model, replay or "",
+                             self.replay_path, self.n_ctx, self.n_threads, self.n_gpu_layers)
+        return RunOptions(settings, where, guard, record or "")

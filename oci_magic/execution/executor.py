@@ -1,0 +1,142 @@
+"""Runs generated code in the user's live IPython shell and reports what happened.
+
+``shell.run_cell`` makes the code behave as if the user had typed it: variables land in the user
+namespace, prints, plots and DataFrames display. The traceback the user sees is IPython's; the one
+the model gets is cut down to notebook frames (plus the frame that raised).
+"""
+from __future__ import annotations
+
+import contextlib
+import linecache
+import sys
+import time
+import traceback
+from typing import List, Optional
+
+from .result import Execution
+
+GENERATED_FILE, NOTEBOOK_FILE = "<generated code>", "<notebook cell>"  # frame labels the model sees
+_TAIL_CHARS = 4000
+
+
+class _Tee:
+    """Forwards writes to the real stdout and keeps the tail for the feedback."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.tail = ""
+
+    def write(self, text):
+        self.tail = (self.tail + text)[-_TAIL_CHARS:]
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def is_cell(filename: str) -> bool:
+    """IPython registers each cell in linecache with no mtime; files on disk have one."""
+    entry = linecache.cache.get(filename)
+    return entry is not None and entry[1] is None
+
+
+
+
+def _frame_lines(filename: str, lineno: int, name: str, label: str) -> str:
+    text = f'  File "{label}", line {lineno}, in {name}'
+    source = linecache.getline(filename, lineno).strip()
+    return text + (f"\n    {source}" if source else "")
+
+
+def notebook_frames(error: BaseException) -> List[str]:
+    """The traceback frames from notebook code, the generated code's named as such, and the
+    innermost frame wherever it is."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if isinstance(error, SyntaxError) and not any(is_cell(f.filename) for f in frames):
+        return _syntax_error_lines(error)  # the code did not compile: no frame of its own
+    ours: Optional[str] = next((f.filename for f in frames if is_cell(f.filename)), None)
+    lines = []
+    for i, frame in enumerate(frames):
+        innermost = i == len(frames) - 1
+        if is_cell(frame.filename):
+            label = GENERATED_FILE if frame.filename == ours else NOTEBOOK_FILE
+        elif innermost and ours is not None:
+            label = frame.filename
+        else:
+            continue
+        lines.append(_frame_lines(frame.filename, frame.lineno or 0, frame.name, label))
+    return lines
+
+
+def _syntax_error_lines(error: SyntaxError) -> List[str]:
+    line = f'  File "{GENERATED_FILE}", line {error.lineno}'
+    if error.text:
+        line += "\n    " + error.text.rstrip("\n").strip()
+    return [line]
+
+
+def _evalue(error: BaseException) -> str:
+    if isinstance(error, SyntaxError):
+        return error.msg or str(error)
+    try:
+        return str(error)
+    except Exception:  # an exception whose __str__ raises
+        return f"<{type(error).__name__}: unprintable>"
+
+
+class ShellExecutor:
+    """Executes with ``shell.run_cell`` (not stored in history)."""
+
+    def __init__(self, shell):
+        self.shell = shell
+
+    def execute(self, code: str) -> Execution:
+        tee = _Tee(sys.stdout)
+        start = time.perf_counter()
+        sys.stdout = tee
+        try:
+            result = self.shell.run_cell(code, store_history=False)
+        except KeyboardInterrupt:  # arrived outside the user code, in IPython's own machinery
+            return Execution(ok=False, ename="KeyboardInterrupt", interrupted=True, stdout_tail=tee.tail,
+                             seconds=time.perf_counter() - start)
+        finally:
+            if sys.stdout is tee:
+                sys.stdout = tee._stream
+        seconds = time.perf_counter() - start
+        error = result.error_before_exec or result.error_in_exec
+        if error is None:
+            return Execution(ok=True, stdout_tail=tee.tail, seconds=seconds)
+        return Execution(
+            ok=False,
+            ename=type(error).__name__,
+            evalue=_evalue(error),
+            traceback=notebook_frames(error),
+            stdout_tail=tee.tail,
+            seconds=seconds,
+            interrupted=isinstance(error, KeyboardInterrupt),
+        )
+
+
+class NamespaceExecutor:
+    """Executes in a plain dict, without IPython: for benchmarks, scripts and tests of the loop."""
+
+    def __init__(self, namespace: Optional[dict] = None):
+        self.namespace = {"__name__": "__main__"} if namespace is None else namespace
+        self._runs = 0
+
+    def execute(self, code: str) -> Execution:
+        self._runs += 1
+        filename = f"<oci-exec-{id(self)}-{self._runs}>"
+        # Registered like an IPython cell (no mtime), so frames and source lines resolve alike.
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        tee = _Tee(sys.stdout)
+        start = time.perf_counter()
+        try:
+            with contextlib.redirect_stdout(tee):
+                exec(compile(code, filename, "exec"), self.namespace)
+        except BaseException as error:  # SystemExit and friends from generated code end the round, not us
+            return Execution(ok=False, ename=type(error).__name__, evalue=_evalue(error),
+                             traceback=notebook_frames(error), stdout_tail=tee.tail,
+                             seconds=time.perf_counter() - start,
+                             interrupted=isinstance(error, KeyboardInterrupt))
+        return Execution(ok=True, stdout_tail=tee.tail, seconds=time.perf_counter() - start)

@@ -1,0 +1,121 @@
+"""The executor wrapper that keeps generated code from hurting the session: a time limit, no
+``exit()``, the user's names rolled back when a round fails, and ``--isolate`` copies.
+
+It wraps any executor with ``execute(code) -> Execution`` and a namespace (``ShellExecutor`` for
+the kernel, ``NamespaceExecutor`` for plain Python); the loop sees only the ``Execution``.
+"""
+from __future__ import annotations
+
+import math
+import signal
+import threading
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Iterator, Mapping, MutableMapping, Optional
+
+from . import rollback as rb
+from .executor import is_cell
+from .result import Execution
+from .timeout import time_limit
+
+
+MAX_TIMEOUT = 1e6  # seconds; setitimer overflows on larger values (and on inf/nan)
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    timeout: Optional[float]  # seconds; None: no limit
+    isolate: bool
+    isolate_max_bytes: int
+
+    def __post_init__(self):
+        if self.timeout is not None and not (math.isfinite(self.timeout) and 0 < self.timeout <= MAX_TIMEOUT):
+            raise ValueError(f"--timeout must be 0 (no limit) or up to {MAX_TIMEOUT:g} seconds, not {self.timeout:g}")
+
+
+class GuardedExecutor:
+    def __init__(self, inner, namespace: MutableMapping[str, object], hidden: Mapping[str, object],
+                 settings: GuardSettings, shell=None):
+        self.inner = inner
+        self.namespace = namespace
+        self.hidden = hidden
+        self.settings = settings
+        self.shell = shell  # an IPython shell whose ask_exit must not fire for generated code
+
+    def execute(self, code: str) -> Execution:
+        snap = rb.snapshot(self.namespace, self.hidden)
+        copied = []
+        sigint, limit = _SigintWatch(), None
+        try:
+            if self.settings.isolate:  # inside the try: ■ during a big copy still restores every name
+                copied, _ = rb.isolate(snap, self.namespace, rb.mentioned_names(code), self.settings.isolate_max_bytes)
+            with ExitStack() as stack:
+                stack.enter_context(_no_exit(self.shell))
+                stack.enter_context(sigint)
+                limit = stack.enter_context(time_limit(self.settings.timeout, is_cell))
+                execution = self.inner.execute(code)
+        except KeyboardInterrupt:  # landed between the code and our cleanup: it means the same
+            execution = Execution(ok=False, ename="KeyboardInterrupt", interrupted=True)
+        if limit is not None and limit.fired:
+            execution.ok, execution.interrupted, execution.timed_out = False, False, True
+            execution.ename, execution.evalue = "TimeoutError", limit.describe()
+        elif execution.interrupted and sigint.available and not sigint.received:
+            execution.interrupted = False  # the code raised KeyboardInterrupt itself: an error like any other
+        execution.isolated = copied
+        if not execution.ok:
+            execution.restored, execution.removed = snap.restore(self.namespace, self.hidden)
+        return execution
+
+
+class _SigintWatch:
+    """Tells a real interrupt (SIGINT: the ■ button, Ctrl-C) from generated code that merely
+    raises KeyboardInterrupt. The current handler still runs; we only take note."""
+
+    def __init__(self):
+        self.received = False
+        self.available = threading.current_thread() is threading.main_thread()
+        self._previous = None
+
+    def __enter__(self):
+        if not self.available:
+            return self
+        previous = signal.getsignal(signal.SIGINT)
+        if not callable(previous):  # SIG_IGN / SIG_DFL / set from C: leave it alone
+            self.available = False
+            return self
+
+        def note(signum, frame):
+            self.received = True
+            previous(signum, frame)
+
+        self._previous = previous
+        signal.signal(signal.SIGINT, note)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
+@contextmanager
+def _no_exit(shell) -> Iterator[None]:
+    """``exit()``/``quit()`` in IPython call ``shell.ask_exit()``, and ipykernel then shuts the kernel
+    down after the cell. For generated code they raise SystemExit instead, which ends the round."""
+    if shell is None or not hasattr(shell, "ask_exit"):
+        yield
+        return
+
+    def refuse_exit(*args, **kwargs):
+        raise SystemExit("exit() is not allowed in generated code; the kernel keeps running")
+
+    had_own = "ask_exit" in vars(shell)
+    own = vars(shell).get("ask_exit")
+    shell.ask_exit = refuse_exit
+    try:
+        yield
+    finally:
+        if had_own:
+            shell.ask_exit = own
+        else:
+            del shell.ask_exit

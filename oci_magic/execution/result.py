@@ -1,0 +1,35 @@
+"""What running one round's code did: the value every executor returns."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional, Protocol
+
+
+@dataclass
+class Execution:
+    """The outcome of running one round's code; what an executor returns."""
+
+    ok: bool
+    ename: Optional[str] = None
+    evalue: Optional[str] = None
+    traceback: List[str] = field(default_factory=list)  # "File ..., line N, in f" + source, per frame
+    stdout_tail: str = ""
+    seconds: float = 0.0
+    interrupted: bool = False
+    timed_out: bool = False  # stopped by the time limit (ename TimeoutError, evalue "timed out after S s")
+    restored: List[str] = field(default_factory=list)  # names a failed round rebound or deleted, put back
+    removed: List[str] = field(default_factory=list)  # names a failed round created, removed again
+    isolated: List[str] = field(default_factory=list)  # names the code ran on copies of (--isolate)
+
+    @property
+    def error_line(self) -> str:
+        return f"{self.ename}: {self.evalue}" if self.evalue else str(self.ename)
+
+    def signature(self) -> tuple:
+        """Equal for two executions that failed the same way (for the no-progress stop)."""
+        return (self.ename, self.evalue, tuple(frame.split("\n")[0] for frame in self.traceback))
+
+
+class Executor(Protocol):
+    def execute(self, code: str) -> Execution:
+        """Run ``code``; report failure in the result, never by raising."""

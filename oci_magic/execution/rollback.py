@@ -1,0 +1,117 @@
+"""Undo what a failed round did to the user's top-level names.
+
+Before generated code runs we keep the bindings of the user's names (name -> object, a shallow dict
+copy: cheap, whatever the size of the objects). When the round fails, times out or is interrupted,
+names it rebound or deleted get their old objects back and names it created are removed.
+
+What this cannot undo: changes *inside* objects (``df.drop(..., inplace=True)``, ``lst.append``),
+files, and other side effects. ``--isolate`` narrows the first gap: the names the code mentions are
+replaced by deep copies before it runs (when they are small enough to copy quickly), so in-place
+changes land on the copies; a failed round then puts the untouched originals back, a successful one
+keeps the changed copies, as if the code had run on the originals.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import gc
+import re
+import sys
+import types
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Mapping, MutableMapping, Optional, Set, Tuple
+
+# IPython's own bookkeeping in the user namespace: output/input history and ``_``, ``__``, ``___``.
+_HISTORY = re.compile(r"^(_+|_i+|_i?\d+|_oh|_ih|_dh)$")
+_NOT_DATA = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
+_MAX_OBJECTS = 200_000  # a size walk stops here: an object graph this big is not "small"
+
+
+def tracked(name: str, namespace: Mapping[str, object], hidden: Mapping[str, object]) -> bool:
+    """A name of the user's, not IPython's (history, In/Out, exit, get_ipython) or a dunder."""
+    if _HISTORY.match(name) or (name.startswith("__") and name.endswith("__")):
+        return False
+    return not (name in hidden and hidden[name] is namespace.get(name))
+
+
+@dataclass
+class Snapshot:
+    bindings: Dict[str, object]
+    copies: Dict[str, object] = field(default_factory=dict)  # name -> the copy --isolate put there
+
+    def restore(self, namespace: MutableMapping[str, object], hidden: Mapping[str, object]) -> Tuple[List[str], List[str]]:
+        """Put the old bindings back; return (restored, removed) names, sorted."""
+        restored, removed = [], []
+        for name in [n for n in namespace if n not in self.bindings and tracked(n, namespace, hidden)]:
+            if name in hidden:  # IPython's own (In, Out, exit, get_ipython) rebound by the code
+                namespace[name] = hidden[name]
+                restored.append(name)
+            else:
+                del namespace[name]
+                removed.append(name)
+        for name, old in self.bindings.items():
+            current = namespace.get(name, _MISSING)
+            if current is old:
+                continue
+            namespace[name] = old
+            if name not in self.copies or current is not self.copies[name]:  # only isolated: not news
+                restored.append(name)
+        return sorted(restored), sorted(removed)
+
+
+_MISSING = object()
+
+
+def snapshot(namespace: Mapping[str, object], hidden: Mapping[str, object]) -> Snapshot:
+    return Snapshot({n: v for n, v in namespace.items() if tracked(n, namespace, hidden)})
+
+
+def mentioned_names(code: str) -> Set[str]:
+    """Names the code reads or writes at any depth (a superset of what it can touch by name)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+
+def deep_size(obj: object, limit: int) -> Optional[int]:
+    """Bytes reachable from ``obj`` (``sys.getsizeof`` summed over the object graph, which counts a
+    DataFrame's or array's data too), or None once it passes ``limit``: then it is not small."""
+    total, seen, todo = 0, set(), [obj]
+    while todo:
+        item = todo.pop()
+        if id(item) in seen or isinstance(item, _NOT_DATA):
+            continue
+        seen.add(id(item))
+        try:
+            total += sys.getsizeof(item)
+        except Exception:  # a broken __sizeof__ in user code
+            return None
+        if total > limit or len(seen) > _MAX_OBJECTS:
+            return None
+        todo.extend(gc.get_referents(item))
+    return total
+
+
+def isolate(snap: Snapshot, namespace: MutableMapping[str, object], names: Iterable[str],
+            limit: int) -> Tuple[List[str], List[str]]:
+    """Replace the mentioned user names by deep copies (one memo, so names that shared an object
+    still share its copy). Return (copied, left as they were: too big or not copyable)."""
+    memo: dict = {}
+    copied, left = [], []
+    for name in sorted(set(names) & set(snap.bindings)):
+        value = snap.bindings[name]
+        if isinstance(value, _NOT_DATA):
+            continue
+        if deep_size(value, limit) is None:
+            left.append(name)
+            continue
+        try:
+            duplicate = copy.deepcopy(value, memo)
+        except Exception:
+            left.append(name)
+            continue
+        namespace[name] = snap.copies[name] = duplicate
+        copied.append(name)
+    return copied, left

@@ -1,0 +1,48 @@
+"""``%oci``: which model a ``%%oci`` would use, and what this kernel has loaded."""
+from __future__ import annotations
+
+import os
+
+from ..backends.base import context_size
+from ..backends.gguf import read_gguf
+from ..engine.session import Session
+from ..engine.settings import ModelOptions
+from ..errors import OciError
+from ..text import one_line
+
+
+def check_model(path: str) -> str:
+    """Reject a bad file now, not at the next %%oci; return the path to use."""
+    read_gguf(os.path.expanduser(path))
+    return path
+
+
+def info_text(session: Session, where: ModelOptions) -> str:
+    from ..backends.llama import llama_cpp_build, machine_threads
+
+    try:
+        choice = session.model_choice(where)
+        info = read_gguf(choice.path)
+    except OciError as exc:
+        return f"model      unusable: {one_line(exc)}"
+    loaded = session.loaded_backend("llama")
+    if loaded is not None and loaded.model_path == choice.path:
+        n_ctx, threads, state = loaded.n_ctx, loaded.n_threads, f"loaded in {loaded.load_seconds:.2f} s"
+    else:
+        n_ctx = context_size(where.n_ctx, info.context_length)
+        threads, state = where.n_threads or machine_threads(), "not loaded yet (loads on the first %%oci)"
+    build = llama_cpp_build()
+    gpu = (f"{'all' if where.n_gpu_layers < 0 else where.n_gpu_layers} layers" if build["gpu_offload"]
+           else "none (this llama.cpp build is CPU-only)")
+    rows = [
+        ("model", f"{info.name} [{info.architecture}] ({choice.source})"),
+        ("path", choice.path),
+        ("size", f"{os.path.getsize(choice.path) / 2**20:.0f} MiB"),
+        ("state", state),
+        ("context", f"{n_ctx} tokens (trained: {info.context_length or '?'})"),
+        ("threads", str(threads)),
+        ("GPU offload", gpu),
+        ("llama.cpp", f"llama-cpp-python {build['version']}"),
+        ("system", build["system_info"]),
+    ]
+    return "\n".join(f"{k:<12}{v}" for k, v in rows)

@@ -1,0 +1,182 @@
+"""The IPython front end: ``%%oci`` and ``%oci``. Parse the options, read the shell's state into
+plain values, ``session.run``, show. The engine (:class:`~oci_magic.engine.session.Session`)
+knows nothing of IPython."""
+from __future__ import annotations
+
+import os
+import sys
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, Enum, default
+
+from ..engine.records import GENERATED
+from ..engine.runrecord import build
+from ..engine.session import NotebookState, Session
+from ..engine.settings import OciConfig
+from ..errors import OciError
+from ..execution.confirm import ConfirmGate, ask_stdin
+from ..execution.executor import ShellExecutor
+from ..execution.guard import GuardedExecutor
+from ..execution.policy import policy_gate, risk_note
+from ..text import clean_text, one_line
+from .outputs import RoundMarkers, record_bundle
+from .text import TextRenderer, print_model_lines
+
+_FRONT_END_OPTIONS = ("confirm", "yes", "allow")  # %%oci options the front end acts on itself
+EXAMPLE = "%%oci\nmake a DataFrame df with columns x = 0..9 and y = x squared, then print its mean"
+
+
+@magics_class
+class OciMagics(Magics, OciConfig):
+    """``%%oci``: a local GGUF model writes code for the task, runs it here, and fixes it."""
+
+    # The engine's options are OciConfig's traits; these are the front end's own.
+    allow_risky = Bool(False, help="Run code the safety policy flags (file deletion, shell, network, exit, installs) "
+                                   "without asking. Per run: --allow risky.").tag(config=True)
+    headless = Bool(help="Nobody can answer questions here (oci run, CI): confirmations are refused, not asked. "
+                         "Default: true when $OCI_HEADLESS is 1.").tag(config=True)
+    confirm = Bool(False, help="Show each round's code and ask Run / Skip / Stop before running it "
+                               "(--confirm for one run). Where nobody can answer, the run stops unless --yes.").tag(config=True)
+    assume_yes = Bool(help="Answer Run to every confirmation without asking (--yes for one run; oci run --yes). "
+                           "Default: true when $OCI_YES is 1.").tag(config=True)
+    view = Enum(["auto", "panel", "text"], "auto", help="How a run is shown: panel (live status line and "
+                "round-by-round panel, for Jupyter frontends), text (plain lines, for terminals and logs), or "
+                "auto: panel in a Jupyter kernel, text in terminal IPython and when headless.").tag(config=True)
+    insert_cell = Bool(True, help="Insert the working code as a new cell below (set_next_input).").tag(config=True)
+    round_markers = Bool(False, help="Display a marker output around each round's execution, so oci run can split "
+                                     "the cell's outputs into one cell per round.").tag(config=True)
+
+    @default("headless")
+    def _headless_default(self):
+        return os.environ.get("OCI_HEADLESS") == "1"
+
+    @default("assume_yes")
+    def _assume_yes_default(self):
+        return os.environ.get("OCI_YES") == "1"
+
+    def __init__(self, shell=None, **kwargs):
+        super().__init__(shell=shell, **kwargs)
+        self.session = Session()
+
+    @magic_arguments()
+    @argument("-m", "--model", metavar="PATH", help="GGUF model file for this run.")
+    @argument("-r", "--rounds", type=int, help="Most rounds (default: OciMagics.rounds, 3).")
+    @argument("-t", "--temperature", type=float, help="Sampling temperature (default 0.2).")
+    @argument("--max-tokens", type=int, help="Most tokens per reply (default 512).")
+    @argument("--seed", type=int, help="Sampling seed, for reproducible runs.")
+    @argument("--no-exec", action="store_true", help="Generate and insert the code without running it.")
+    @argument("-c", "--context", metavar="WHAT", help="Context to send: all, vars, none, or N (last N cells).")
+    @argument("--record", metavar="FILE", help="Save the model's raw replies as a JSON list of strings.")
+    @argument("--replay", metavar="FILE", help="Answer with replies recorded in FILE instead of a model.")
+    @argument("--confirm", action="store_true", help="Ask Run / Skip / Stop before running each round's code.")
+    @argument("-y", "--yes", action="store_true", help="Run without asking, even with --confirm or c.OciMagics.confirm.")
+    @argument("--timeout", type=float, metavar="S", help="Seconds the code may run per round (default 60; 0: no limit).")
+    @argument("--allow", choices=["risky"], help="--allow risky: run code the safety policy flags without asking.")
+    @argument("--isolate", action="store_true", help="Run the code on copies of the small variables it mentions.")
+    @argument("--backend", choices=["llama", "openai"], help="llama (in-process GGUF) or openai (a server at --url).")
+    @argument("--url", metavar="URL", help="OpenAI-compatible server for --backend openai (key: $OCI_API_KEY).")
+    @cell_magic
+    def oci(self, line, cell):
+        """Write Python for the task in the cell body, run it in this kernel, and fix it from the
+        traceback until it works or the rounds run out. The working code is inserted below.
+
+        Example::
+
+            %%oci --rounds 3
+            make a DataFrame df with columns x = 0..9 and y = x squared, then print its mean
+        """
+        args = parse_options(self.oci, line)
+        task = clean_text(cell).strip()
+        if not task:
+            raise UsageError(f"%%oci needs a task in the cell body, e.g.\n{EXAMPLE}")
+        try:
+            options = self.run_options(**{k: v for k, v in vars(args).items() if k not in _FRONT_END_OPTIONS})
+            confirming = (args.confirm or self.confirm) and not (args.yes or self.assume_yes)
+            state = self._state(task)
+            result = self.session.run(task, state, options, executor=self._executor(options),
+                                      gate=self._gate(args.allow == "risky" or self.allow_risky, confirming),
+                                      listeners=self._views(confirming))
+        except (OciError, ValueError) as exc:
+            raise UsageError(one_line(exc)) from None
+        except KeyboardInterrupt:  # ■ while loading the model or reading the notebook: no traceback of ours
+            print("%%oci · interrupted; no cell inserted", flush=True)
+            return
+        _display_raw(record_bundle(build(result, options.settings), result))
+        final = result.final_round
+        if final is not None and final.code and self.insert_cell:
+            how = "not run" if result.outcome == GENERATED else f"worked in round {final.index}/{result.max_rounds}"
+            self.shell.set_next_input(f"# generated by %%oci ({how}, model: {result.model['name']})\n{final.code}",
+                                      replace=False)
+
+    def _state(self, task: str) -> NotebookState:
+        """The shell's history and namespace, and the running %%oci cell's number in the input
+        history (which IPython versions count differently while a cell runs)."""
+        history = self.shell.history_manager
+        inputs = history.input_hist_raw
+        last = inputs[-1] if len(inputs) > 1 else ""
+        running = last.lstrip().startswith("%%oci") and task in last
+        return NotebookState(inputs, history.output_hist, self.shell.user_ns, self.shell.user_ns_hidden,
+                             len(inputs) - 1 if running else len(inputs))
+
+    def _executor(self, options):
+        shell = self.shell
+        return GuardedExecutor(ShellExecutor(shell), shell.user_ns, shell.user_ns_hidden, options.guard, shell)
+
+    def _gate(self, allow: bool, confirming: bool):
+        if confirming:  # one question per round: the confirmation names the risks
+            return ConfirmGate(headless=self.headless, warn=None if allow else risk_note(self.shell.transform_cell))
+        return policy_gate(ask_stdin, allow, self.headless, self.shell.transform_cell)
+
+    def _views(self, confirming: bool):
+        # Markers first: a display flushes pending stdout, so text written before lands before it.
+        markers = [RoundMarkers(_display_raw)] if self.round_markers else []
+        zmqshell = sys.modules.get("ipykernel.zmqshell")  # loaded in a kernel; never imported here
+        in_kernel = zmqshell is not None and isinstance(self.shell, zmqshell.ZMQInteractiveShell)
+        if self.view == "panel" or (self.view == "auto" and in_kernel and not self.headless):
+            from .panel import RoundPanel
+            from .status import StatusLine
+
+            return markers + [print_model_lines, StatusLine(confirm=confirming), RoundPanel(summary=False)]
+        return markers + [TextRenderer(summary=False)]  # the record's output carries the summary line
+
+    @magic_arguments()
+    @argument("command", nargs="?", default="info", choices=["info", "model"], help="info (default) or model.")
+    @argument("path", nargs="?", help="With 'model': a GGUF file to use from now on, or 'default'.")
+    @line_magic("oci")
+    def oci_line(self, line):
+        """Show the model in use (``%oci``), or switch model (``%oci model PATH``, ``%oci model default``)."""
+        from .info import info_text, check_model
+
+        args = parse_argstring(self.oci_line, line)
+        if args.command == "model" and args.path:
+            try:
+                self.session.model_override = None if args.path == "default" else check_model(args.path)
+            except OciError as exc:
+                raise UsageError(one_line(exc)) from None
+        elif args.path:
+            raise UsageError("usage: %oci [info] | %oci model PATH | %oci model default")
+        print(info_text(self.session, self.run_options().model))
+
+    def record_error(self, result) -> None:
+        """post_run_cell hook: remember which cells raised, for the context's last error."""
+        info = getattr(result, "info", None)
+        if result.execution_count is None or (info is not None and not info.store_history):
+            return  # our own nested runs of generated code (store_history=False) are not cells
+        error = result.error_before_exec or result.error_in_exec
+        if error is not None:
+            self.session.note_error(result.execution_count, error)
+
+
+def parse_options(magic, line: str):
+    try:
+        return parse_argstring(magic, line)
+    except ValueError as exc:  # shlex: an unclosed quote
+        raise UsageError(f"cannot read the options ({exc}): {one_line(line)}") from None
+
+
+def _display_raw(data: dict) -> None:
+    from IPython.display import display
+
+    display(data, raw=True)

@@ -1,0 +1,76 @@
+"""Plain-text view of a run, for terminal IPython, notebooks and ``oci run`` alike: subscribes to
+the loop's events and writes lines (tokens stream as they arrive)."""
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from ..engine.events import (CodeReady, ExecutionFinished, ModelLoaded, ModelLoading, RoundFinished, RoundStarted,
+                             RunFinished, RunStarted, TokenGenerated)
+from ..engine.records import NO_CODE, REPEATED, SKIPPED
+
+
+def usage_line(usage, sep: str = ", ") -> str:
+    """Token counts, and rates only where they were measured (a replay has none to show)."""
+    if usage is None:
+        return ""
+    parts = [f"{usage.prompt_tokens} prompt tokens ({usage.reused_tokens} reused)", f"{usage.generated_tokens} generated"]
+    if usage.seconds > 0:
+        parts += [f"{usage.tokens_per_second:.0f} tok/s", f"first token {usage.first_token_seconds:.2f} s"]
+    return sep.join(parts)
+
+
+def rollback_line(execution) -> str:
+    """``rolled back: restored df, removed tmp`` for a failed round that touched the user's names."""
+    parts = []
+    if execution.restored:
+        parts.append("restored " + ", ".join(execution.restored))
+    if execution.removed:
+        parts.append("removed " + ", ".join(execution.removed))
+    return "rolled back: " + "; ".join(parts)
+
+
+def print_model_lines(event) -> None:
+    """Loading a real model takes seconds: say which, and what it got (every view)."""
+    if isinstance(event, ModelLoading):
+        print(f"%%oci · loading {event.name} ({event.source}) …", flush=True)
+    elif isinstance(event, ModelLoaded):
+        print(f"%%oci · loaded {event.name} in {event.seconds:.2f} s (n_ctx {event.n_ctx}, {event.n_threads} threads)",
+              flush=True)
+
+
+class TextRenderer:
+    def __init__(self, stream: TextIO = None, summary: bool = True):
+        self.stream = stream
+        self.summary = summary  # False where the run record's output carries the summary line
+
+    def _write(self, text: str) -> None:
+        stream = self.stream or sys.stdout  # looked up late: the kernel swaps sys.stdout per cell
+        stream.write(text)
+        stream.flush()
+
+    def __call__(self, event) -> None:
+        if isinstance(event, (ModelLoading, ModelLoaded)):
+            print_model_lines(event)
+        elif isinstance(event, RunStarted):
+            self._write(f"%%oci · {event.backend} · up to {event.max_rounds} round{'s' * (event.max_rounds != 1)}\n")
+        elif isinstance(event, RoundStarted):
+            self._write(f"── round {event.index}/{event.max_rounds} ── generating\n")
+        elif isinstance(event, TokenGenerated):
+            self._write(event.text)
+        elif isinstance(event, CodeReady):
+            self._write("\n")
+        elif isinstance(event, ExecutionFinished):
+            ex = event.execution
+            status = f"ran in {ex.seconds:.2f} s" if ex.ok else ex.error_line
+            self._write(f"{'✓' if ex.ok else '✗'} round {event.index}: {status}\n")
+            if ex.restored or ex.removed:
+                self._write(f"  {rollback_line(ex)}\n")
+        elif isinstance(event, RoundFinished):
+            r = event.round
+            if r.status in (NO_CODE, REPEATED, SKIPPED):
+                self._write(f"\n✗ round {r.index}: {r.error_line}\n")
+            if r.usage is not None:
+                self._write(f"  ({usage_line(r.usage)})\n")
+        elif isinstance(event, RunFinished) and self.summary:
+            self._write(event.result.summary_line() + "\n")

@@ -1,0 +1,153 @@
+"""Executing the notebook: a fresh kernel configured on its command line, nbclient, and one
+progress line per cell and per %%oci round."""
+from __future__ import annotations
+
+import math
+import os
+import re
+import sys
+import time
+from typing import Dict, List, Optional
+
+from ..engine.records import OK_OUTCOMES
+from ..engine.runrecord import ROUND_MIME
+from ..text import first_line
+from .weave import find_record
+
+_LOAD = re.compile(r"^\s*%(load_ext|reload_ext)\s+oci_magic\b", re.M)
+
+
+def kernel_arguments(args, nb) -> List[str]:
+    """Traitlets config for the kernel: how the extension is loaded and set up."""
+    extra = ["--OciMagics.round_markers=True", "--IPKernelApp.log_level=ERROR"]  # not its TCP warning
+    if not any(_LOAD.search(c.source) for c in nb.cells if c.cell_type == "code"):
+        extra.append("--ext=oci_magic")  # a notebook that loads it itself would print "already loaded"
+    if args.rounds is not None:
+        extra.append(f"--OciMagics.rounds={args.rounds}")
+    if args.replay:
+        extra.append(f"--OciMagics.replay_path={os.path.abspath(args.replay)}")
+    if args.yes:
+        extra.append("--OciMagics.assume_yes=True")
+    if args.allow == "risky":
+        extra.append("--OciMagics.allow_risky=True")
+    return extra
+
+
+def kernel_env(args) -> Dict[str, str]:
+    env = dict(os.environ, OCI_HEADLESS="1", MPLBACKEND="module://matplotlib_inline.backend_inline")
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiets a debugger warning on kernel start
+    if args.model:
+        env["OCI_MODEL"] = os.path.abspath(os.path.expanduser(args.model))
+    return env
+
+
+def execute(nb, args, progress: "Progress") -> Optional[str]:
+    """Run every cell in place; return None, or why the run stopped early (one line)."""
+    from jupyter_client import AsyncKernelManager
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    km = AsyncKernelManager(kernel_name="python3")  # a blocking client would stall nbclient's timeout
+    km.kernel_spec.argv[0] = sys.executable  # the interpreter that has oci_magic, whatever spec is installed
+    client = _client_class()(
+        nb, km=km, timeout=math.ceil(args.timeout) if args.timeout else None, interrupt_on_timeout=True, record_timing=False,
+        extra_arguments=kernel_arguments(args, nb), kernel_name="python3",
+        resources={"metadata": {"path": os.path.dirname(os.path.abspath(args.notebook))}},
+        on_cell_execute=progress.started, on_cell_executed=progress.executed,
+    )
+    client.progress = progress
+    try:
+        client.execute(env=kernel_env(args))
+    except CellTimeoutError:
+        return f"cell {progress.label(progress.current)} did not stop within {args.timeout:g} s of being interrupted"
+    except CellExecutionError as exc:
+        return f"cell {progress.label(progress.current)} raised {_error_line(exc)}"
+    except DeadKernelError:
+        return f"the kernel died in cell {progress.label(progress.current)}"
+    except RuntimeError as exc:  # the kernel did not start
+        return f"the kernel failed: {first_line(exc)}"
+    return None
+
+
+def _error_line(exc) -> str:
+    ename, evalue = getattr(exc, "ename", ""), getattr(exc, "evalue", "")
+    return f"{ename}: {evalue}" if evalue else (ename or first_line(exc))
+
+
+def _client_class():
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError
+    from nbclient.util import ensure_async
+
+    class RunnerClient(NotebookClient):
+        """Reports rounds as their markers arrive; on a timeout interrupts once (a %%oci run then
+        stops cleanly), and gives up if the kernel still does not answer one timeout later."""
+
+        progress: "Progress"
+
+        def output(self, outs, msg, display_id, cell_index):
+            out = super().output(outs, msg, display_id, cell_index)
+            if out is not None and out.get("output_type") == "display_data" and ROUND_MIME in out.get("data", {}):
+                self.progress.marker(cell_index, out["data"][ROUND_MIME])
+            return out
+
+        async def _async_handle_timeout(self, timeout, cell=None):
+            if self.progress.interrupted:
+                raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
+            self.progress.interrupted = True
+            self.progress.say(f"cell {self.progress.label(self.progress.current)}: over {timeout} s, interrupting")
+            await ensure_async(self.km.interrupt_kernel())
+            return None
+
+    return RunnerClient
+
+
+class Progress:
+    """One line per cell (and per %%oci round) on stderr."""
+
+    def __init__(self, nb, stream=None):
+        self.stream = stream
+        code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
+        self.number = {index: n for n, index in enumerate(code, 1)}
+        self.total = len(code)
+        self.current: Optional[int] = None
+        self.interrupted = False
+        self.started_at = 0.0
+
+    def say(self, text: str) -> None:
+        print(f"oci run · {text}", file=self.stream or sys.stderr, flush=True)
+
+    def label(self, index: Optional[int]) -> str:
+        return f"{self.number.get(index, '?')}/{self.total}" if index is not None else "?"
+
+    def started(self, cell, cell_index, **_):
+        self.current, self.interrupted, self.started_at = cell_index, False, time.perf_counter()
+
+    def marker(self, cell_index: int, fields: dict) -> None:
+        if fields.get("event") != "finished":
+            return
+        status = fields.get("status")
+        error = fields.get("error")
+        self.say(f"cell {self.label(cell_index)} %%oci round {fields.get('round')}: {status}"
+                 + (f" ({error})" if error and status != "ok" else ""))
+
+    def executed(self, cell, cell_index, execute_reply, **_):
+        seconds = time.perf_counter() - self.started_at
+        content = (execute_reply or {}).get("content", {})
+        record = find_record(cell.outputs)
+        if content.get("status") == "error":
+            what = f"error {content.get('ename')}: {content.get('evalue')}"
+        elif record is not None:
+            what = f"%%oci {record['summary']}"
+        else:
+            what = "ok"
+        self.say(f"cell {self.label(cell_index)}: {what} ({seconds:.1f} s)")
+
+    def finish(self, oci_cells: List[dict], failure: Optional[str], out_path: str) -> int:
+        good = sum(1 for c in oci_cells if c["outcome"] in OK_OUTCOMES)
+        bad = len(oci_cells) - good
+        if failure:
+            self.say(f"stopped: {failure}")
+        self.say(f"{len(oci_cells)} %%oci cell{'s' * (len(oci_cells) != 1)}: {good} succeeded"
+                 + (f", {bad} did not" if bad else "") + f"; wrote {out_path}")
+        print(out_path, flush=True)
+        return 1 if failure or bad else 0

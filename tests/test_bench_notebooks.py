@@ -1,0 +1,156 @@
+"""``oci bench notebooks``: real kernels answered by the replay backend (no model), plus one run of the
+embedded model (slow) that only checks the bench completes and reports."""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from oci_magic.bench import notebooks
+
+
+def fenced(code: str) -> str:
+    return f"Here is the code:\n```python\n{code}\n```\n"
+
+
+TASKS = [
+    {"id": "to-float", "kind": "parsing", "split": "dev",
+     "setup": ["import pandas as pd", "prices = pd.DataFrame({'item': ['a', 'b'], 'price': ['$1,200', '$35.50']})"],
+     "task": "Convert the price column of prices to floats (drop the $ and thousands separators), in place.",
+     "check": "assert prices['price'].dtype.kind == 'f'\nassert prices['price'].tolist() == [1200.0, 35.5]"},
+    {"id": "print-sum", "kind": "print", "split": "heldout",
+     "setup": ["numbers = list(range(1, 11))"],
+     "task": "Print the sum of numbers.",
+     "check": "assert _bench_output == '55\\n', _bench_output"},
+    {"id": "mean-wrong", "kind": "stats", "split": "dev",
+     "setup": ["values = [1, 2, 3, 4]"],
+     "task": "Store the mean of values in avg.",
+     "check": "assert avg == 2.5"},
+    {"id": "name-missing", "kind": "stats", "split": "heldout",
+     "setup": ["values = [1, 2, 3, 4]"],
+     "task": "Store the largest of values in top.",
+     "check": "assert top == 4"},
+    {"id": "no-replies", "kind": "stats", "split": "dev", "setup": [], "task": "Anything.", "check": "pass"},
+]
+REPLIES = {
+    "to-float": [fenced("prices['price'] = prices['price'].str.replace('[$,]', '', regex=True).astype(float)")],
+    # round 1 prints, then raises: only round 2's output may reach the check
+    "print-sum": [fenced("print('partial')\nprint(total(numbers))"), fenced("print(sum(numbers))")],
+    "mean-wrong": [fenced("avg = sum(values) / 2")],
+    "name-missing": [fenced("biggest = max(values)")],
+}
+
+
+def bench(*argv) -> int:
+    parser = argparse.ArgumentParser()
+    notebooks.add_arguments(parser)
+    return notebooks.main(parser.parse_args([str(a) for a in argv]))
+
+
+@pytest.fixture
+def suite(tmp_path):
+    path = tmp_path / "suite.json"
+    path.write_text(json.dumps({"version": 1, "tasks": TASKS}))
+    replay = tmp_path / "replay"
+    replay.mkdir()
+    for task_id, replies in REPLIES.items():
+        (replay / f"{task_id}.json").write_text(json.dumps(replies))
+    return path, replay
+
+
+def test_replayed_suite(suite, tmp_path, capsys):
+    path, replay = suite
+    out_json, record = tmp_path / "bench.json", tmp_path / "record"
+    assert bench("--suite", path, "--replay", replay, "--record", record, "--json", out_json, "--timeout", 120) == 0
+    stdout, stderr = capsys.readouterr()
+    data = json.loads(out_json.read_text())
+    assert set(data) == {"settings", "model", "summary", "tasks"}
+    assert data["model"]["backend"] == "replay"
+    assert data["settings"]["rounds"] == 3 and data["settings"]["seed"] == 0
+    tasks = {t["id"]: t for t in data["tasks"]}
+    assert list(tasks) == [t["id"] for t in TASKS]  # the suite's order
+
+    t = tasks["to-float"]
+    assert (t["solved_round1"], t["solved"], t["rounds"], t["outcome"], t["why"]) == (True, True, 1, "success", None)
+    assert t["statuses"] == ["ok"] and t["check"] is None and t["seconds"] > 0
+    assert set(t["tokens"]) == {"prompt", "evaluated", "generated"} and t["tokens"]["generated"] > 0
+
+    t = tasks["print-sum"]  # fixed in round 2: the lift
+    assert (t["solved_round1"], t["solved"], t["rounds"], t["statuses"]) == (False, True, 2, ["error", "ok"])
+    assert t["errors"] == ["NameError"] and t["output"] == "55\n"
+
+    t = tasks["mean-wrong"]
+    assert (t["solved"], t["outcome"], t["why"]) == (False, "success", "wrong result")
+    assert t["check"].startswith("AssertionError")
+
+    t = tasks["name-missing"]
+    assert (t["solved"], t["why"]) == (False, "missing name") and t["check"].startswith("NameError")
+
+    t = tasks["no-replies"]  # a missing replay file fails that task only, clearly
+    assert (t["solved"], t["outcome"], t["why"]) == (False, "error", "no replay file")
+    assert "no-replies.json" in t["error"]
+
+    s = data["summary"]
+    assert s["all"] == {"tasks": 5, "solved_round1": 1, "solved": 2, "pct_round1": 20.0, "pct_solved": 40.0,
+                        "lift_points": 20.0, "mean_rounds": 1.25, "seconds": s["all"]["seconds"]}
+    assert (s["dev"]["tasks"], s["dev"]["solved_round1"], s["dev"]["solved"]) == (3, 1, 1)
+    assert (s["heldout"]["tasks"], s["heldout"]["solved_round1"], s["heldout"]["solved"], s["heldout"]["lift_points"]) \
+        == (2, 0, 1, 50.0)
+    assert s["why"] == {"wrong result": 1, "missing name": 1, "no replay file": 1}
+    assert s["error_kinds"] == {"NameError": 1}
+
+    # --record: each task's replies, as a replay file
+    assert json.loads((record / "print-sum.json").read_text()) == REPLIES["print-sum"]
+    assert not (record / "no-replies.json").exists()
+
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 5 and lines[0].startswith("[1/5] to-float ")
+    assert "round1 ✗  final ✓  2 rounds" in lines[1]
+    assert lines[2].endswith("(wrong result)") and "no replay file" in lines[4]
+    assert "Traceback" not in stderr
+    assert "2/5  40.0 %" in stdout and "+20.0" in stdout
+    assert "why unsolved" in stdout and "error kinds, all rounds" in stdout
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--tasks", "to-float,nope"], "--tasks: no task 'nope'"),
+    (["--model", "/no/such/model.gguf"], "no such model file"),
+    (["--set", "roundz=5"], "OciMagics has no trait 'roundz'"),
+    (["--set", "rounds=many"], "--set rounds: bad value"),
+    (["--rounds", "0"], "--rounds must be between 1 and 50"),
+])
+def test_setup_problems_are_one_line(suite, argv, message, capsys):
+    path, _ = suite
+    assert bench("--suite", path, *argv) == 1
+    stdout, stderr = capsys.readouterr()
+    assert stdout == "" and len(stderr.strip().splitlines()) == 1 and message in stderr
+
+
+def test_no_such_suite_from_the_command_line(tmp_path):
+    """``python -m oci_magic.bench.notebooks`` works, and a user error is one line, exit 1."""
+    proc = subprocess.run([sys.executable, "-m", "oci_magic.bench.notebooks", "--suite", str(tmp_path / "none.json")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [f"oci bench notebooks: no such suite file: {tmp_path / 'none.json'}"]
+
+
+@pytest.mark.slow
+def test_embedded_model_completes_and_reports(tmp_path, capsys, model_path):
+    path = tmp_path / "suite.json"
+    path.write_text(json.dumps({"version": 1, "tasks": [
+        {"id": "sum", "kind": "print", "split": "dev", "setup": ["numbers = list(range(1, 11))"],
+         "task": "print the sum of numbers", "check": "assert '55' in _bench_output"}]}))
+    out_json = tmp_path / "bench.json"
+    env_model = os.environ.get("OCI_MODEL")
+    assert bench("--suite", path, "--rounds", 2, "--max-tokens", 128, "--json", out_json, "--timeout", 300) == 0
+    stdout, stderr = capsys.readouterr()
+    data = json.loads(out_json.read_text())
+    (task,) = data["tasks"]
+    assert task["outcome"] in ("success", "gave-up", "no-progress") and 1 <= task["rounds"] <= 2
+    assert task["solved"] or task["why"]
+    assert task["tokens"]["generated"] > 0
+    if not env_model:
+        assert data["model"]["path"] == model_path
+    assert stderr.startswith("[1/1] sum") and "oci bench notebooks · 1 tasks" in stdout
