@@ -341,3 +341,17 @@ def test_an_interrupt_while_isolating_restores_every_name(monkeypatch):
     guard = GuardedExecutor(NamespaceExecutor(namespace), namespace, {}, guard_settings(timeout=None, isolate=True))
     execution = guard.execute("data.append(4)")
     assert not execution.ok and namespace["data"] is original and original == [1, 2, 3]
+
+
+def test_a_lazily_cached_file_is_not_a_cell():
+    """linecache keeps ``(loader,)`` for a module's file not yet read (seen with pandas frames in a
+    kernel): telling cells from files must not crash the run's feedback on it."""
+    import linecache
+
+    from oci_magic.execution.executor import is_cell
+
+    linecache.cache["/nonexistent/lazy_helper.py"] = (lambda: "x = 1\n",)
+    try:
+        assert not is_cell("/nonexistent/lazy_helper.py")
+    finally:
+        linecache.cache.pop("/nonexistent/lazy_helper.py", None)

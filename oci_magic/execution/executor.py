@@ -35,9 +35,10 @@ class _Tee:
 
 
 def is_cell(filename: str) -> bool:
-    """IPython registers each cell in linecache with no mtime; files on disk have one."""
+    """IPython registers each cell in linecache with no mtime; files on disk have one. (A lazy
+    entry, ``(loader,)``, is a module's file not yet read: not a cell.)"""
     entry = linecache.cache.get(filename)
-    return entry is not None and entry[1] is None
+    return entry is not None and len(entry) > 1 and entry[1] is None
 
 
 
