@@ -83,6 +83,7 @@ class Backend:
 
     name = "backend"
     kind = "backend"  # the registry name it was made by
+    timed = True  # its replies come at the model's own speed (a replay's do not: no tok/s to show)
     n_ctx = MAX_DEFAULT_CTX
 
     def stream(self, messages: Sequence[Message], params: GenerationParams, usage: Usage) -> Iterator[str]:

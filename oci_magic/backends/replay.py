@@ -21,6 +21,7 @@ class ReplayBackend(Backend):
     """Answers each call with the next recorded reply, streamed in word-sized pieces."""
 
     name = kind = "replay"
+    timed = False
 
     def __init__(self, replies: Iterable[str], source: str = "<replies>"):
         self.replies: List[str] = list(replies)
@@ -55,8 +56,7 @@ class RecordingBackend(Backend):
     def __init__(self, inner: Backend):
         self.inner = inner
         self.replies: List[str] = []
-        self.name = inner.name
-        self.n_ctx = inner.n_ctx
+        self.name, self.kind, self.timed, self.n_ctx = inner.name, inner.kind, inner.timed, inner.n_ctx
 
     def generate(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
         inner = self.inner.generate(messages, params)

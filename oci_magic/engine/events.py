@@ -45,6 +45,7 @@ class RunStarted:
     task: str
     max_rounds: int
     backend: str
+    timed: bool = True  # the backend's speed means something (not a replay)
 
 
 @dataclass

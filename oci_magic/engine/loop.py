@@ -44,7 +44,7 @@ class RefinementLoop:
         conversation) and ``context`` is not used. Afterwards ``self.transcript`` holds every
         message of the run, the last reply included."""
         result = RunResult(task=task, max_rounds=self.settings.rounds)
-        self.emit(RunStarted(task, self.settings.rounds, self.backend.name))
+        self.emit(RunStarted(task, self.settings.rounds, self.backend.name, self.backend.timed))
         messages = list(messages) if messages is not None else prompt.initial_messages(task, context)
         self.transcript = messages
         try:
