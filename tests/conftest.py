@@ -10,6 +10,14 @@ from oci_magic.backends.models import embedded_model_path
 from oci_magic.engine.settings import OciConfig, RunSettings
 
 
+def pytest_collection_modifyitems(items):
+    """``slow`` means a real model or a real browser: the ones that are not the browser load the
+    embedded model, so they are ``model`` too (``-m "not model"`` runs without llama.cpp)."""
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.model)
+
+
 @pytest.fixture(scope="session")
 def _ip():
     from IPython.testing.globalipapp import start_ipython

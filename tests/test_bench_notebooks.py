@@ -10,6 +10,8 @@ import pytest
 
 from oci_magic.bench import notebooks
 
+pytestmark = pytest.mark.kernel  # starts real Jupyter kernels
+
 
 def fenced(code: str) -> str:
     return f"Here is the code:\n```python\n{code}\n```\n"

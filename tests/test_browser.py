@@ -21,7 +21,7 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-pytestmark = pytest.mark.slow  # a server, a kernel and a browser: ~20 s on 2 cores
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.kernel]  # a server, a kernel and a browser: ~20 s
 
 
 def _free_port() -> int:

@@ -6,6 +6,10 @@ from pathlib import Path
 
 from .conftest import running_kernel
 
+import pytest
+
+pytestmark = pytest.mark.kernel  # starts real Jupyter kernels
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

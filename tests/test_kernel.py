@@ -7,6 +7,8 @@ from oci_magic.engine.runrecord import RUN_MIME
 
 from .conftest import running_kernel
 
+pytestmark = pytest.mark.kernel  # starts real Jupyter kernels
+
 
 @pytest.fixture(scope="module")
 def kernel():

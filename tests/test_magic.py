@@ -262,3 +262,26 @@ def test_bad_options_are_refused_before_the_model_loads(ip, magics, line, messag
     with pytest.raises(UsageError) as info:
         oci(ip, line)
     assert message in str(info.value) and loaded == []
+
+
+def test_a_registered_backend_answers_by_name(ip, magics, monkeypatch):
+    """A third-party backend: one method, registered by name, chosen with --backend."""
+    from oci_magic import backends
+    from oci_magic.backends.base import Backend
+
+    class Echo(Backend):
+        name = kind = "echo"
+
+        def __init__(self, spec):
+            self.spec = spec
+
+        def stream(self, messages, params, usage):
+            usage.prompt_tokens = self.prompt_tokens(messages)
+            yield fenced("echoed = 42")
+
+    monkeypatch.setitem(backends._factories, "echo", Echo)
+    ip.run_cell_magic("oci", "--backend echo", "make echoed")
+    assert ip.user_ns["echoed"] == 42
+    assert magics.session.last_result.model["name"] == "echo"
+    with pytest.raises(UsageError, match="no backend named 'nope'; known: echo, llama, openai, replay"):
+        ip.run_cell_magic("oci", "--backend nope", "t")

@@ -18,6 +18,8 @@ from oci_magic.runner.weave import records
 
 from .conftest import fenced
 
+pytestmark = pytest.mark.kernel  # starts real Jupyter kernels
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
 ENV = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))

@@ -8,6 +8,8 @@ import pytest
 
 from .conftest import running_kernel
 
+pytestmark = pytest.mark.kernel  # starts real Jupyter kernels
+
 
 @pytest.fixture(scope="module")
 def kernel():

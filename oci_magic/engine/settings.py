@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode
+from traitlets import Bool, Float, Int, Unicode
 from traitlets.config import Configurable
 
 from ..backends.base import GenerationParams
@@ -91,9 +91,9 @@ class OciConfig(Configurable):
                                "round cannot change them in place. Per run: --isolate.").tag(config=True)
     isolate_max_mb = Int(64, min=0, help="Largest variable (MiB, deep size) --isolate copies; bigger ones are "
                                          "used as they are.").tag(config=True)
-    backend = CaselessStrEnum(["llama", "openai"], default_value="llama",
-                              help="Where replies come from: llama (a GGUF model in this process) or openai "
-                                   "(an OpenAI-compatible server at `url`: llama-server, vLLM, Ollama).").tag(config=True)
+    backend = Unicode("llama", help="Where replies come from: llama (a GGUF model in this process), openai (an "
+                                    "OpenAI-compatible server at `url`: llama-server, vLLM, Ollama), or the name "
+                                    "another package registered (oci_magic.backends.register).").tag(config=True)
     url = Unicode("", help="Base URL of the OpenAI-compatible server for backend 'openai', e.g. "
                            "http://gpu-host:8080/v1. The API key, if any, comes from $OCI_API_KEY.").tag(config=True)
     remote_model = Unicode("", help="Model name sent to the OpenAI-compatible server. Empty: the first one it lists.").tag(config=True)

@@ -75,7 +75,7 @@ class OciMagics(Magics, OciConfig):
     @argument("--timeout", type=float, metavar="S", help="Seconds the code may run per round (default 60; 0: no limit).")
     @argument("--allow", choices=["risky"], help="--allow risky: run code the safety policy flags without asking.")
     @argument("--isolate", action="store_true", help="Run the code on copies of the small variables it mentions.")
-    @argument("--backend", choices=["llama", "openai"], help="llama (in-process GGUF) or openai (a server at --url).")
+    @argument("--backend", metavar="NAME", help="llama (in-process GGUF), openai (a server at --url), or a registered one.")
     @argument("--url", metavar="URL", help="OpenAI-compatible server for --backend openai (key: $OCI_API_KEY).")
     @cell_magic
     def oci(self, line, cell):
