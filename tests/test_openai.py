@@ -42,7 +42,7 @@ class Scripted(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        Scripted.requests.append((self.path, dict(self.headers), body))
+        Scripted.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))  # names are case-blind
         payload = "".join(line + "\n" for line in self.script).encode()
         self._send(self.status, payload, "text/event-stream")
 
@@ -100,7 +100,7 @@ def test_streams_pieces_and_reads_usage(scripted, monkeypatch):
     usage = completion.usage
     assert (usage.prompt_tokens, usage.reused_tokens, usage.generated_tokens) == (30, 20, 7)
     path, headers, body = Scripted.requests[0]
-    assert path == "/v1/chat/completions" and headers["Authorization"] == "Bearer sk-test"
+    assert path == "/v1/chat/completions" and headers["authorization"] == "Bearer sk-test"
     assert body["model"] == "scripted-model" and body["stream"] is True and body["seed"] == 7
     assert body["messages"][1] == {"role": "user", "content": "Print hello world in Python."}  # no "parts"
 
@@ -114,8 +114,13 @@ def test_errors_are_one_line_generation_errors(scripted):
     Scripted.script = sse({"error": {"message": "context too long"}})
     with pytest.raises(GenerationError, match="the server reported: context too long"):
         list(OpenAIBackend(scripted, model="m").generate(MESSAGES, GREEDY))
-    with pytest.raises(GenerationError, match="cannot reach http://127.0.0.1:1/v1"):
+    Scripted.script = sse("{oops")
+    with pytest.raises(GenerationError, match="the server sent something that is not JSON: '{oops'"):
+        list(OpenAIBackend(scripted, model="m").generate(MESSAGES, GREEDY))
+    start = time.monotonic()
+    with pytest.raises(GenerationError, match=r"^cannot reach http://127.0.0.1:1/v1: [^\n]*refused[^\n]*$"):
         list(OpenAIBackend("http://127.0.0.1:1", model="m").generate(MESSAGES, GREEDY))
+    assert time.monotonic() - start < 5  # one quick retry, not a long wait
 
 
 def test_magic_with_an_unreachable_server_fails_in_one_line(ip, magics, capsys):
@@ -191,18 +196,54 @@ def test_oci_magic_with_backend_openai(ip, magics, server, capsys):
     assert ip.user_ns["numbers"] == [4, 5, 6]
 
 
-def test_a_stream_that_breaks_off_is_a_generation_error():
-    from oci_magic.backends.openai import _events
+def test_a_stream_that_breaks_off_is_a_generation_error(scripted, monkeypatch):
+    def cut_short(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = "".join(line + "\n" for line in sse(delta("x"))).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(body) + 100))  # promises more than it sends
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
 
-    def broken():
-        yield b'data: {"choices": [{"delta": {"content": "x"}}]}\n'
-        yield b"\n"
-        raise ConnectionResetError("connection reset by peer")
+    monkeypatch.setattr(Scripted, "do_POST", cut_short)
+    stream = OpenAIBackend(scripted, model="m").generate(MESSAGES, GREEDY)
+    assert next(stream) == "x"
+    with pytest.raises(GenerationError, match=r"^the stream from the server broke off: .*[^\n]$"):
+        next(stream)
 
-    events = _events(broken())
-    assert next(events)["choices"][0]["delta"]["content"] == "x"
-    with pytest.raises(GenerationError, match="the stream from the server broke off: connection reset by peer"):
-        next(events)
+
+def test_closing_early_drops_the_connection(scripted, monkeypatch):
+    gone = threading.Event()
+
+    def endless(self):  # an HTTP/1.0 body that runs to EOF, one event every 20 ms, like a model generating
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        try:
+            for _ in range(500):
+                self.wfile.write(f"data: {json.dumps(delta('x'))}\n\n".encode())
+                self.wfile.flush()
+                time.sleep(0.02)
+        except OSError:  # the client hung up: a real server stops generating here
+            gone.set()
+
+    monkeypatch.setattr(Scripted, "do_POST", endless)
+    stream = OpenAIBackend(scripted, model="m").generate(MESSAGES, GREEDY)
+    assert next(stream) == "x"
+    stream.close()
+    assert gone.wait(5), "the server kept writing to an open connection after close()"
+
+
+def test_the_module_does_not_import_the_openai_library_until_used():
+    code = ("import sys; from IPython.core.interactiveshell import InteractiveShell; "
+            "ip = InteractiveShell.instance(); ip.run_line_magic('load_ext', 'oci_magic'); "
+            "import oci_magic.backends.openai as m; print('openai' in sys.modules); "
+            "m.OpenAIBackend('http://127.0.0.1:1', model='x'); print('openai' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True"]
 
 
 def test_a_models_reply_that_is_not_a_list_is_one_line(scripted, monkeypatch):
