@@ -93,13 +93,15 @@ def stop_process(process, grace: float = 20) -> None:
         process.wait()
 
 
-def run_settings(generation=None, execute: bool = True, feedback_chars=None, stop_after_code=None,
-                 **overrides) -> RunSettings:
-    """A run's settings as %%oci builds them from the traits' defaults, with ``overrides`` (the
-    magic's own option names) and, where a test needs them, a whole GenerationParams."""
-    settings = OciConfig().run_options(no_exec=not execute, **overrides).settings
-    changes = {"generation": generation, "feedback_chars": feedback_chars, "stop_after_code": stop_after_code}
-    return dataclasses.replace(settings, **{k: v for k, v in changes.items() if v is not None})
+def run_settings(execute: bool = True, **overrides) -> RunSettings:
+    """A run's settings as %%oci builds them from the traits' defaults, with ``overrides``: the
+    magic's own option names (rounds, temperature, ...) or RunSettings fields (refine, generation)."""
+    options = {k: overrides.pop(k) for k in list(overrides) if k in OPTION_NAMES}
+    settings = OciConfig().run_options(no_exec=not execute, **options).settings
+    return dataclasses.replace(settings, **overrides)
+
+
+OPTION_NAMES = ("model", "rounds", "temperature", "max_tokens", "seed", "context", "timeout", "isolate")
 
 
 def guard_settings(**overrides):

@@ -41,7 +41,8 @@ REPLIES = {
     # round 1 prints, then raises: only round 2's output may reach the check
     "print-sum": [fenced("print('partial')\nprint(total(numbers))"), fenced("print(sum(numbers))")],
     "mean-wrong": [fenced("avg = sum(values) / 2")],
-    "name-missing": [fenced("biggest = max(values)")],
+    # the magic's own check asks again for `top`; the model writes the same code twice more
+    "name-missing": [fenced("biggest = max(values)")] * 3,
 }
 
 

@@ -1,6 +1,6 @@
-"""%%oci in a real JupyterLab, driven through Debian's Chromium with Playwright, asserting what a
-person sees. Needs /usr/bin/chromium (``.ci/run`` installs it); it fails, never skips, without it.
-A screenshot is saved to tests/artifacts/."""
+"""%%oci in a real JupyterLab, driven through Chromium with Playwright, asserting what a person
+sees. ``tests/browser.py`` finds or installs the Chromium; without one the tests fail, never skip,
+saying what to install. A screenshot is saved to tests/artifacts/."""
 import json
 import os
 import secrets
@@ -14,14 +14,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from . import browser as chromium_finder
 from .conftest import stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.kernel]  # a server, a kernel and a browser: ~20 s
+
+def in_browser(test):  # a server, a kernel and a browser: ~20 s (the Chromium finder's tests are quick)
+    return pytest.mark.slow(pytest.mark.browser(pytest.mark.kernel(test)))
 
 
 def _free_port() -> int:
@@ -86,13 +88,24 @@ def lab(tmp_path_factory):
         log.close()
 
 
+def chromium_or_fail() -> str:
+    try:
+        return chromium_finder.find_chromium()
+    except chromium_finder.NoChromium as exc:
+        pytest.fail(str(exc), pytrace=False)  # fail, not skip: a green run must have driven a browser
+
+
+@pytest.fixture(scope="session")  # once: installing a browser can take minutes
+def chromium_path():
+    return chromium_or_fail()
+
+
 @pytest.fixture(scope="module")
-def browser():
-    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
+def browser(chromium_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        chromium = p.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
         try:
             yield chromium
         finally:
@@ -127,6 +140,7 @@ def cell_sources(page):
     return [c.inner_text() for c in page.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor").all()]
 
 
+@in_browser
 def test_fail_then_fix_in_jupyterlab(lab, page):
     replies = [
         "I will add up the numbers.\n```python\ntotal = sum(nums) / zero\nprint('total', total)\n```",
@@ -149,16 +163,17 @@ def test_fail_then_fix_in_jupyterlab(lab, page):
     round1, round2 = oci_cell.locator(".oci-round[data-round='1']"), oci_cell.locator(".oci-round[data-round='2']")
     assert "total = sum(nums)\nprint('total', total)" in round2.locator(".oci-code").inner_text()
     assert round2.locator(".oci-code span").count() > 5
-    # round 1 failed: its headline shows, folded now that round 2 worked; IPython's own traceback too
-    assert round1.locator("summary").first.inner_text().startswith("✗ round 1/3 · ZeroDivisionError: division by zero")
-    assert not round1.locator(".oci-traceback").is_visible()
-    assert "ZeroDivisionError" in oci_cell.locator("[data-mime-type='application/vnd.jupyter.stderr']").inner_text()
-    round1.locator("summary").first.click()  # unfold it, as a curious person would
-    traceback = round1.locator(".oci-traceback")
-    assert traceback.is_visible()
-    assert traceback.inner_text() == ('  File "<generated code>", line 1, in <module>\n    total = sum(nums) / zero\n'
-                                      "ZeroDivisionError: division by zero")
+    # round 1 failed: its headline shows the error, folded now that round 2 worked
+    headline = round1.locator("summary").first
+    assert headline.inner_text().startswith("✗ round 1/3 · ZeroDivisionError: division by zero")
+    headline.click()  # unfold it, as a curious person would
     assert round1.locator(".oci-feedback summary").inner_text() == "feedback sent to the model"
+    # the traceback shows once, as IPython's own error output of the cell (the panel does not repeat it)
+    error = oci_cell.locator("[data-mime-type='application/vnd.jupyter.stderr']")
+    assert error.count() == 1 and "total = sum(nums) / zero" in error.inner_text()
+    assert error.inner_text().rstrip().splitlines()[-1] == "ZeroDivisionError: division by zero"
+    shown = [line.strip() for line in oci_cell.locator(".jp-Cell-outputArea").inner_text().splitlines()]
+    assert shown.count("ZeroDivisionError: division by zero") == 1, shown
     # round 2's outputs render as usual: the print and the DataFrame as an HTML table
     assert "total 6" in [t.strip() for t in oci_cell.locator(".jp-OutputArea-output").all_inner_texts()]
     table = oci_cell.locator(".jp-OutputArea-output table.dataframe")
@@ -173,6 +188,7 @@ def test_fail_then_fix_in_jupyterlab(lab, page):
     page.screenshot(path=str(ARTIFACTS / "jupyterlab-panel.png"), full_page=True)
 
 
+@in_browser
 def test_confirm_asks_in_the_browser(lab, page):
     (lab["root"] / "plot.json").write_text(json.dumps([
         "```python\nimport matplotlib\nmatplotlib.use('module://matplotlib_inline.backend_inline')\n"
@@ -197,3 +213,91 @@ def test_confirm_asks_in_the_browser(lab, page):
     assert oci_cell.locator(".jp-OutputArea-output img").count() == 1  # the plot renders as usual
     page.wait_for_function("document.querySelectorAll('.jp-Notebook .jp-Cell').length === 4")
     assert "plotted = True" in cell_sources(page)[2]
+
+
+@in_browser
+def test_the_elapsed_time_ticks_while_the_code_runs(lab, page):
+    (lab["root"] / "sleep.json").write_text(json.dumps(["```python\nimport time\ntime.sleep(4)\nslept = True\n```"]))
+    _notebook(lab["root"] / "tick.ipynb", "%load_ext oci_magic", "%%oci --replay sleep.json\nwait a little")
+    open_notebook(page, lab, "tick.ipynb")
+    run_cells(page, 2)
+
+    oci_cell = page.locator(".jp-Notebook .jp-Cell").nth(1)
+    status = oci_cell.locator(".oci-status")
+    page.wait_for_function("document.querySelector('.oci-status')?.innerText.includes(' · running · ')")
+    before = status.inner_text()
+    page.wait_for_timeout(2000)  # no event comes while the code sleeps: only the ticker moves the line
+    after = status.inner_text()
+    assert " · running · " in before and " · running · " in after, (before, after)
+    seconds = [float(line.rsplit(" · ", 1)[1][:-2]) for line in (before, after)]  # "… · 4.2 s"
+    assert seconds[1] - seconds[0] >= 0.5, (before, after)
+    assert "tok/s" not in before + after, (before, after)  # a replay's speed means nothing
+    oci_cell.locator(".oci-summary").wait_for()
+    assert status.inner_text().startswith("%%oci · replay · round 1/3 · done · ")
+    assert status.count() == 1  # the ticker's updates from its thread reached the one status output
+
+
+# -- finding a Chromium (tests/browser.py): the order, without installing anything ---------------
+class Machine:
+    """A pretend machine: what is installed, which commands work (and what they install)."""
+
+    def __init__(self, installed=None, downloaded=None, root=True, apt=True, works=()):
+        self.paths = {"installed": installed, "downloaded": downloaded}
+        self.root, self.apt, self.works, self.ran = root, apt, set(works), []
+
+    def probes(self):
+        return dict(installed=lambda: self.paths["installed"], downloaded=lambda: self.paths["downloaded"],
+                    run=self.run, is_root=lambda: self.root, which={"apt-get": "/usr/bin/apt-get"}.get if self.apt
+                    else lambda name: None)
+
+    def find(self):
+        return chromium_finder.find_chromium(**self.probes())
+
+    def run(self, command, timeout):
+        assert 0 < timeout <= 600  # every attempt is bounded
+        name = "playwright install" if "playwright" in command else " ".join(command[:2])
+        self.ran.append(name)
+        if name == "apt-get install":
+            assert command == ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+        where = {"playwright install": "downloaded", "apt-get install": "installed"}.get(name)
+        if name in self.works and where:
+            self.paths[where] = f"/{where}/chrome"
+        return name in self.works
+
+
+def test_an_installed_chromium_wins():
+    machine = Machine(installed="/usr/bin/chromium", downloaded="/cache/chrome", works={"playwright install"})
+    assert machine.find() == "/usr/bin/chromium" and machine.ran == []
+    on_path = {"chromium-browser": "/snap/bin/chromium-browser"}
+    assert chromium_finder.installed_chromium(on_path.get, lambda path: True) == "/usr/bin/chromium"
+    assert chromium_finder.installed_chromium(on_path.get, lambda path: False) == "/snap/bin/chromium-browser"
+    assert chromium_finder.installed_chromium({}.get, lambda path: False) is None
+
+
+def test_playwrights_download_is_used_then_tried_before_apt():
+    assert Machine(downloaded="/cache/chrome").find() == "/cache/chrome"
+    machine = Machine(works={"playwright install", "apt-get update", "apt-get install"})
+    assert machine.find() == "/downloaded/chrome" and machine.ran == ["playwright install"]
+    machine = Machine(works={"apt-get update", "apt-get install"})  # no download host (offline but for Debian)
+    assert machine.find() == "/installed/chrome" and machine.ran == ["playwright install", "apt-get update",
+                                                                     "apt-get install"]
+
+
+@pytest.mark.parametrize("root,apt", [(False, True), (True, False)])
+def test_apt_only_as_root_with_apt_get(root, apt):
+    machine = Machine(root=root, apt=apt, works={"apt-get update", "apt-get install"})
+    with pytest.raises(chromium_finder.NoChromium):
+        machine.find()
+    assert machine.ran == ["playwright install"]
+
+
+def test_when_all_fail_the_tests_fail_with_one_line_saying_what_to_install(monkeypatch):
+    machine = Machine(works={"apt-get update"})  # apt is there, but the install fails
+    find = chromium_finder.find_chromium
+    monkeypatch.setattr(chromium_finder, "find_chromium", lambda: find(**machine.probes()))
+    with pytest.raises(pytest.fail.Exception) as failure:  # fail, not skip
+        chromium_or_fail()
+    assert machine.ran == ["playwright install", "apt-get update", "apt-get install"]
+    assert str(failure.value) == (
+        "no Chromium for the browser tests: install one (Debian/Ubuntu: sudo apt-get install chromium; "
+        "elsewhere: python -m playwright install chromium) and run make test again")

@@ -5,7 +5,8 @@ import pytest
 from oci_magic.context import notebook as ctx
 from oci_magic.context import layout as history
 from oci_magic.context.layout import ContextSpec
-from oci_magic.context.variables import summarize, user_variables
+from oci_magic.context.variables import user_variables
+from oci_magic.values import summarize
 
 
 class Loud:

@@ -102,7 +102,7 @@ def test_messages_carry_parts_that_join_to_the_content():
 def test_the_loop_transcript_only_grows_and_runs_share_the_history():
     window = history.HistoryWindow()
     backend = ReplayBackend([fenced("1/0"), fenced("ok = 1"), fenced("again = 2")])
-    loop = RefinementLoop(backend, NamespaceExecutor({}), run_settings(rounds=3))
+    loop = RefinementLoop(backend, NamespaceExecutor({}), run_settings(rounds=3, refine="transcript"))
     loop.run("first", layout(notebook(3), window))
     loop.run("second", layout(notebook(3) + ["# %%oci task: first\nok = 1"], window))
     p1, p2, p3 = backend.calls

@@ -1,11 +1,16 @@
 """The live view (status line, round panel), the choice of view, and --confirm's gate."""
+import gc
+import time
+
 import pytest
 
 from oci_magic.execution import confirm
 from oci_magic.ipython import status as display
 from oci_magic.backends.replay import ReplayBackend
 from oci_magic.ipython.status import StatusLine, Throttle
-from oci_magic.engine.events import ReadingContext, RoundStarted, RunStarted, TokenGenerated
+from oci_magic.engine.events import (ExecutionStarted, ReadingContext, RoundStarted, RunAborted, RunFinished, RunStarted,
+                                     TokenGenerated)
+from oci_magic.engine.records import RunResult
 from oci_magic.execution.executor import NamespaceExecutor
 from oci_magic.engine.loop import RefinementLoop
 from oci_magic.ipython.panel import RoundPanel
@@ -17,15 +22,20 @@ from .conftest import fenced, run_settings
 class Frontend:
     """Stands in for JupyterLab: keeps every display and its updates, by display."""
 
-    def __init__(self):
+    def __init__(self, works=None):
         self.displays = []  # one list of bundles per display, oldest first
+        self.works = works  # updates that work before the display is gone (a closed page); None: all
 
     def show(self, bundle):
         versions = [bundle]
         self.displays.append(versions)
+        frontend = self
 
         class Handle:
             def update(self, new, raw=True):
+                if frontend.works == 0:
+                    raise RuntimeError("display gone")
+                frontend.works = frontend.works and frontend.works - 1
                 versions.append(new)
 
         return Handle()
@@ -95,11 +105,75 @@ def test_panel_folds_failed_rounds_once_one_works():
     assert "✗ round 1/3 · NameError: name &#x27;bas&#x27; is not defined" in first
     assert '<details class="oci-round" data-round="1"' in first and " open>" not in first  # folded
     assert any(" open>" in v["text/html"] for v in round1)  # it was open while it ran
-    assert 'class="oci-traceback"' in first and "File &quot;" in first
+    # the traceback is IPython's error output of the cell, not repeated in the panel
+    shown = first.split('<details class="oci-feedback"')[0]  # the feedback (folded) quotes it for the model
+    assert "oci-traceback" not in shown and "File &quot;" not in shown and "Traceback" not in shown
+    assert round1[-1]["text/plain"] == "── ✗ round 1/3 · NameError: name 'bas' is not defined\ny = bas + 2"
     assert "feedback sent to the model" in first and "Fix the code." in first
     assert " open>" in round2[-1]["text/html"] and "✓ round 2/3 · ran in" in round2[-1]["text/html"]
     assert '<span style="color: #008000">print</span>(y)' in round2[-1]["text/html"]  # highlighted
     assert [v["text/plain"] for v in summary] == ["✓ %%oci succeeded in round 2 of 3"]
+
+
+def wait_for(condition, seconds=5.0):  # for the ticker thread, in real time
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "waited too long"
+        time.sleep(0.005)
+
+
+def test_a_replay_shows_no_speed():
+    clock, frontend = Clock(), Frontend()
+    status = StatusLine(frontend.show, clock=clock)
+    for event in [RunStarted("t", 3, "replay", timed=False), RoundStarted(1, 3), *[TokenGenerated(1, "x")] * 50,
+                  ExecutionStarted(1, "x")]:
+        clock.now += 0.0001  # a replay's tokens come all at once: an absurd rate
+        status(event)
+    assert frontend.latest() == ["%%oci · replay · round 1/3 · running · 0.0 s"]  # a model's shows: see above
+
+
+def test_the_elapsed_time_ticks_while_nothing_happens_and_the_ticker_stops_at_the_end():
+    clock, frontend = Clock(), Frontend()
+    status = StatusLine(frontend.show, clock=clock, tick=0.01)  # a tick each 10 ms of real time
+    status(ReadingContext("t"))
+    assert status.ticker is not None and status.ticker.alive  # started by the first event
+    for event in [RunStarted("t", 3, "replay", timed=False), RoundStarted(1, 3), ExecutionStarted(1, "sleep(60)")]:
+        status(event)
+    versions = frontend.displays[0]
+    clock.now += 4.2  # the code runs for a while, no event comes
+    wait_for(lambda: versions[-1]["text/plain"].endswith("· running · 4.2 s"))
+    shown = len(versions)
+    clock.now += 0.005  # nothing new to show before a whole tick has passed
+    status.ticker._stop.wait(0.05)
+    assert len(versions) == shown
+    status(RunFinished(RunResult("t", 3, outcome="success")))
+    assert not status.ticker.alive  # stopped, and joined, when the run ends
+    done = versions[-1]["text/plain"]
+    assert done.startswith("%%oci · replay · round 1/3 · done · ") and done.endswith("4.2 s")
+    clock.now += 10  # nothing moves once it is done
+    assert versions[-1]["text/plain"] == done and status.tick() is None
+
+
+def test_the_ticker_is_never_left_running():
+    clock = Clock()
+    aborted = StatusLine(Frontend().show, clock=clock, tick=0.01)
+    aborted(ReadingContext("t"))
+    aborted(RunAborted("KeyboardInterrupt"))
+    assert not aborted.ticker.alive
+    frontend = Frontend(works=1)
+    broken = StatusLine(frontend.show, clock=clock, tick=0.01)
+    broken(ReadingContext("t"))
+    clock.now += 1
+    wait_for(lambda: len(frontend.displays[0]) == 2)  # one tick shown
+    clock.now += 1
+    wait_for(lambda: not broken.ticker.alive)  # the next one raised: it stopped, quietly
+    assert len(frontend.displays[0]) == 2 and frontend.displays[0][-1]["text/plain"].endswith("· 1.0 s")
+    dropped = StatusLine(Frontend().show, tick=0.01)
+    dropped(ReadingContext("t"))  # and then no RunFinished (a listener before it raised): the view goes
+    ticker = dropped.ticker
+    del dropped
+    gc.collect()
+    wait_for(lambda: not ticker.alive)  # and its ticker with it
 
 
 def test_panel_streams_the_reply_before_the_code_is_complete():

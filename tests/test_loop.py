@@ -13,6 +13,7 @@ from .conftest import fenced, run_settings
 def run(replies, rounds=3, execute=True, namespace=None, listeners=(), executor=None, **kw):
     backend = ReplayBackend(replies)
     executor = executor or NamespaceExecutor(namespace if namespace is not None else {})
+    kw.setdefault("refine", "transcript")  # most tests here read the transcript; restart has its own
     loop = RefinementLoop(backend, executor, run_settings(rounds=rounds, execute=execute, **kw), listeners)
     return loop.run("the task", "## Variables in the kernel\n- a: 1"), backend, executor
 
@@ -64,18 +65,38 @@ def test_repeated_code_stops_without_running_it_again():
             runs.append(code)
             return super().execute(code)
 
-    result, _, _ = run([fenced("1/0"), fenced("1/0"), fenced("x = 1")], executor=Counting())
+    result, _, _ = run([fenced("1/0"), fenced("1/0"), fenced("x = 1")], executor=Counting(), retries=0)
     assert result.outcome == "no-progress"
     assert [r.status for r in result.rounds] == ["error", "repeated"]
     assert runs == ["1/0"]
     assert "repeated the previous round's code" in result.summary()
 
 
+def test_a_repeat_gets_a_sharper_retry_at_a_higher_temperature():
+    temperatures = []
+
+    class Noting(ReplayBackend):
+        def stream(self, messages, params, usage):
+            temperatures.append(params.temperature)
+            return super().stream(messages, params, usage)
+
+    backend = Noting([fenced("1/0"), fenced("1/0"), fenced("x = 1")])
+    result = RefinementLoop(backend, NamespaceExecutor({}), run_settings(temperature=0.2)).run("t")
+    assert [r.status for r in result.rounds] == ["error", "repeated", "ok"] and result.outcome == "success"
+    assert temperatures == [0.2, 0.2, 0.7]  # round 3 follows a stuck round
+    assert "exactly the same code" in result.rounds[1].feedback
+    stuck = RefinementLoop(ReplayBackend([fenced("1/0"), fenced("1/0"), fenced("1/0")]), NamespaceExecutor({}),
+                           run_settings(rounds=5)).run("t")
+    assert stuck.outcome == "no-progress" and [r.status for r in stuck.rounds] == ["error", "repeated", "repeated"]
+
+
 def test_same_error_twice_stops_as_no_progress():
-    result, _, _ = run([fenced("print(missing)"), fenced("print( missing )"), fenced("x = 1")])
+    result, _, _ = run([fenced("print(missing)"), fenced("print( missing )"), fenced("x = 1")], retries=0)
     assert result.outcome == "no-progress"
     assert len(result.rounds) == 2
     assert "NameError" in result.summary()
+    result, _, _ = run([fenced("print(missing)"), fenced("print( missing )"), fenced("x = 1")])
+    assert result.outcome == "success" and len(result.rounds) == 3  # one retry when stuck
 
 
 def test_different_errors_keep_going():
@@ -183,7 +204,7 @@ def test_gate_can_skip_with_feedback_or_stop():
     ns = {}
     result = RefinementLoop(backend, NamespaceExecutor(ns), run_settings(), gate=gate).run("t")
     assert [r.status for r in result.rounds] == ["skipped", "ok"] and ns["x"] == 1
-    assert backend.calls[1][-1]["content"] == "Do not divide by zero."
+    assert "Do not divide by zero." in backend.calls[1][-1]["content"]
     assert asked == ["x = 1/0", "x = 1"]
 
     result = RefinementLoop(ReplayBackend([fenced("x = 2")]), NamespaceExecutor(ns), run_settings(),
@@ -227,3 +248,17 @@ def test_feedback_fits_the_room_the_budget_reserves_for_it():
     text = error_feedback(huge, limit=2000)
     assert len(text) <= 2000 + 40 + len(ASK_FIX) and text.endswith(ASK_FIX)  # 40: the "characters cut" marker
     assert len(text) / 3 <= run_settings(feedback_chars=2000).feedback_tokens
+
+
+def test_restart_shows_the_mistakes_not_the_code():
+    """refine=restart: round 2 is the first prompt plus what went wrong, as one more part (the
+    first prompt stays a cached prefix), without the failed code the model would copy."""
+    result, backend, _ = run([fenced("df = {'a': 1}\ny = df['amount']"), fenced("y = 1")], refine="restart")
+    assert result.outcome == "success"
+    first, second = backend.calls
+    assert len(second) == len(first) == 2  # no assistant turn: the earlier reply is not shown
+    assert second[1]["parts"][:-1] == first[1].get("parts", [first[1]["content"]])
+    note = second[1]["parts"][-1]
+    assert "Attempt 1 failed with KeyError: 'amount' at `y = df['amount']`." in note
+    assert "there is no 'amount'; the keys are: 'a'" in note  # a fact from the failing frame
+    assert "df = {'a': 1}" not in note

@@ -266,7 +266,7 @@ def test_the_magic_keeps_one_remote_backend(ip, magics, scripted, monkeypatch):
     gets = []
     serve_get = Scripted.do_GET
     monkeypatch.setattr(Scripted, "do_GET", lambda self: gets.append(self.path) or serve_get(self))
-    Scripted.script = sse(delta("```python\nremote = 1\n```\n"), "[DONE]")
+    Scripted.script = sse(delta("```python\nremote = 1\nprint(remote)\n```\n"), "[DONE]")
     ip.run_cell_magic("oci", f"--backend openai --url {scripted}", "make remote")
     first = magics.session.loaded_backend('openai')
     ip.run_cell_magic("oci", f"--backend openai --url {scripted}", "again")

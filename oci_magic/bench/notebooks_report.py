@@ -11,13 +11,17 @@ OUTPUT_CHARS = 2000  # of _bench_output kept in --json: enough to see why a prin
 LINE_CHARS = 300  # of an error or check line: an AssertionError may carry a whole DataFrame
 
 
+RAN = ("success", "unverified")  # outcomes whose final code ran
+
+
 def result(task: dict, seconds: Optional[float], record: Optional[dict] = None, why: Optional[str] = None,
            error: Optional[str] = None, output: Optional[str] = None, check: Optional[str] = None,
            timed_out: bool = False) -> dict:
     """The task's result. ``check``: None when the check passed, else its exception line."""
     rounds = record["rounds"] if record else []
     last_error = next((r["error"] for r in reversed(rounds) if r["error"]), None)
-    solved = bool(record and record["outcome"] == "success" and check is None and why is None and not timed_out)
+    # "unverified": the magic's own checks doubted the code that ran, and kept it; the bench's check decides
+    solved = bool(record and record["outcome"] in RAN and check is None and why is None and not timed_out)
     # The magic stops at the first round whose code runs: if that is round 1, the check after the run
     # is the check after round 1; if round 1 failed, round 1 did not solve it.
     solved_round1 = solved and bool(rounds) and rounds[0]["status"] == "ok"
@@ -49,7 +53,7 @@ def classify(record: Optional[dict], check: Optional[str]) -> str:
     if record is None:
         return "kernel error"
     rounds, outcome = record["rounds"], record["outcome"]
-    if outcome == "success":  # the code ran; the check says what was wrong with it
+    if outcome in RAN:  # the code ran; the check says what was wrong with it
         name = (check or "").split(":")[0]
         return {"AssertionError": "wrong result", "NameError": "missing name"}.get(name, f"check error: {name}")
     statuses = [r["status"] for r in rounds]

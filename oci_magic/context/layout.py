@@ -38,6 +38,7 @@ class ContextSpec:
     cells: Optional[int] = None
     variables: bool = True
     token_budget: Optional[int] = None  # None: sized from n_ctx, max_tokens and rounds
+    samples: int = 0  # first values shown for each table column and array
 
     @property
     def continues(self) -> bool:

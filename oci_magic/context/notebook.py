@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ..text import clip, strip_ansi
-from .variables import summarize, user_variables
+from ..values import summarize
+from .variables import user_variables
 
 SOURCE_CHARS = 4000
 OUTPUT_CHARS = 1200
@@ -38,7 +39,7 @@ class NotebookContext:
 
 def gather(inputs: Sequence[str], outputs: Mapping[int, Any], errors: Mapping[int, str],
            generated: Mapping[int, str], current: int, namespace: Mapping[str, Any],
-           hidden: Iterable[str] = ()) -> NotebookContext:
+           hidden: Iterable[str] = (), samples: int = 0) -> NotebookContext:
     """``inputs[n]`` is cell n's source (``inputs[0]`` unused), ``current`` the running cell's number.
 
     ``generated[n]`` replaces an ``%%oci`` cell n by its task and the code that ran, since the
@@ -51,7 +52,7 @@ def gather(inputs: Sequence[str], outputs: Mapping[int, Any], errors: Mapping[in
             continue
         output = summarize(outputs[n]) if n in outputs else ""
         cells.append(Cell(source.rstrip(), output, errors.get(n, ""), n))
-    variables, modules = user_variables(namespace, hidden)
+    variables, modules = user_variables(namespace, hidden, samples)
     last = cells[-1].error if cells and cells[-1].error else None
     return NotebookContext(cells, variables, modules, last)
 

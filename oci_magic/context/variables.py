@@ -1,107 +1,15 @@
-"""One-line summaries of the user's variables, cheap and bounded.
-
-Only a few well-known types are ever ``repr``-ed (numbers, short strings, small builtin
-containers, item by item); everything else is described from its type and a few attributes
-(``shape``, ``dtype``, ``columns``), so a 10-million-row DataFrame costs the same as an int and a
-user object's slow or side-effecting ``__repr__`` is never called.
-"""
+"""The user's variables as the model sees them: public names, modules apart, each summarized by
+:func:`oci_magic.values.summarize`."""
 from __future__ import annotations
 
-import datetime
-import decimal
-import fractions
-import inspect
-import itertools
-import pathlib
 import types
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Tuple
 
-MAX_STR = 60
-MAX_ITEMS = 4
-MAX_COLUMNS = 24
-_SCALARS = (bool, int, float, complex, decimal.Decimal, fractions.Fraction, datetime.date, datetime.datetime,
-            datetime.time, datetime.timedelta, pathlib.PurePath, type(None))
-_CONTAINERS = (list, tuple, set, frozenset, dict)
+from ..values import summarize
 
 
-def short(text: str, limit: int = MAX_STR) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _type_name(value: Any) -> str:
-    cls = type(value)
-    module = cls.__module__
-    return cls.__qualname__ if module in ("builtins", "__main__") else f"{module.split('.')[0]}.{cls.__qualname__}"
-
-
-def _scalar(value: Any) -> Optional[str]:
-    if isinstance(value, _SCALARS):
-        text = repr(value)
-        return short(text, 40) if not isinstance(value, int) or len(text) < 40 else f"<int of {len(text)} digits>"
-    if isinstance(value, str):
-        return repr(short(value)) + (f" (len {len(value)})" if len(value) > MAX_STR else "")
-    if isinstance(value, (bytes, bytearray)):
-        return f"{type(value).__name__} len={len(value)}"
-    return None
-
-
-def _items(values: Iterable[Any]) -> str:
-    shown = [(_scalar(v) or _type_name(v)) for v in itertools.islice(values, MAX_ITEMS)]
-    return ", ".join(shown)
-
-
-def _container(value: Any) -> str:
-    n = len(value)
-    kind = type(value).__name__
-    if isinstance(value, dict):
-        keys = _items(value.keys())
-        return f"{kind} len={n} keys: {keys}{', …' if n > MAX_ITEMS else ''}"
-    if isinstance(value, (set, frozenset)):
-        return f"{kind} len={n}"  # no ordering to show cheaply
-    return f"{kind} len={n} [{_items(value)}{', …' if n > MAX_ITEMS else ''}]"
-
-
-def _frame_like(value: Any) -> Optional[str]:
-    """pandas DataFrame / Series, numpy / torch / jax arrays, by duck typing (no imports)."""
-    cls = type(value)
-    module = cls.__module__.split(".")[0]
-    if module == "pandas" and cls.__name__ == "DataFrame":
-        columns = list(itertools.islice(value.columns, MAX_COLUMNS))
-        dtypes = value.dtypes
-        cols = ", ".join(f"{c} ({dtypes.iloc[i]})" for i, c in enumerate(columns))
-        more = f", … {value.shape[1] - len(columns)} more" if value.shape[1] > len(columns) else ""
-        return f"pandas.DataFrame shape={value.shape} columns: {cols}{more}"
-    if module == "pandas" and cls.__name__ == "Series":
-        return f"pandas.Series len={len(value)} dtype={value.dtype} name={value.name!r}"
-    shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
-    if isinstance(shape, tuple) and dtype is not None and not isinstance(value, type):
-        return f"{_type_name(value)} shape={shape} dtype={dtype}"
-    return None
-
-
-def _callable(value: Any) -> Optional[str]:
-    if isinstance(value, type):
-        return f"class {value.__qualname__}" if value.__module__ == "__main__" else f"class {value.__module__}.{value.__qualname__}"
-    if isinstance(value, (types.FunctionType, types.BuiltinFunctionType)):
-        try:
-            signature = str(inspect.signature(value))
-        except (TypeError, ValueError):
-            signature = "(...)"
-        return f"function {value.__name__}{short(signature, 120)}"
-    return None
-
-
-def summarize(value: Any) -> str:
-    """A one-line description of ``value``; never raises."""
-    try:
-        return (_scalar(value) or _frame_like(value) or _callable(value)
-                or (_container(value) if type(value) in _CONTAINERS else None)
-                or _type_name(value))
-    except Exception:  # a property that raises must not break the prompt
-        return _type_name(value)
-
-
-def user_variables(namespace: Mapping[str, Any], hidden: Iterable[str] = ()) -> Tuple[List[Tuple[str, str]], Dict[str, str]]:
+def user_variables(namespace: Mapping[str, Any], hidden: Iterable[str] = (),
+                   samples: int = 0) -> Tuple[List[Tuple[str, str]], Dict[str, str]]:
     """Summaries of the user's public, non-module names, sorted by name; plus module aliases."""
     hidden = set(hidden)
     variables, modules = [], {}
@@ -112,5 +20,5 @@ def user_variables(namespace: Mapping[str, Any], hidden: Iterable[str] = ()) -> 
         if isinstance(value, types.ModuleType):
             modules[name] = getattr(value, "__name__", name)
             continue
-        variables.append((name, summarize(value)))
+        variables.append((name, summarize(value, samples)))
     return variables, modules

@@ -1,17 +1,25 @@
-"""What the model is told after a failed round: short, plain, and about its own code."""
+"""What the model is told after a round that did not work: short, plain, about its own code, and
+with the facts a small model cannot guess (what the failing line was working on)."""
 from __future__ import annotations
 
 from ..execution.result import Execution
 from ..text import clip, strip_ansi, tail_lines
+from .records import Round
 
 ASK_FOR_CODE = (
     "Your reply contained no Python code. Reply with the complete code for the task "
     "in one ```python block."
 )
 ASK_FIX = "Fix the code. Reply with the complete corrected code in one ```python block."
+REPEATED_CODE = ("You wrote exactly the same code as before, and it does not work. Do not repeat it: "
+                 "take a different approach. Reply with the complete code in one ```python block.")
 
 
-def error_feedback(execution: Execution, limit: int = 2000) -> str:
+def _facts(execution: Execution) -> str:
+    return "\n".join(f"- {f}" for f in execution.facts)
+
+
+def error_feedback(execution: Execution, limit: int = 2000, facts: bool = True) -> str:
     parts = ["The code raised an exception."]
     if execution.timed_out:  # the traceback shows where it was stuck
         parts = [f"The code was stopped: it {execution.evalue}. Make it finish quickly: no endless loops, "
@@ -20,7 +28,33 @@ def error_feedback(execution: Execution, limit: int = 2000) -> str:
         frames = "\n".join(strip_ansi(f) for f in execution.traceback)
         parts.append("Traceback (most recent call last):\n" + clip(frames, limit))
     parts.append(strip_ansi(execution.error_line)[:limit])
+    if facts and execution.facts:
+        parts.append("What the failing line was working on:\n" + _facts(execution))
     if execution.stdout_tail:
         parts.append("Output before the error (last lines):\n" + tail_lines(execution.stdout_tail))
     # bounded as a whole: the context budget reserves RunSettings.feedback_tokens per round for it
     return clip("\n".join(parts), limit) + "\n" + ASK_FIX
+
+
+def check_feedback(missed: str, execution: Execution) -> str:
+    """For code that ran but missed the task (:mod:`.checks`)."""
+    parts = ["The code ran without errors, but it does not do what the task asks. " + missed]
+    other = [w for w in execution.warnings if w not in missed]
+    if other:
+        parts.append("Warnings it raised:\n" + "\n".join(f"- {w}" for w in other[:5]))
+    return clip("\n".join(parts), 1500) + "\n" + ASK_FIX
+
+
+def attempt_line(round_: Round) -> str:
+    """One failed try, for a prompt that restarts without the earlier code: what went wrong and
+    on which line, as a mistake to avoid."""
+    ex = round_.execution
+    head = f"Attempt {round_.index}"
+    if ex is not None and not ex.ok:
+        where = ex.traceback[-1].split("\n")[-1].strip() if ex.traceback else ""
+        text = f"{head} failed with {strip_ansi(ex.error_line)[:300]}" + (f" at `{where}`" if where else "") + "."
+        return text + ("\n" + _facts(ex) if ex.facts else "")
+    if round_.feedback:
+        return f"{head}: " + round_.feedback.replace(ASK_FIX, "").replace(REPEATED_CODE, "it repeated an earlier "
+                                                                           "attempt's code.").strip()
+    return f"{head} did not work."

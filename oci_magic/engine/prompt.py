@@ -19,6 +19,11 @@ already exist, so use them instead of recreating them. Print or display the resu
 for. Reply with the complete code in one ```python block."""
 
 
+ATTEMPTS_HEAD = "## Earlier attempts at this task failed"
+ATTEMPTS_TAIL = ("Write new code for the task that avoids these mistakes. Use the variables that already "
+                 "exist; do not recreate them. Reply with the complete code in one ```python block.")
+
+
 def task_section(task: str) -> str:
     return "## Task\n" + task.strip()
 
@@ -35,6 +40,16 @@ def initial_messages(task: str, context="", system: str = SYSTEM_PROMPT) -> List
         return [{"role": "system", "content": system}, {"role": "user", "content": first_message(task, str(context))}]
     parts = list(history) + [context.volatile + task_section(task)]
     return [{"role": "system", "content": system}, {"role": "user", "content": "".join(parts), "parts": parts}]
+
+
+def with_attempts(first: List[Message], attempts: List[str]) -> List[Message]:
+    """The first prompt with the failed attempts appended to its last message, as one more part:
+    everything before it stays a cached prefix."""
+    note = "\n\n" + ATTEMPTS_HEAD + "\n" + "\n".join(attempts) + "\n\n" + ATTEMPTS_TAIL
+    last = dict(first[-1])
+    last["parts"] = list(last.get("parts") or [last["content"]]) + [note]
+    last["content"] = last["content"] + note
+    return list(first[:-1]) + [last]
 
 
 def extend(messages: List[Message], reply: str, feedback: str) -> List[Message]:

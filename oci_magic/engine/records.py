@@ -12,10 +12,12 @@ from ..execution.result import Execution
 OK, ERROR, NO_CODE, REPEATED, NOT_RUN, INTERRUPTED, SKIPPED = (
     "ok", "error", "no-code", "repeated", "not-run", "interrupted", "skipped")
 TIMEOUT = "timeout"
+INCOMPLETE = "incomplete"  # the code ran, but a check of the task found it missed something
 # Run outcomes
 SUCCESS, GAVE_UP, NO_PROGRESS, GENERATED, STOPPED, FAILED = (
     "success", "gave-up", "no-progress", "generated", "interrupted", "failed")
-OK_OUTCOMES = (SUCCESS, GENERATED)  # the run produced code to keep
+UNVERIFIED = "unverified"  # the rounds ran out; the last code that ran (missing a check) is the result
+OK_OUTCOMES = (SUCCESS, GENERATED, UNVERIFIED)  # the run produced code to keep
 
 
 @dataclass
@@ -37,6 +39,8 @@ class Round:
             return "the reply repeated the previous round's code"
         if self.status == SKIPPED:
             return "the code was not run: " + (self.feedback or "skipped")
+        if self.status == INCOMPLETE:
+            return "it ran, but " + (self.feedback or "missed the task").split(". ")[0].split("\n")[-1]
         return self.execution.error_line if self.execution and not self.execution.ok else None
 
 
@@ -48,10 +52,13 @@ class RunResult:
     outcome: str = ""
     message: str = ""  # why a run stopped early (interrupt, backend error)
     model: Dict[str, object] = field(default_factory=dict)  # the backend that answered (runrecord.model_info)
+    final_index: Optional[int] = None  # for an unverified run: the round whose code is kept
 
     @property
     def final_round(self) -> Optional[Round]:
         """The round whose code is the result: the successful one, or (with --no-exec) the generated one."""
+        if self.outcome == UNVERIFIED and self.final_index:
+            return self.rounds[self.final_index - 1]
         if self.ok and self.rounds:
             return self.rounds[-1]
         return None
@@ -74,6 +81,10 @@ class RunResult:
         last = next((r.error_line for r in reversed(self.rounds) if r.error_line), None)
         if self.outcome == SUCCESS:
             return f"succeeded in round {n} of {self.max_rounds}"
+        if self.outcome == UNVERIFIED:
+            kept = self.final_round
+            return (f"kept round {kept.index} of {self.max_rounds}: its code ran, but {kept.error_line[len('it ran, but '):]}"
+                    if kept is not None else "no round passed its checks")
         if self.outcome == GENERATED:
             return "generated code (not run: --no-exec)" if self.rounds[-1].code else "no code generated"
         if self.outcome == NO_PROGRESS:

@@ -18,6 +18,7 @@ from ..context.layout import HistoryWindow
 from ..context.notebook import NotebookContext, gather
 from ..execution.gate import Gate, run_everything
 from ..execution.result import Executor
+from . import checks
 from .conversation import Conversation, first_prompt
 from .events import Listener, ModelLoaded, ModelLoading, ReadingContext, RunAborted
 from .loop import RefinementLoop
@@ -111,7 +112,9 @@ class Session:
         except BaseException as exc:  # OciError, ■: live views must not stay on "reading context"
             _emit(listeners, RunAborted(type(exc).__name__))
             raise
-        loop = RefinementLoop(backend, executor, settings, listeners, gate)
+        namespace = state.namespace
+        check = (lambda task, code, ran: checks.check(task, code, ran, namespace.__contains__)) if executor else None
+        loop = RefinementLoop(backend, executor, settings, listeners, gate, check)
         try:
             result = loop.run(task, messages=messages)
         finally:
@@ -131,7 +134,7 @@ class Session:
         if spec.cells == 0 and not spec.variables:
             return NotebookContext()
         return gather(inputs=state.inputs, outputs=state.outputs, errors=self.errors, generated=self.generated,
-                      current=state.cell, namespace=state.namespace, hidden=state.hidden)
+                      current=state.cell, namespace=state.namespace, hidden=state.hidden, samples=spec.samples)
 
     def note_error(self, cell: int, error: BaseException) -> None:
         """A cell of the user's raised: its error becomes the context's last error."""

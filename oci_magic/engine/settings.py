@@ -19,6 +19,7 @@ from ..context.layout import ContextSpec
 from ..execution.guard import MAX_TIMEOUT, GuardSettings
 
 MAX_ROUNDS = 50
+REFINE = ("restart", "transcript")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,11 @@ class RunSettings:
     generation: GenerationParams
     context: ContextSpec
     feedback_chars: int
+    refine: str  # "restart" or "transcript": how a later round is prompted (see loop._next_prompt)
+    facts: bool  # what the failing line worked on goes into the feedback
+    checks: bool  # code that ran is checked against the task (names it asks for, in place, output)
+    retries: int  # rounds a stuck run (repeated code, the same error) gets before it stops
+    retry_temperature: float  # sampling temperature for a round after getting stuck
     stop_after_code: bool = True  # end a reply at its first complete ```python block (not an option)
 
     @property
@@ -43,6 +49,8 @@ class RunSettings:
             raise ValueError(f"temperature must be between 0 and 5, not {self.generation.temperature}")
         if not 1 <= self.generation.max_tokens <= 32768:
             raise ValueError(f"max-tokens must be between 1 and 32768, not {self.generation.max_tokens}")
+        if self.refine not in REFINE:
+            raise ValueError(f"refine must be one of {', '.join(REFINE)}, not {self.refine!r}")
         if self.generation.seed is not None and not 0 <= self.generation.seed < 2**32:
             raise ValueError(f"seed must be between 0 and 4294967295, not {self.generation.seed}")
 
@@ -84,7 +92,22 @@ class OciConfig(Configurable):
     seed = Int(-1, help="Sampling seed for reproducible runs. -1: random.").tag(config=True)
     context = Unicode("all", help="Notebook context sent with the task: all, vars (variables only), none, or N (the last N cells).").tag(config=True)
     context_tokens = Int(0, min=0, help="Token budget for the notebook context. 0: what n_ctx leaves after the answers of all rounds.").tag(config=True)
+    samples = Int(2, min=0, max=10, help="First values shown for each column of a DataFrame (and each Series or array) "
+                                        "among the variables, so the model sees what the data looks like.").tag(config=True)
     feedback_chars = Int(2000, min=200, help="Longest traceback text fed back to the model per round.").tag(config=True)
+    refine = Unicode("restart", help="How a round after a failed one is prompted: restart (the first prompt again, "
+                                     "with what went wrong in each try and none of the failed code; small models "
+                                     "repeat code they can see) or transcript (the whole exchange: code, error, "
+                                     "fix request).").tag(config=True)
+    facts = Bool(True, help="Feed back what the failing line was working on: the names on it with type, size and "
+                            "first values; for a missing key, attribute or name the ones that exist.").tag(config=True)
+    checks = Bool(True, help="Check code that ran against the task: the names it asks for exist and changed, "
+                             "'in place' changed something, something was shown or stored, no pandas "
+                             "copy warnings. A miss is fed back for another round.").tag(config=True)
+    retries = Int(1, min=0, max=10, help="Rounds a stuck run (the same code again, the same error) gets, with a "
+                                         "sharper request and retry_temperature, before it stops.").tag(config=True)
+    retry_temperature = Float(0.7, min=0.0, max=5.0, help="Sampling temperature of a round after a stuck one "
+                                                          "(never lower than `temperature`).").tag(config=True)
     timeout = Float(60.0, min=0.0, max=MAX_TIMEOUT, help="Seconds generated code may run per round before it is interrupted (the round fails, "
                                                          "the kernel and its state stay). 0: no limit.").tag(config=True)
     isolate = Bool(False, help="Run generated code on deep copies of the (small) variables it mentions, so a failed "
@@ -121,8 +144,13 @@ class OciConfig(Configurable):
             execute=not no_exec,
             generation=GenerationParams(pick(temperature, self.temperature), pick(max_tokens, self.max_tokens),
                                         pick(seed, None if self.seed < 0 else self.seed)),
-            context=ContextSpec(spec.cells, spec.variables, self.context_tokens or None),
+            context=ContextSpec(spec.cells, spec.variables, self.context_tokens or None, self.samples),
             feedback_chars=self.feedback_chars,
+            refine=self.refine,
+            facts=self.facts,
+            checks=self.checks,
+            retries=self.retries,
+            retry_temperature=self.retry_temperature,
         )
         guard = GuardSettings(timeout=seconds or None, isolate=isolate or self.isolate,
                               isolate_max_bytes=self.isolate_max_mb * 2**20)

@@ -11,8 +11,10 @@ import linecache
 import sys
 import time
 import traceback
+import warnings
 from typing import List, Optional
 
+from .facts import failure_facts
 from .result import Execution
 
 GENERATED_FILE, NOTEBOOK_FILE = "<generated code>", "<notebook cell>"  # frame labels the model sees
@@ -25,9 +27,11 @@ class _Tee:
     def __init__(self, stream):
         self._stream = stream
         self.tail = ""
+        self.keep = True  # off once IPython prints the traceback: the feedback has its own
 
     def write(self, text):
-        self.tail = (self.tail + text)[-_TAIL_CHARS:]
+        if self.keep:
+            self.tail = (self.tail + text)[-_TAIL_CHARS:]
         return self._stream.write(text)
 
     def __getattr__(self, name):
@@ -93,10 +97,13 @@ class ShellExecutor:
 
     def execute(self, code: str) -> Execution:
         tee = _Tee(sys.stdout)
+        displays = []
         start = time.perf_counter()
         sys.stdout = tee
         try:
-            result = self.shell.run_cell(code, store_history=False)
+            with _watching(self.shell, tee, displays), warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")  # each one, even if this line warned before
+                result = self.shell.run_cell(code, store_history=False)
         except KeyboardInterrupt:  # arrived outside the user code, in IPython's own machinery
             return Execution(ok=False, ename="KeyboardInterrupt", interrupted=True, stdout_tail=tee.tail,
                              seconds=time.perf_counter() - start)
@@ -104,9 +111,11 @@ class ShellExecutor:
             if sys.stdout is tee:
                 sys.stdout = tee._stream
         seconds = time.perf_counter() - start
+        said = _show_again(caught)
         error = result.error_before_exec or result.error_in_exec
+        shown = bool(tee.tail.strip() or displays or result.result is not None)
         if error is None:
-            return Execution(ok=True, stdout_tail=tee.tail, seconds=seconds)
+            return Execution(ok=True, stdout_tail=tee.tail, seconds=seconds, warnings=said, shown=shown)
         return Execution(
             ok=False,
             ename=type(error).__name__,
@@ -115,7 +124,49 @@ class ShellExecutor:
             stdout_tail=tee.tail,
             seconds=seconds,
             interrupted=isinstance(error, KeyboardInterrupt),
+            facts=failure_facts(error, is_cell),
+            warnings=said,
+            shown=shown,
         )
+
+
+@contextlib.contextmanager
+def _watching(shell, tee: _Tee, displays: list):
+    """While the code runs: note each display (a plot, a DataFrame), and stop keeping stdout once
+    IPython prints its traceback (a terminal shell prints it there; the feedback has its own)."""
+    publish = getattr(getattr(shell, "display_pub", None), "publish", None)
+    shown = vars(shell).get("showtraceback"), vars(shell).get("showsyntaxerror")
+
+    def quiet(original):
+        def call(*args, **kwargs):
+            tee.keep = False
+            return original(*args, **kwargs)
+        return call
+
+    if publish is not None:
+        shell.display_pub.publish = lambda *a, **k: displays.append(1) or publish(*a, **k)
+    shell.showtraceback, shell.showsyntaxerror = quiet(shell.showtraceback), quiet(shell.showsyntaxerror)
+    try:
+        yield
+    finally:
+        if publish is not None:
+            del shell.display_pub.publish
+        for name, own in zip(("showtraceback", "showsyntaxerror"), shown):
+            if own is None:
+                del shell.__dict__[name]
+            else:
+                setattr(shell, name, own)
+
+
+def _show_again(caught) -> List[str]:
+    """The user still sees the warnings we recorded; the model gets them as lines."""
+    said = []
+    for w in caught:
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        line = f"{w.category.__name__}: {str(w.message).strip().splitlines()[0] if str(w.message).strip() else ''}"
+        if line not in said:
+            said.append(line)
+    return said
 
 
 class NamespaceExecutor:
@@ -139,5 +190,5 @@ class NamespaceExecutor:
             return Execution(ok=False, ename=type(error).__name__, evalue=_evalue(error),
                              traceback=notebook_frames(error), stdout_tail=tee.tail,
                              seconds=time.perf_counter() - start,
-                             interrupted=isinstance(error, KeyboardInterrupt))
-        return Execution(ok=True, stdout_tail=tee.tail, seconds=time.perf_counter() - start)
+                             interrupted=isinstance(error, KeyboardInterrupt), facts=failure_facts(error, is_cell))
+        return Execution(ok=True, stdout_tail=tee.tail, seconds=time.perf_counter() - start, shown=bool(tee.tail.strip()))

@@ -41,9 +41,11 @@ class GuardedExecutor:
         self.hidden = hidden
         self.settings = settings
         self.shell = shell  # an IPython shell whose ask_exit must not fire for generated code
+        self._last = None  # the snapshot before the last code that ran, for undo()
 
     def execute(self, code: str) -> Execution:
         snap = rb.snapshot(self.namespace, self.hidden)
+        watched = {n: rb.fingerprint(snap.bindings[n]) for n in rb.mentioned_names(code) if n in snap.bindings}
         copied = []
         sigint, limit = _SigintWatch(), None
         try:
@@ -64,7 +66,16 @@ class GuardedExecutor:
         execution.isolated = copied
         if not execution.ok:
             execution.restored, execution.removed = snap.restore(self.namespace, self.hidden)
+        else:
+            execution.created, execution.changed, execution.unchanged = snap.changes(self.namespace, self.hidden, watched)
+            self._last = snap
         return execution
+
+    def undo(self):
+        """Put back the names the last code that ran rebound, deleted or created (it ran, but did
+        not do the task); returns (restored, removed)."""
+        snap, self._last = self._last, None
+        return snap.restore(self.namespace, self.hidden) if snap is not None else ([], [])
 
 
 class _SigintWatch:

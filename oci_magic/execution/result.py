@@ -20,6 +20,12 @@ class Execution:
     restored: List[str] = field(default_factory=list)  # names a failed round rebound or deleted, put back
     removed: List[str] = field(default_factory=list)  # names a failed round created, removed again
     isolated: List[str] = field(default_factory=list)  # names the code ran on copies of (--isolate)
+    facts: List[str] = field(default_factory=list)  # what the failing line worked on (facts.py)
+    warnings: List[str] = field(default_factory=list)  # "Category: message" of warnings the code raised
+    shown: bool = False  # it printed or displayed something
+    created: List[str] = field(default_factory=list)  # user names it bound that did not exist (when ok)
+    changed: List[str] = field(default_factory=list)  # existing names it rebound or changed in place (when ok)
+    unchanged: List[str] = field(default_factory=list)  # names it used that are known to be the same (when ok)
 
     @property
     def error_line(self) -> str:

@@ -59,7 +59,47 @@ class Snapshot:
         return sorted(restored), sorted(removed)
 
 
+    def changes(self, namespace: Mapping[str, object], hidden: Mapping[str, object],
+                before: Mapping[str, Optional[int]]) -> Tuple[List[str], List[str], List[str]]:
+        """After a round that worked: (names it created, existing names it rebound or changed in
+        place, names in ``before`` known to be the same). ``before``: fingerprints of the names
+        the code used; in-place changes are seen for those."""
+        created = sorted(n for n in namespace if n not in self.bindings and tracked(n, namespace, hidden))
+        changed, same = [], []
+        for name, old in self.bindings.items():
+            current = namespace.get(name, _MISSING)
+            copied = self.copies.get(name)
+            if current is not old and current is not copied:
+                changed.append(name)
+            elif name in before and before[name] is not None:
+                (changed if fingerprint(current) != before[name] else same).append(name)
+        return created, sorted(changed), sorted(same)
+
+
 _MISSING = object()
+_FINGERPRINT_ROWS = 200_000  # beyond this, hashing a table each round costs too much to judge it
+
+
+def fingerprint(value: object) -> Optional[int]:
+    """A hash of a small table's, array's or builtin container's contents, to see an in-place
+    change; None where it would be slow or cannot be computed (then nothing is judged)."""
+    try:
+        module = type(value).__module__.split(".")[0]
+        if module == "pandas" and hasattr(value, "shape"):
+            if len(value) > _FINGERPRINT_ROWS:
+                return None
+            import pandas  # already loaded: the value is a pandas object
+
+            labels = tuple(map(str, getattr(value, "columns", [getattr(value, "name", None)])))
+            kinds = str(getattr(value, "dtypes", getattr(value, "dtype", "")))
+            return hash((value.shape, labels, kinds, int(pandas.util.hash_pandas_object(value, index=True).sum())))
+        if module == "numpy" and hasattr(value, "tobytes"):
+            return hash((value.shape, str(value.dtype), value.tobytes())) if value.nbytes <= 50 * 2**20 else None
+        if isinstance(value, (list, tuple, dict, set)) and len(value) <= 100_000:
+            return hash(repr(value))
+    except Exception:  # unhashable cells, a broken __repr__: no judgement
+        return None
+    return None
 
 
 def snapshot(namespace: Mapping[str, object], hidden: Mapping[str, object]) -> Snapshot:

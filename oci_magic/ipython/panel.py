@@ -1,9 +1,11 @@
 """The round-by-round panel of a run in a notebook frontend.
 
 Each round is one HTML block updated in place (``display_id``): the reply streaming in, then its
-code with syntax highlighting, its status, the shortened traceback and the feedback the model was
-sent. When a later round succeeds, the failed rounds fold up (``<details>`` closed). The run ends
-with one summary line.
+code with syntax highlighting, its status (a failed round's headline names its error) and the
+feedback the model was sent. The traceback itself is not repeated here: the code runs through
+``shell.run_cell``, so IPython's own traceback is already an error output of the cell, right below
+the round (and ``oci run`` relies on those outputs). When a later round succeeds, the failed
+rounds fold up (``<details>`` closed). The run ends with one summary line.
 
 Why HTML and not ipywidgets: the generated code's own outputs (prints, plots, DataFrames, IPython's
 traceback) are left to flow into the cell as real outputs, right below their round's block, so
@@ -23,7 +25,6 @@ from .text import usage_line
 _BOX = "border:1px solid #d0d7de;border-radius:6px;margin:4px 0;padding:2px 8px;background:#ffffff;color:#1f2328"
 _PRE = ("margin:4px 0;padding:6px 8px;border-radius:4px;background:#f6f8fa;color:#1f2328;"
         "font-size:12px;line-height:1.35;overflow-x:auto;white-space:pre")
-_ERR = _PRE.replace("#f6f8fa", "#fff1f0").replace("color:#1f2328", "color:#82071e")
 _MUTED = "color:#59636e;font-size:12px"
 
 
@@ -72,9 +73,6 @@ class _RoundView:
     def text(self) -> str:
         lines = [f"── {self.headline()}"]
         lines.append(self.code if self.code is not None else self.reply)
-        r = self.record
-        if r is not None and r.execution is not None and not r.execution.ok:
-            lines += [*r.execution.traceback, r.execution.error_line]
         return "\n".join(lines)
 
     def html(self) -> str:
@@ -89,9 +87,6 @@ class _RoundView:
             body = f'<pre class="oci-code" style="{_PRE}">{highlight(self.code)}</pre>'
         else:  # still streaming, or a reply without code: show the words as they come
             body = f'<pre class="oci-stream" style="{_PRE};white-space:pre-wrap">{html.escape(self.reply)}</pre>'
-        if r is not None and r.execution is not None and not r.execution.ok:
-            trace = "\n".join(r.execution.traceback + [r.execution.error_line])
-            body += f'<pre class="oci-traceback" style="{_ERR}">{html.escape(trace)}</pre>'
         if r is not None and r.feedback:
             body += (f'<details class="oci-feedback"><summary style="{_MUTED};cursor:pointer">feedback sent to the '
                      f'model</summary><pre style="{_PRE};white-space:pre-wrap">{html.escape(r.feedback)}</pre></details>')

@@ -1,0 +1,113 @@
+"""When the code ran without an error: did it do what the task asked?
+
+Small models often write code that runs and misses the task: the result stored as
+``rolling_mean_3_days`` when the task said ``rolling``, a sorted list printed instead of stored,
+``df['age'].fillna(..., inplace=True)`` on a copy (pandas warns and changes nothing). Without a
+check the loop calls that a success. These checks read only what the task says in the forms users
+write -- "named X", "called X", "store it in X", "save as X", `` `X` ``, "in place" -- and what
+the execution saw (names created, changed, output shown, warnings). A miss becomes feedback for
+the next round.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from typing import Callable, List, Optional
+
+from ..execution.result import Execution
+
+_NAME = r"`?([A-Za-z_][A-Za-z0-9_]*)`?"
+_NAMED = re.compile(r"\b(?:named|called)\s+" + _NAME, re.I)
+_STORED = re.compile(r"\b(?:stor\w*|sav\w*|put|assign\w*|keep\w*|kept|result\w*|return\w*)\b[^.;:\n]{0,60}?"
+                     r"\b(?:in|into|as|to)\s+(?:a\s+(?:new\s+)?(?:variable|dataframe|list|dict|series|column)\s+)?" + _NAME, re.I)
+_COLUMN = re.compile(r"\bcolumns?\b[^.;:\n]{0,20}$", re.I)  # "a column named ma3" names a column, not a variable
+_TICKED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
+_IN_PLACE = re.compile(r"\bin[ -]place\b", re.I)
+# Words that follow "store it in/as ..." and are not names
+_WORDS = {"a", "an", "the", "it", "its", "them", "this", "that", "place", "order", "memory", "one", "two", "each", "new",
+          "variable", "variables", "dataframe", "list", "dict", "series", "column", "columns", "float", "floats", "int",
+          "integers", "string", "strings", "number", "numbers", "text", "percent", "percentage", "lowercase",
+          "uppercase", "descending", "ascending", "csv", "json", "file", "well", "same", "is", "full", "named",
+          "called", "numeric", "rows", "index", "keys", "values", "result", "results"}
+COPY_WARNINGS = ("ChainedAssignmentError", "SettingWithCopyWarning")  # pandas: a copy changed, not the data
+
+
+def targets(task: str, strong_only: bool = False) -> List[str]:
+    """Names the task asks to create or change, in the order it names them. ``strong_only``: just
+    the unmistakable ones ("named X", "called X", `` `X` ``), not "store ... in X", which may be
+    an input ("the highest scorers in scores")."""
+    patterns = (_NAMED, _TICKED) if strong_only else (_NAMED, _STORED, _TICKED)
+    found = [m.group(1) for pattern in patterns for m in pattern.finditer(task)
+             if not _COLUMN.search(task[max(0, m.start(1) - 40):m.start(1)])]
+    return [n for n in dict.fromkeys(found) if n.lower() not in _WORDS]
+
+
+_BUILDERS = {"DataFrame", "Series", "array", "dict", "list"}
+
+
+def recreated(code: str, existing: Callable[[str], bool]) -> List[str]:
+    """The user's names the code binds to literal data (``prices = pd.DataFrame({...})``): small
+    models copy the setup cells' source, or invent data, instead of using the variable."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return []
+    found = []
+    for node in tree.body:
+        if not isinstance(node, ast.Assign) or not _literal(node.value):
+            continue
+        found += [t.id for t in node.targets if isinstance(t, ast.Name) and existing(t.id)]
+    return list(dict.fromkeys(found))
+
+
+def _literal(value: ast.AST) -> bool:
+    if isinstance(value, (ast.Dict, ast.List, ast.Tuple, ast.Set)):
+        return all(isinstance(n, (ast.Constant, ast.Dict, ast.List, ast.Tuple, ast.Set, ast.Load, ast.UnaryOp,
+                                  ast.USub, ast.expr_context)) for n in ast.walk(value)) and len(list(ast.walk(value))) > 3
+    if isinstance(value, ast.Call):
+        func = value.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        return name in _BUILDERS and bool(value.args or value.keywords) and all(
+            _literal(a) for a in list(value.args) + [k.value for k in value.keywords if k.arg in (None, "data")])
+    return False
+
+
+def words(text: str) -> List[str]:
+    return list(dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)))
+
+
+def check(task: str, code: str, execution: Execution, exists: Callable[[str], bool]) -> Optional[str]:
+    """What the code that ran missed, as feedback for the model; None when nothing is seen amiss.
+    ``exists(name)``: whether the user's namespace holds ``name`` now."""
+    in_code = set(words(code))
+
+    def unchanged(name: str) -> bool:  # known the same, or never named by the code
+        return name not in execution.changed and (name in execution.unchanged or name not in in_code)
+
+    problems: List[str] = []
+    copies = [w for w in execution.warnings if w.split(":")[0] in COPY_WARNINGS]
+    if copies:
+        problems.append("pandas warned that it changed a copy, not the data, so nothing was changed: " + copies[0]
+                        + ". Assign the result back (df['col'] = df['col'].fillna(...)) instead of inplace=True "
+                          "on a column.")
+    strong = targets(task, strong_only=True)
+    for name in targets(task):
+        if not exists(name):
+            made = ", ".join(f"`{n}`" for n in execution.created)
+            problems.append(f"The task asks for `{name}`, but the code did not create it"
+                            + (f" (it created {made})" if made else "") + f". Store the result in `{name}`.")
+        elif name in strong and name not in execution.created and unchanged(name):
+            problems.append(f"`{name}` is unchanged, but the task asks to store the result in it. "
+                            f"Assign the new value to `{name}`.")
+    named = [n for n in words(task) if exists(n) and n not in execution.created]
+    if _IN_PLACE.search(task) and named and all(unchanged(n) for n in named):
+        problems.append(f"The task asks to change `{named[0]}` in place, but it is unchanged. "
+                        f"Assign the new values back into `{named[0]}`.")
+    for name in recreated(code, lambda n: exists(n) and n not in execution.created):
+        problems.append(f"The code re-creates `{name}` from literal data, but `{name}` already exists in the kernel "
+                        f"(it may hold other data than the notebook's cells show). Use `{name}` as it is; do not "
+                        f"assign it anew.")
+    if not problems and not (execution.shown or execution.created or execution.changed):
+        problems.append("The code ran but did nothing visible: it printed nothing, displayed nothing and stored "
+                        "nothing. Print the result the task asks for, or store it under the name the task gives.")
+    return " ".join(problems) if problems else None

@@ -1,0 +1,97 @@
+"""What the failing line was working on, read from the live frame when the code raised.
+
+A bare traceback tells a small model *that* ``float('n/a')`` failed, not that ``raw`` is a column of
+strings like ``'$1,200'``; so the feedback also gets, for the innermost line of the notebook's or
+the generated code: the names on it with their type, size and first values, and for a missing
+key, attribute or name the ones that exist and the closest matches.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import difflib
+import keyword
+import linecache
+import re
+import types
+from typing import Any, Callable, Iterable, List, Mapping, Optional
+
+from ..values import summarize
+
+MAX_FACTS = 8
+MAX_KEYS = 30
+SAMPLES = 3
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NOT_DATA = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)
+
+
+def failure_facts(error: BaseException, is_code: Callable[[str], bool]) -> List[str]:
+    """Facts about ``error`` at the innermost frame whose file ``is_code`` (a cell); never raises."""
+    try:
+        return _facts(error, is_code)[:MAX_FACTS]
+    except Exception:  # a broken __len__ or property in user data must not break the feedback
+        return []
+
+
+def _facts(error: BaseException, is_code: Callable[[str], bool]) -> List[str]:
+    frame, line = _failing_frame(error, is_code)
+    scope: Mapping[str, Any] = {**frame.f_globals, **frame.f_locals} if frame is not None else {}
+    facts: List[str] = []
+    names = _names(line)
+    for name in names:
+        if name in scope and not isinstance(scope[name], _NOT_DATA) and not name.startswith("__"):
+            facts.append(f"`{name}` is {summarize(scope[name], SAMPLES)}")
+    if isinstance(error, KeyError) and error.args:
+        facts += _missing_key(error.args[0], [scope[n] for n in names if n in scope])
+    elif isinstance(error, AttributeError) and getattr(error, "name", None) and getattr(error, "obj", None) is not None:
+        public = [a for a in dir(error.obj) if not a.startswith("_")]
+        facts += _closest(error.name, public, f"{type(error.obj).__name__} has")
+    elif isinstance(error, NameError) and getattr(error, "name", None):
+        facts += _closest(error.name, [n for n in scope if not n.startswith("_")], "defined names include")
+    return facts
+
+
+def _failing_frame(error: BaseException, is_code: Callable[[str], bool]):
+    """The innermost frame in notebook or generated code, and its source line."""
+    found, tb = (None, ""), error.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if is_code(filename):
+            found = (tb.tb_frame, linecache.getline(filename, tb.tb_lineno).strip())
+        tb = tb.tb_next
+    return found
+
+
+def _names(line: str) -> List[str]:
+    """Identifiers the line reads, in order, once each (not keywords or builtins)."""
+    try:
+        nodes = [n.id for n in ast.walk(ast.parse(line.rstrip(":") or "pass")) if isinstance(n, ast.Name)]
+    except SyntaxError:  # the head of a block (``for x in y:``) or part of a statement
+        nodes = _WORD.findall(line)
+    return [n for n in dict.fromkeys(nodes) if not keyword.iskeyword(n) and not hasattr(builtins, n)]
+
+
+def _keys(container: Any) -> Optional[List[Any]]:
+    columns = getattr(container, "columns", None)
+    if columns is not None and type(container).__module__.startswith("pandas"):
+        return list(columns)
+    if isinstance(container, Mapping):
+        return list(container.keys())
+    return None
+
+
+def _missing_key(key: Any, values: Iterable[Any]) -> List[str]:
+    for value in values:
+        keys = _keys(value)
+        if keys is None or key in keys:
+            continue
+        shown = ", ".join(repr(k) for k in keys[:MAX_KEYS]) + (", …" if len(keys) > MAX_KEYS else "")
+        what = "columns" if hasattr(value, "columns") else "keys"
+        facts = [f"there is no {key!r}; the {what} are: {shown}"]
+        return facts + _closest(str(key), [str(k) for k in keys], "closest")
+    return []
+
+
+def _closest(word: str, candidates: List[str], lead: str) -> List[str]:
+    near = difflib.get_close_matches(str(word), candidates, n=3, cutoff=0.6)
+    return [f"{lead}: {', '.join(near)} (closest to {word!r})"] if near else []
