@@ -44,5 +44,9 @@ class PromptTooLong(OciError):
                          f"holds {n_ctx}; shorten the task or raise OciMagics.n_ctx")
 
 
+class NothingToFix(OciError):
+    """``%oci fix`` with no cell that raised."""
+
+
 class UnknownBackend(OciError):
     """No backend is registered under the name asked for."""

@@ -285,3 +285,20 @@ def test_a_registered_backend_answers_by_name(ip, magics, monkeypatch):
     assert magics.session.last_result.model["name"] == "echo"
     with pytest.raises(UsageError, match="no backend named 'nope'; known: echo, llama, openai, replay"):
         ip.run_cell_magic("oci", "--backend nope", "t")
+
+
+def test_oci_fix_fixes_the_last_cell_that_raised(ip, magics, replay_file):
+    ip.run_cell("prices = {'apple': 1.5, 'pear': 2.0}", store_history=True)
+    ip.run_cell("total = prices['apple'] + prices['banana']", store_history=True)
+    path = replay_file(fenced("total = prices['apple'] + prices.get('banana', 0)"))
+    ip.run_line_magic("config", f"OciMagics.replay_path = {path!r}")
+    ip.run_line_magic("oci", "fix")
+    result = magics.session.last_result
+    assert result.outcome == "success" and ip.user_ns["total"] == 1.5
+    assert "total = prices['apple'] + prices['banana']" in result.task and "KeyError: 'banana'" in result.task
+    assert ip.rl_next_input.endswith("total = prices['apple'] + prices.get('banana', 0)")
+
+
+def test_oci_fix_with_nothing_to_fix_is_one_line(ip):
+    with pytest.raises(UsageError, match="^no cell has raised an error in this kernel yet: nothing to fix$"):
+        ip.run_line_magic("oci", "fix")

@@ -24,6 +24,14 @@ ATTEMPTS_TAIL = ("Write new code for the task that avoids these mistakes. Use th
                  "exist; do not recreate them. Reply with the complete code in one ```python block.")
 
 
+def fix_task(source: str, frames: List[str], error: str) -> str:
+    """``%oci fix``: the cell that raised, as a task. The model rewrites the cell (it runs in the
+    same kernel, on the same variables), not just the failing line."""
+    trace = ("Traceback (most recent call last):\n" + "\n".join(frames) + "\n") if frames else ""
+    return (f"This notebook cell raised an error. Fix it: write the corrected cell, doing what it was meant to "
+            f"do.\n```python\n{source.strip()}\n```\n{trace}{error}")
+
+
 def task_section(task: str) -> str:
     return "## Task\n" + task.strip()
 

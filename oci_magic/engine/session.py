@@ -16,9 +16,12 @@ from ..backends.models import ModelChoice, choose_model
 from ..backends.replay import RecordingBackend, check_record_path
 from ..context.layout import HistoryWindow
 from ..context.notebook import NotebookContext, gather
+from ..errors import NothingToFix
+from ..execution.executor import notebook_frames
 from ..execution.gate import Gate, run_everything
 from ..execution.result import Executor
 from . import checks
+from . import prompt
 from .conversation import Conversation, first_prompt
 from .events import Listener, ModelLoaded, ModelLoading, ReadingContext, RunAborted
 from .loop import RefinementLoop
@@ -47,6 +50,7 @@ class Session:
         self.conversation: Optional[Conversation] = None  # the last successful run, to continue
         self.errors: Dict[int, str] = {}  # execution count -> "Ename: message" of cells that raised
         self.generated: Dict[int, str] = {}  # a %%oci cell's number -> its task and the code that ran
+        self.tracebacks: Dict[int, List[str]] = {}  # execution count -> notebook frames, for %oci fix
         self.last_result: Optional[RunResult] = None
         self.last_prompt: List[Message] = []  # the last run's first prompt, as the backend got it
         self._loads = 0
@@ -137,8 +141,18 @@ class Session:
                       current=state.cell, namespace=state.namespace, hidden=state.hidden, samples=spec.samples)
 
     def note_error(self, cell: int, error: BaseException) -> None:
-        """A cell of the user's raised: its error becomes the context's last error."""
+        """A cell of the user's raised: its error becomes the context's last error (and what
+        ``%oci fix`` fixes, with the traceback's notebook frames)."""
         self.errors[cell] = f"{type(error).__name__}: {error}"
+        self.tracebacks[cell] = notebook_frames(error)
+
+    def fix_task(self, inputs: Sequence[str]) -> str:
+        """The task of ``%oci fix``: the last cell that raised, its source and traceback."""
+        if not self.errors:
+            raise NothingToFix("no cell has raised an error in this kernel yet: nothing to fix")
+        cell = max(self.errors)
+        source = inputs[cell] if cell < len(inputs) else ""
+        return prompt.fix_task(source, self.tracebacks.get(cell, []), self.errors[cell])
 
     def close(self) -> None:
         self.unload()

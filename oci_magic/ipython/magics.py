@@ -91,6 +91,9 @@ class OciMagics(Magics, OciConfig):
         task = clean_text(cell).strip()
         if not task:
             raise UsageError(f"%%oci needs a task in the cell body, e.g.\n{EXAMPLE}")
+        self._run(args, task)
+
+    def _run(self, args, task: str) -> None:
         try:
             options = self.run_options(**{k: v for k, v in vars(args).items() if k not in _FRONT_END_OPTIONS})
             confirming = (args.confirm or self.confirm) and not (args.yes or self.assume_yes)
@@ -144,21 +147,30 @@ class OciMagics(Magics, OciConfig):
         return markers + [TextRenderer(summary=False)]  # the record's output carries the summary line
 
     @magic_arguments()
-    @argument("command", nargs="?", default="info", choices=["info", "model"], help="info (default) or model.")
+    @argument("command", nargs="?", default="info", choices=["info", "model", "fix"],
+              help="info (default), model, or fix (the last cell that raised).")
     @argument("path", nargs="?", help="With 'model': a GGUF file to use from now on, or 'default'.")
     @line_magic("oci")
     def oci_line(self, line):
-        """Show the model in use (``%oci``), or switch model (``%oci model PATH``, ``%oci model default``)."""
+        """Show the model in use (``%oci``), switch model (``%oci model PATH``, ``%oci model default``),
+        or fix the last cell that raised (``%oci fix``: the fixed cell is inserted below)."""
         from .info import info_text, check_model
 
         args = parse_argstring(self.oci_line, line)
+        if args.command == "fix":
+            inputs = self.shell.history_manager.input_hist_raw
+            try:
+                task = self.session.fix_task(inputs)
+            except OciError as exc:
+                raise UsageError(one_line(exc)) from None
+            return self._run(parse_options(self.oci, ""), task)
         if args.command == "model" and args.path:
             try:
                 self.session.model_override = None if args.path == "default" else check_model(args.path)
             except OciError as exc:
                 raise UsageError(one_line(exc)) from None
         elif args.path:
-            raise UsageError("usage: %oci [info] | %oci model PATH | %oci model default")
+            raise UsageError("usage: %oci [info] | %oci model PATH | %oci model default | %oci fix")
         print(info_text(self.session, self.run_options().model))
 
     def record_error(self, result) -> None:
