@@ -158,3 +158,21 @@ def test_embedded_model_completes_and_reports(tmp_path, capsys, model_path):
     if not env_model:
         assert data["model"]["path"] == model_path
     assert stderr.startswith("[1/1] sum") and "oci bench notebooks · 1 tasks" in stdout
+
+
+def test_a_kernel_that_never_started_gets_one_more_try(monkeypatch):
+    """Two benches side by side can race for a port; that is not the model's failure."""
+    calls = []
+
+    def flaky(task, args, folder, started):
+        calls.append(folder)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel didn't respond in 60 seconds")
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(notebooks, "_execute", flaky)
+    args = argparse.Namespace(replay=None)
+    task = {"id": "t", "kind": "stats", "split": "dev", "setup": [], "task": "x", "check": "pass"}
+    result = notebooks.run_task(task, args)
+    assert len(calls) == 2 and calls[0] != calls[1]  # a fresh folder, a fresh kernel; then no third try
+    assert (result["solved"], result["why"]) == (False, "kernel error") and "died before" in result["error"]

@@ -19,6 +19,7 @@ import tempfile
 import time
 from typing import Dict, List
 
+from ..text import first_line
 from . import notebooks_report as report
 
 SUITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notebooks.json")
@@ -218,12 +219,17 @@ def run_task(task: dict, args) -> dict:
     started = time.perf_counter()
     if args.replay and not os.path.isfile(os.path.join(args.replay, task["id"] + ".json")):
         return report.result(task, None, why="no replay file", error=os.path.join(args.replay, task["id"] + ".json"))
-    with tempfile.TemporaryDirectory(prefix="oci-bench-") as folder:
-        try:
-            found = _execute(task, args, folder, started)
-        except Exception as exc:  # the kernel would not start, died or hung: the task failed, the bench goes on
-            why = "timeout" if type(exc).__name__ == "CellTimeoutError" else "kernel error"
-            found = {"record": None, "why": why, "error": f"{type(exc).__name__}: {_first_line(exc)}"}
+    for attempt in range(2):  # a kernel that never started (a port taken by a parallel run) gets one more try
+        with tempfile.TemporaryDirectory(prefix="oci-bench-") as folder:
+            try:
+                found = _execute(task, args, folder, started)
+            except Exception as exc:  # the kernel would not start, died or hung: the task failed, the bench goes on
+                why = "timeout" if type(exc).__name__ == "CellTimeoutError" else "kernel error"
+                found = {"record": None, "why": why, "error": f"{type(exc).__name__}: {first_line(exc)}"}
+                if attempt == 0 and re.search(r"Kernel (didn't respond|died before replying)", str(exc)):
+                    started = time.perf_counter()
+                    continue
+        break
     return report.result(task, time.perf_counter() - started, **found)
 
 
@@ -260,11 +266,6 @@ def _execute(task: dict, args, folder: str, started: float) -> dict:
         run(len(nb.cells) - 2)
         check = run(len(nb.cells) - 1)
         return {"record": record, "output": output, "check": report.cell_error(check), "timed_out": client.timed_out}
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return " ".join(text.splitlines()[0].split()) if text else type(exc).__name__
 
 
 def _client_class():
