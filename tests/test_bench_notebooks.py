@@ -124,6 +124,8 @@ def test_replayed_suite(suite, tmp_path, capsys):
     (["--set", "roundz=5"], "OciMagics has no trait 'roundz'"),
     (["--set", "rounds=many"], "--set rounds: bad value"),
     (["--rounds", "0"], "--rounds must be between 1 and 50"),
+    (["--max-tokens", "0"], "--max-tokens must be between 1 and 32768, not 0"),
+    (["--temperature", "9"], "--temperature must be between 0 and 5, not 9"),
 ])
 def test_setup_problems_are_one_line(suite, argv, message, capsys):
     path, _ = suite

@@ -245,7 +245,7 @@ def test_feedback_fits_the_room_the_budget_reserves_for_it():
 
     huge = Execution(ok=False, ename="ValueError", evalue="v" * 5000,
                      traceback=[f'  File "<generated code>", line {i}, in f' for i in range(500)], stdout_tail="o\n" * 900)
-    text = error_feedback(huge, limit=2000)
+    text = error_feedback(huge, limit=2000, facts=True)
     assert len(text) <= 2000 + 40 + len(ASK_FIX) and text.endswith(ASK_FIX)  # 40: the "characters cut" marker
     assert len(text) / 3 <= run_settings(feedback_chars=2000).feedback_tokens
 

@@ -17,7 +17,7 @@ def add_arguments(parser) -> None:
     he = sub.add_parser("humaneval", help="HumanEval pass@1 through the refinement loop")
     he.add_argument("--model", metavar="PATH", help="GGUF model (default: as %%oci chooses)")
     he.add_argument("--limit", type=int, default=0, help="first N problems only (default: all 164)")
-    he.add_argument("--rounds", type=int, default=3, help="most rounds per problem (default 3)")
+    he.add_argument("--rounds", type=int, help="most rounds per problem (default: the magic's, 3)")
     he.add_argument("--feedback", choices=["self", "oracle"], default="self",
                     help="self: docstring examples and tracebacks; oracle: the hidden tests' failures")
     he.add_argument("--max-tokens", type=int, default=384, help="most tokens per reply (default 384)")

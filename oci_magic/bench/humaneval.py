@@ -164,6 +164,7 @@ def bench_humaneval(args) -> Dict[str, object]:
     session = Session()
     options = OciConfig(n_threads=args.threads).run_options(
         model=args.model, rounds=args.rounds, temperature=0.0, max_tokens=args.max_tokens, seed=1, context="none")
+    args.rounds = options.settings.rounds
     results = []
     start = time.perf_counter()
     for i, problem in enumerate(problems, 1):

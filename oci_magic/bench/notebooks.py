@@ -36,7 +36,7 @@ class SetupProblem(Exception):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--suite", metavar="FILE", default=SUITE, help="task suite (default: the packaged notebooks.json)")
     parser.add_argument("--model", metavar="PATH", help="GGUF model (default: what %%%%oci picks: $OCI_MODEL, else the embedded one)")
-    parser.add_argument("--rounds", type=int, default=3, metavar="N", help="most rounds per task (default 3)")
+    parser.add_argument("--rounds", type=int, metavar="N", help="most rounds per task (default: the magic's, 3)")
     parser.add_argument("--tasks", default="all", metavar="SPEC", help="comma-separated ids, or dev, heldout, all (default all)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     parser.add_argument("--temperature", type=float, metavar="T", help="sampling temperature (default: the magic's)")
@@ -82,17 +82,17 @@ def settings(args) -> Dict[str, object]:
             "set": list(args.set), "timeout": args.timeout, "record": args.record, "replay": args.replay}
 
 
-# -- checking the command line and the suite ---------------------------------------------------
 def prepare(args) -> List[dict]:
     """The tasks to run, after every check a user can fail (so a typo costs no kernel start)."""
-    if not 1 <= args.rounds <= 50:
-        raise SetupProblem(f"--rounds must be between 1 and 50, not {args.rounds}")
+    from ..engine.settings import OciConfig
+
+    try:  # the magic's own defaults and checks, said once
+        options = OciConfig().run_options(rounds=args.rounds, temperature=args.temperature, max_tokens=args.max_tokens)
+    except ValueError as exc:
+        raise SetupProblem(f"--{exc}") from None
+    args.rounds = options.settings.rounds
     if not (math.isfinite(args.timeout) and args.timeout > 0):
         raise SetupProblem(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
-    if args.max_tokens is not None and args.max_tokens < 1:
-        raise SetupProblem(f"--max-tokens must be at least 1, not {args.max_tokens}")
-    if args.temperature is not None and not 0 <= args.temperature <= 5:
-        raise SetupProblem(f"--temperature must be between 0 and 5, not {args.temperature:g}")
     if args.replay and args.model:
         raise SetupProblem("--replay answers from files; it cannot be combined with --model")
     if args.replay and not os.path.isdir(args.replay):

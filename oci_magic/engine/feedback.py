@@ -19,7 +19,7 @@ def _facts(execution: Execution) -> str:
     return "\n".join(f"- {f}" for f in execution.facts)
 
 
-def error_feedback(execution: Execution, limit: int = 2000, facts: bool = True) -> str:
+def error_feedback(execution: Execution, limit: int, facts: bool) -> str:
     parts = ["The code raised an exception."]
     if execution.timed_out:  # the traceback shows where it was stuck
         parts = [f"The code was stopped: it {execution.evalue}. Make it finish quickly: no endless loops, "
