@@ -47,12 +47,12 @@ def check_feedback(missed: str, execution: Execution) -> str:
 
 def attempt_line(round_: Round) -> str:
     """One failed try, for a prompt that restarts without the earlier code: what went wrong and
-    on which line, as a mistake to avoid."""
+    what the failing line worked on, as a mistake to avoid. Not even the failing line: a small
+    model shown its code writes it again."""
     ex = round_.execution
     head = f"Attempt {round_.index}"
     if ex is not None and not ex.ok:
-        where = ex.traceback[-1].split("\n")[-1].strip() if ex.traceback else ""
-        text = f"{head} failed with {strip_ansi(ex.error_line)[:300]}" + (f" at `{where}`" if where else "") + "."
+        text = f"{head} failed with {strip_ansi(ex.error_line)[:300]}."
         return text + ("\n" + _facts(ex) if ex.facts else "")
     if round_.feedback:
         return f"{head}: " + round_.feedback.replace(ASK_FIX, "").replace(REPEATED_CODE, "it repeated an earlier "
