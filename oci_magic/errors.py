@@ -23,6 +23,33 @@ class NotGGUF(ModelError):
     """The file exists but is not a readable GGUF model."""
 
 
+class UnknownModel(ModelError):
+    """A model given by a name that is neither a file nor in the catalog."""
+
+    def __init__(self, name: str, known):
+        self.name, self.known = name, list(known)
+        super().__init__(f"unknown model {name!r}: not a file, nor a catalog name ({', '.join(self.known)}), "
+                         f"nor REPO_ID/FILE.gguf; `oci model list` shows the catalog")
+
+
+class ModelNotDownloaded(ModelError):
+    """A catalog name or REPO_ID/FILE whose file is not in the Hugging Face cache yet."""
+
+    def __init__(self, name: str, size, command: str):
+        self.name, self.size, self.command = name, size, command
+        super().__init__(f"model {name} is not downloaded{f' ({size})' if size else ''}: get it with `{command}` "
+                         f"(in a notebook: %oci pull {name})")
+
+
+class PullError(OciError):
+    """A download failed; ``reason`` says how: offline, network, not-found, gated, checksum, disk,
+    interrupted. Nothing is left installed, and a partial file is kept only to resume."""
+
+    def __init__(self, message: str, reason: str):
+        self.reason = reason
+        super().__init__(message)
+
+
 class ReplayError(OciError):
     """A replay or record file is unreadable or malformed."""
 

@@ -355,3 +355,12 @@ def test_a_lazily_cached_file_is_not_a_cell():
         assert not is_cell("/nonexistent/lazy_helper.py")
     finally:
         linecache.cache.pop("/nonexistent/lazy_helper.py", None)
+
+
+def test_a_round_that_only_writes_a_file_did_something(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace = {"rows": [1, 2]}
+    wrote = guarded(namespace).execute("open('out.txt', 'w').write(str(rows))")
+    assert wrote.ok and wrote.wrote == ["out.txt"] and not wrote.created
+    again = guarded(namespace).execute("len(rows)")
+    assert again.ok and again.wrote == []

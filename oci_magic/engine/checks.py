@@ -16,7 +16,7 @@ from typing import Callable, List, Optional
 
 from ..execution.result import Execution
 
-_NAME = r"`?([A-Za-z_][A-Za-z0-9_]*)`?"
+_NAME = r"`?([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_]|\.\w)`?"  # a whole word, not a file name (out.csv)
 _NAMED = re.compile(r"\b(?:named|called)\s+" + _NAME, re.I)
 _STORED = re.compile(r"\b(?:stor\w*|sav\w*|put|assign\w*|keep\w*|kept|result\w*|return\w*)\b[^.;:\n]{0,60}?"
                      r"\b(?:in|into|as|to)\s+(?:a\s+(?:new\s+)?(?:variable|dataframe|list|dict|series|column)\s+)?" + _NAME, re.I)
@@ -107,7 +107,7 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
         problems.append(f"The code re-creates `{name}` from literal data, but `{name}` already exists in the kernel "
                         f"(it may hold other data than the notebook's cells show). Use `{name}` as it is; do not "
                         f"assign it anew.")
-    if not problems and not (execution.shown or execution.created or execution.changed):
+    if not problems and not (execution.shown or execution.created or execution.changed or execution.wrote):
         problems.append("The code ran but did nothing visible: it printed nothing, displayed nothing and stored "
                         "nothing. Print the result the task asks for, or store it under the name the task gives.")
     return " ".join(problems) if problems else None

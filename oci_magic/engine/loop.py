@@ -140,7 +140,8 @@ class RefinementLoop:
             if missed is None:
                 round_.status, result.outcome = OK, SUCCESS
             else:
-                round_.status, round_.feedback = INCOMPLETE, feedback.check_feedback(missed, execution)
+                round_.status, round_.miss = INCOMPLETE, missed
+                round_.feedback = feedback.check_feedback(missed, execution)
                 self.stuck, self.unconfirmed = 0, round_
         else:
             round_.status = TIMEOUT if execution.timed_out else ERROR

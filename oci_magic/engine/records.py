@@ -28,6 +28,7 @@ class Round:
     status: str = ""
     execution: Optional[Execution] = None
     feedback: Optional[str] = None  # sent to the model for the next round
+    miss: Optional[str] = None  # what a check found amiss in code that ran (status incomplete)
     usage: Optional[Usage] = None
     generate_seconds: float = 0.0
 
@@ -40,7 +41,8 @@ class Round:
         if self.status == SKIPPED:
             return "the code was not run: " + (self.feedback or "skipped")
         if self.status == INCOMPLETE:
-            return "it ran, but " + (self.feedback or "missed the task").split(". ")[0].split("\n")[-1]
+            miss = (self.miss or "it missed the task").split(". ")[0]
+            return "it ran, but " + miss[:1].lower() + miss[1:]
         return self.execution.error_line if self.execution and not self.execution.ok else None
 
 

@@ -7,6 +7,7 @@ the kernel, ``NamespaceExecutor`` for plain Python); the loop sees only the ``Ex
 from __future__ import annotations
 
 import math
+import os
 import signal
 import threading
 from contextlib import ExitStack, contextmanager
@@ -46,6 +47,7 @@ class GuardedExecutor:
     def execute(self, code: str) -> Execution:
         snap = rb.snapshot(self.namespace, self.hidden)
         watched = {n: rb.fingerprint(snap.bindings[n]) for n in rb.mentioned_names(code) if n in snap.bindings}
+        files = _folder_state()
         copied = []
         sigint, limit = _SigintWatch(), None
         try:
@@ -68,6 +70,8 @@ class GuardedExecutor:
             execution.restored, execution.removed = snap.restore(self.namespace, self.hidden)
         else:
             execution.created, execution.changed, execution.unchanged = snap.changes(self.namespace, self.hidden, watched)
+            after = _folder_state() if files is not None else None
+            execution.wrote = sorted(n for n, s in (after or {}).items() if files.get(n) != s)
             self._last = snap
         return execution
 
@@ -76,6 +80,23 @@ class GuardedExecutor:
         not do the task); returns (restored, removed)."""
         snap, self._last = self._last, None
         return snap.restore(self.namespace, self.hidden) if snap is not None else ([], [])
+
+
+def _folder_state(limit: int = 2000) -> Optional[dict]:
+    """Size and mtime of each file in the working folder, so a round that only wrote a file (a
+    CSV, a figure) counts as having done something; None for a folder too big to list each round."""
+    try:
+        with os.scandir(".") as entries:
+            state = {}
+            for entry in entries:
+                if len(state) >= limit:
+                    return None
+                if entry.is_file(follow_symlinks=False):
+                    stat = entry.stat(follow_symlinks=False)
+                    state[entry.name] = (stat.st_size, stat.st_mtime_ns)
+            return state
+    except OSError:
+        return None
 
 
 class _SigintWatch:

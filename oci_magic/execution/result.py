@@ -26,6 +26,7 @@ class Execution:
     created: List[str] = field(default_factory=list)  # user names it bound that did not exist (when ok)
     changed: List[str] = field(default_factory=list)  # existing names it rebound or changed in place (when ok)
     unchanged: List[str] = field(default_factory=list)  # names it used that are known to be the same (when ok)
+    wrote: List[str] = field(default_factory=list)  # files in the working folder it created or changed (when ok)
 
     @property
     def error_line(self) -> str:

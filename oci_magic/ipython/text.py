@@ -7,7 +7,7 @@ from typing import TextIO
 
 from ..engine.events import (CodeReady, ExecutionFinished, ModelLoaded, ModelLoading, RoundFinished, RoundStarted,
                              RunFinished, RunStarted, TokenGenerated)
-from ..engine.records import NO_CODE, REPEATED, SKIPPED
+from ..engine.records import INCOMPLETE, NO_CODE, REPEATED, SKIPPED
 
 
 def usage_line(usage, sep: str = ", ") -> str:
@@ -68,7 +68,7 @@ class TextRenderer:
                 self._write(f"  {rollback_line(ex)}\n")
         elif isinstance(event, RoundFinished):
             r = event.round
-            if r.status in (NO_CODE, REPEATED, SKIPPED):
+            if r.status in (NO_CODE, REPEATED, SKIPPED, INCOMPLETE):
                 self._write(f"\n✗ round {r.index}: {r.error_line}\n")
             if r.usage is not None:
                 self._write(f"  ({usage_line(r.usage)})\n")

@@ -1,0 +1,108 @@
+"""Checks of code that ran (engine/checks.py), the facts at a failure (execution/facts.py), and
+both through the loop and the magic: a miss is fed back, and the next try starts from the user's
+names as they were."""
+import pytest
+
+from oci_magic.engine.checks import check, recreated, targets
+from oci_magic.execution.executor import NamespaceExecutor, is_cell
+from oci_magic.execution.facts import failure_facts
+from oci_magic.execution.result import Execution
+
+from .conftest import fenced
+
+
+@pytest.mark.parametrize("task,names", [
+    ("Compute the 3-day rolling mean of sales and store it in rolling.", ["rolling"]),
+    ("Save their names, sorted, as a list called inactive.", ["inactive"]),
+    ("Put the result into `top3`.", ["top3"]),
+    ("Group by team and keep it as a DataFrame named by_team", ["by_team"]),
+    ("Add a 3-day moving average to stock as a column named ma3.", []),  # a column, not a variable
+    ("Convert the price column of prices to floats, in place.", []),
+    ("Store the names of the three highest scorers in scores as a list called top3", ["top3", "scores"]),
+])
+def test_targets_are_the_names_the_task_asks_for(task, names):
+    assert targets(task) == names
+
+
+def test_only_unmistakable_names_must_change():
+    assert targets("Store the highest scorers in scores as a list called top3", strong_only=True) == ["top3"]
+
+
+def ran(**fields):
+    return Execution(ok=True, **fields)
+
+
+def test_a_missing_name_is_named_with_what_was_made_instead():
+    missed = check("Store the 3-day rolling mean in rolling.", "rolling_mean_3_days = 1",
+                   ran(created=["rolling_mean_3_days"]), {"sales"}.__contains__)
+    assert missed.startswith("The task asks for `rolling`, but the code did not create it (it created "
+                             "`rolling_mean_3_days`)")
+
+
+def test_in_place_that_changed_nothing():
+    task = "Fill the missing ages in people in place."
+    assert check(task, "people['age'].fillna(1)", ran(shown=True, unchanged=["people"]), {"people"}.__contains__)
+    assert check(task, "people['age'] = people['age'].fillna(1)", ran(changed=["people"]), {"people"}.__contains__) is None
+
+
+def test_a_pandas_copy_warning_is_a_miss():
+    missed = check("Fill the missing ages.", "df['age'].fillna(0, inplace=True)",
+                   ran(warnings=["ChainedAssignmentError: A value is trying to be set on a copy"]), {"df"}.__contains__)
+    assert "changed a copy" in missed
+
+
+def test_code_that_did_nothing_and_code_that_wrote_a_file():
+    assert "did nothing visible" in check("Sort df by date.", "df.sort_values('date')", ran(), {"df"}.__contains__)
+    assert check("Save df to out.csv.", "df.to_csv('out.csv')", ran(wrote=["out.csv"]), {"df"}.__contains__) is None
+
+
+def test_recreating_a_user_variable_from_literals():
+    code = ("import pandas as pd\nprices = pd.DataFrame({'item': ['a'], 'price': ['$1']})\n"
+            "y = pd.DataFrame(shape=(4, 2))\nfresh = [1, 2, 3]\ndf = pd.DataFrame(prices)")
+    assert recreated(code, {"prices", "y", "df"}.__contains__) == ["prices", "y"]
+
+
+def test_facts_name_what_the_failing_line_worked_on():
+    ns = {"sales": {"north": 1, "south": 2}, "region": "nort"}
+    execution = NamespaceExecutor(ns).execute("x = 1\ntotal = sales[region]")
+    assert execution.ename == "KeyError"
+    assert "`sales` is dict len=2 keys: 'north', 'south'" in execution.facts
+    assert "there is no 'nort'; the keys are: 'north', 'south'" in execution.facts
+    assert "closest: north (closest to 'nort')" in execution.facts
+    named = NamespaceExecutor({"revenue": 1}).execute("print(revenu)")
+    assert "defined names include: revenue (closest to 'revenu')" in named.facts
+
+
+def test_facts_never_break_the_feedback():
+    class Broken:
+        def __len__(self):
+            raise RuntimeError("no")
+
+    execution = NamespaceExecutor({"b": Broken()}).execute("b.missing_attribute")
+    assert execution.ename == "AttributeError"  # and no crash building the facts
+    try:
+        raise ValueError("x")
+    except ValueError as error:
+        assert failure_facts(error, is_cell) == []  # no notebook frame: nothing to say
+
+
+def test_a_miss_goes_back_and_the_next_try_starts_from_the_users_names(ip, magics, replay_file):
+    ip.user_ns["sales"] = [3, 1, 2]
+    path = replay_file(fenced("sales = sorted(sales)\nrolling_mean = 2"), fenced("rolling = sum(sales) / 3"))
+    ip.run_cell_magic("oci", f"--replay {path}", "Store the mean of sales in rolling.")
+    result = magics.session.last_result
+    assert [r.status for r in result.rounds] == ["incomplete", "ok"] and result.outcome == "success"
+    assert "The task asks for `rolling`, but the code did not create it (it created `rolling_mean`)" in result.rounds[0].feedback
+    assert ip.user_ns["sales"] == [3, 1, 2] and "rolling_mean" not in ip.user_ns  # round 1 undone
+    assert result.rounds[0].execution.restored == ["sales"] and result.rounds[0].execution.removed == ["rolling_mean"]
+    assert ip.user_ns["rolling"] == 2
+
+
+def test_when_no_round_passes_the_last_code_that_ran_is_kept(ip, magics, replay_file):
+    path = replay_file(fenced("total = 1"), fenced("1/0"), fenced("total = 2"))
+    ip.run_cell_magic("oci", f"--replay {path}", "Store the answer in `answer`.")
+    result = magics.session.last_result
+    assert [r.status for r in result.rounds] == ["incomplete", "error", "incomplete"]
+    assert result.outcome == "unverified" and result.final_round.index == 3 and ip.user_ns["total"] == 2
+    assert result.summary().startswith("kept round 3 of 3: its code ran, but the task asks for `answer`")
+    assert "missed a check" in ip.rl_next_input
