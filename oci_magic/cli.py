@@ -9,6 +9,7 @@ from typing import List, Optional
 # name -> (module, help). A module provides ``add_arguments(parser)`` and ``main(args) -> int``.
 SUBCOMMANDS = {
     "run": ("oci_magic.runner.cli", "run a notebook with %%oci cells headless and write the generated cells into it"),
+    "model": ("oci_magic.backends.model_cli", "code models by name: list the catalog, pull (download) one, rm it"),
     "bench": ("oci_magic.bench.cli", "measure the loop: prompt-cache reuse, throughput, HumanEval"),
 }
 

@@ -97,6 +97,16 @@ def parse(value: str) -> Optional[Spec]:
     return None
 
 
+def require(value: str) -> Spec:
+    """``value`` as a Spec, or UnknownModel naming the catalog (for pull and rm, which need one)."""
+    from ..errors import UnknownModel
+
+    spec = parse(value)
+    if spec is None:
+        raise UnknownModel(value, names())
+    return spec
+
+
 def looks_like_name(value: str) -> bool:
     """No path separator, no .gguf and no such file: meant as a catalog name."""
     value = value.strip()
