@@ -5,6 +5,7 @@ import os
 
 from ..backends.base import context_size
 from ..backends.gguf import read_gguf
+from ..backends.models import resolve
 from ..engine.session import Session
 from ..engine.settings import ModelOptions
 from ..errors import OciError
@@ -12,8 +13,9 @@ from ..text import one_line
 
 
 def check_model(path: str) -> str:
-    """Reject a bad file now, not at the next %%oci; return the path to use."""
-    read_gguf(os.path.expanduser(path))
+    """Reject a bad file (or a name not downloaded) now, not at the next %%oci; return what to use:
+    the path, or the name (resolved again at each run)."""
+    read_gguf(resolve(path, "%oci model").path)
     return path
 
 
@@ -35,7 +37,7 @@ def info_text(session: Session, where: ModelOptions) -> str:
     gpu = (f"{'all' if where.n_gpu_layers < 0 else where.n_gpu_layers} layers" if build["gpu_offload"]
            else "none (this llama.cpp build is CPU-only)")
     rows = [
-        ("model", f"{info.name} [{info.architecture}] ({choice.source})"),
+        ("model", f"{info.name} [{info.architecture}] ({choice.source}{': ' + choice.name if choice.name else ''})"),
         ("path", choice.path),
         ("size", f"{os.path.getsize(choice.path) / 2**20:.0f} MiB"),
         ("state", state),

@@ -47,6 +47,8 @@ class OciMagics(Magics, OciConfig):
     insert_cell = Bool(True, help="Insert the working code as a new cell below (set_next_input).").tag(config=True)
     round_markers = Bool(False, help="Display a marker output around each round's execution, so oci run can split "
                                      "the cell's outputs into one cell per round.").tag(config=True)
+    demo_hint = Bool(True, help="On the first %%oci in a kernel answered by the embedded demo model, print one line "
+                                "saying how to get a real code model (not when headless).").tag(config=True)
 
     @default("headless")
     def _headless_default(self):
@@ -59,9 +61,10 @@ class OciMagics(Magics, OciConfig):
     def __init__(self, shell=None, **kwargs):
         super().__init__(shell=shell, **kwargs)
         self.session = Session()
+        self._hinted = False
 
     @magic_arguments()
-    @argument("-m", "--model", metavar="PATH", help="GGUF model file for this run.")
+    @argument("-m", "--model", metavar="PATH", help="GGUF model file, catalog name or REPO_ID/FILE.gguf for this run.")
     @argument("-r", "--rounds", type=int, help="Most rounds (default: OciMagics.rounds, 3).")
     @argument("-t", "--temperature", type=float, help="Sampling temperature (default 0.2).")
     @argument("--max-tokens", type=int, help="Most tokens per reply (default 512).")
@@ -107,6 +110,13 @@ class OciMagics(Magics, OciConfig):
             print("%%oci · interrupted; no cell inserted", flush=True)
             return
         _display_raw(record_bundle(build(result, options.settings), result))
+        if self.demo_hint and not (self._hinted or self.headless):
+            from .pull import demo_hint
+
+            hint = demo_hint(result.model)
+            if hint:
+                self._hinted = True
+                print(hint, flush=True)
         final = result.final_round
         if final is not None and final.code and self.insert_cell:
             how = ("not run" if result.outcome == GENERATED else f"ran in round {final.index}/{result.max_rounds}, "
@@ -147,16 +157,25 @@ class OciMagics(Magics, OciConfig):
         return markers + [TextRenderer(summary=False)]  # the record's output carries the summary line
 
     @magic_arguments()
-    @argument("command", nargs="?", default="info", choices=["info", "model", "fix"],
-              help="info (default), model, or fix (the last cell that raised).")
-    @argument("path", nargs="?", help="With 'model': a GGUF file to use from now on, or 'default'.")
+    @argument("command", nargs="?", default="info", choices=["info", "model", "fix", "pull", "models"],
+              help="info (default), model, fix (the last cell that raised), pull NAME, or models (the catalog).")
+    @argument("path", nargs="?", help="With 'model': a GGUF file, catalog name or REPO_ID/FILE.gguf to use from now "
+                                      "on, or 'default'. With 'pull': the name or REPO_ID/FILE.gguf to download.")
     @line_magic("oci")
     def oci_line(self, line):
-        """Show the model in use (``%oci``), switch model (``%oci model PATH``, ``%oci model default``),
-        or fix the last cell that raised (``%oci fix``: the fixed cell is inserted below)."""
+        """Show the model in use (``%oci``), switch model (``%oci model NAME|PATH``, ``%oci model default``),
+        fix the last cell that raised (``%oci fix``: the fixed cell is inserted below), download a
+        model (``%oci pull NAME``) or list the catalog (``%oci models``)."""
         from .info import info_text, check_model
 
         args = parse_argstring(self.oci_line, line)
+        if args.command in ("pull", "models"):
+            from .pull import models_text, pull_model
+
+            try:
+                return pull_model(args.path) if args.command == "pull" else print(models_text())
+            except OciError as exc:
+                raise UsageError(one_line(exc)) from None
         if args.command == "fix":
             inputs = self.shell.history_manager.input_hist_raw
             try:
@@ -170,7 +189,8 @@ class OciMagics(Magics, OciConfig):
             except OciError as exc:
                 raise UsageError(one_line(exc)) from None
         elif args.path:
-            raise UsageError("usage: %oci [info] | %oci model PATH | %oci model default | %oci fix")
+            raise UsageError("usage: %oci [info] | %oci model NAME|PATH | %oci model default | %oci fix | "
+                             "%oci pull NAME | %oci models")
         print(info_text(self.session, self.run_options().model))
 
     def record_error(self, result) -> None:
