@@ -62,7 +62,7 @@ class GenerationError(OciError):
     """The backend failed while generating."""
 
 
-class PromptTooLong(OciError):
+class PromptTooLong(GenerationError):
     """The first prompt cannot fit the model's context window (the task itself is too long)."""
 
     def __init__(self, needed: int, n_ctx: int):
