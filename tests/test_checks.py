@@ -60,6 +60,20 @@ def test_recreating_a_user_variable_from_literals():
     code = ("import pandas as pd\nprices = pd.DataFrame({'item': ['a'], 'price': ['$1']})\n"
             "y = pd.DataFrame(shape=(4, 2))\nfresh = [1, 2, 3]\ndf = pd.DataFrame(prices)")
     assert recreated(code, {"prices", "y", "df"}.__contains__) == ["prices", "y"]
+    # a note where the round fails anyway, never a miss on its own (the copy may equal the data)
+    exists = {"prices", "y", "df"}.__contains__
+    assert check("Show prices.", code, ran(shown=True, changed=["prices", "y"]), exists) is None
+    failed = Execution(ok=False, ename="KeyError")
+    assert check("Show prices.", code, failed, exists).startswith("Also: the code re-creates `prices`, `y` from literal")
+
+
+def test_an_in_place_sort_is_a_change(ip, magics, replay_file):
+    import pandas as pd
+
+    ip.user_ns["events"] = pd.DataFrame({"when": [3, 1, 2]})
+    path = replay_file(fenced("events.sort_values('when', inplace=True)"))
+    ip.run_cell_magic("oci", f"--replay {path}", "Sort events by when, in place.")
+    assert magics.session.last_result.outcome == "success" and list(ip.user_ns["events"]["when"]) == [1, 2, 3]
 
 
 def test_facts_name_what_the_failing_line_worked_on():

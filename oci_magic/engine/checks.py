@@ -72,13 +72,30 @@ def _literal(value: ast.AST) -> bool:
     return False
 
 
+def recreation_note(code: str, exists: Callable[[str], bool]) -> Optional[str]:
+    """A note for the feedback of a round that failed anyway: re-creating the user's data from the
+    cells' source is wrong whenever it came from a file or changed since. Not a miss on its own:
+    where the copy equals the data, the code still does the task."""
+    names = recreated(code, exists)
+    if not names:
+        return None
+    shown = ", ".join(f"`{n}`" for n in names)
+    return (f"Also: the code re-creates {shown} from literal data, but {'it exists' if len(names) == 1 else 'they exist'} "
+            f"in the kernel already (and may hold other data than the notebook's cells show). Use the variables as "
+            f"they are; do not assign them anew.")
+
+
 def words(text: str) -> List[str]:
     return list(dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)))
 
 
 def check(task: str, code: str, execution: Execution, exists: Callable[[str], bool]) -> Optional[str]:
     """What the code that ran missed, as feedback for the model; None when nothing is seen amiss.
+    For code that failed, only the note on re-created variables (the error says the rest).
     ``exists(name)``: whether the user's namespace holds ``name`` now."""
+    note = recreation_note(code, lambda n: exists(n) and n not in execution.created)
+    if not execution.ok:
+        return note
     in_code = set(words(code))
 
     def unchanged(name: str) -> bool:  # known the same, or never named by the code
@@ -103,11 +120,7 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
     if _IN_PLACE.search(task) and named and all(unchanged(n) for n in named):
         problems.append(f"The task asks to change `{named[0]}` in place, but it is unchanged. "
                         f"Assign the new values back into `{named[0]}`.")
-    for name in recreated(code, lambda n: exists(n) and n not in execution.created):
-        problems.append(f"The code re-creates `{name}` from literal data, but `{name}` already exists in the kernel "
-                        f"(it may hold other data than the notebook's cells show). Use `{name}` as it is; do not "
-                        f"assign it anew.")
     if not problems and not (execution.shown or execution.created or execution.changed or execution.wrote):
         problems.append("The code ran but did nothing visible: it printed nothing, displayed nothing and stored "
                         "nothing. Print the result the task asks for, or store it under the name the task gives.")
-    return " ".join(problems) if problems else None
+    return " ".join(problems + ([note] if note else [])) if problems else None

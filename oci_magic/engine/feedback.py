@@ -2,6 +2,8 @@
 with the facts a small model cannot guess (what the failing line was working on)."""
 from __future__ import annotations
 
+from typing import Optional
+
 from ..execution.result import Execution
 from ..text import clip, strip_ansi, tail_lines
 from .records import Round
@@ -19,7 +21,7 @@ def _facts(execution: Execution) -> str:
     return "\n".join(f"- {f}" for f in execution.facts)
 
 
-def error_feedback(execution: Execution, limit: int, facts: bool) -> str:
+def error_feedback(execution: Execution, limit: int, facts: bool, note: Optional[str] = None) -> str:
     parts = ["The code raised an exception."]
     if execution.timed_out:  # the traceback shows where it was stuck
         parts = [f"The code was stopped: it {execution.evalue}. Make it finish quickly: no endless loops, "
@@ -32,6 +34,8 @@ def error_feedback(execution: Execution, limit: int, facts: bool) -> str:
         parts.append("What the failing line was working on:\n" + _facts(execution))
     if execution.stdout_tail:
         parts.append("Output before the error (last lines):\n" + tail_lines(execution.stdout_tail))
+    if note:
+        parts.append(note)
     # bounded as a whole: the context budget reserves RunSettings.feedback_tokens per round for it
     return clip("\n".join(parts), limit) + "\n" + ASK_FIX
 

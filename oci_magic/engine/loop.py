@@ -145,7 +145,8 @@ class RefinementLoop:
                 self.stuck, self.unconfirmed = 0, round_
         else:
             round_.status = TIMEOUT if execution.timed_out else ERROR
-            round_.feedback = feedback.error_feedback(execution, self.settings.feedback_chars, self.settings.facts)
+            note = self.check(self.task, round_.code, execution) if self.check else None
+            round_.feedback = feedback.error_feedback(execution, self.settings.feedback_chars, self.settings.facts, note)
             same = previous is not None and previous.execution is not None and \
                 previous.execution.signature() == execution.signature()
             if same:

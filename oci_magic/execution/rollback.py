@@ -92,7 +92,8 @@ def fingerprint(value: object) -> Optional[int]:
 
             labels = tuple(map(str, getattr(value, "columns", [getattr(value, "name", None)])))
             kinds = str(getattr(value, "dtypes", getattr(value, "dtype", "")))
-            return hash((value.shape, labels, kinds, int(pandas.util.hash_pandas_object(value, index=True).sum())))
+            rows = pandas.util.hash_pandas_object(value, index=True).to_numpy()  # in order: a sort is a change
+            return hash((value.shape, labels, kinds, rows.tobytes()))
         if module == "numpy" and hasattr(value, "tobytes"):
             return hash((value.shape, str(value.dtype), value.tobytes())) if value.nbytes <= 50 * 2**20 else None
         if isinstance(value, (list, tuple, dict, set)) and len(value) <= 100_000:
