@@ -69,9 +69,7 @@ def test_bench_loop_reuses_the_prompt(tmp_path, capsys):
                    "%load_ext oci_magic", "gather 200 cells + 100 variables"):
         assert figure in text
     r = json.loads(out.read_text())
-    # refine=restart: round 2 is round 1's prompt plus the attempts, so all of it but the chat
-    # template's few closing tokens after the task is cached
-    assert r["round2"]["reused_tokens"] >= r["cold"]["prompt_tokens"] - 8
+    assert r["round2"]["reused_tokens"] >= r["cold"]["prompt_tokens"]  # the whole round-1 prompt was cached
     assert r["second"]["reused_tokens"] >= r["history_tokens"]  # the whole history was cached
     assert r["load_ext"]["imported_llama_cpp"] is False
     assert r["context_tokens"] >= 1800

@@ -13,7 +13,6 @@ from .conftest import fenced, run_settings
 def run(replies, rounds=3, execute=True, namespace=None, listeners=(), executor=None, **kw):
     backend = ReplayBackend(replies)
     executor = executor or NamespaceExecutor(namespace if namespace is not None else {})
-    kw.setdefault("refine", "transcript")  # most tests here read the transcript; restart has its own
     loop = RefinementLoop(backend, executor, run_settings(rounds=rounds, execute=execute, **kw), listeners)
     return loop.run("the task", "## Variables in the kernel\n- a: 1"), backend, executor
 
