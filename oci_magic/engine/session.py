@@ -7,6 +7,7 @@ and passes the executor that runs code there.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -78,7 +79,7 @@ class Session:
         if current is None or current[0] != spec:
             self.unload(kind)
             if kind == "llama":
-                _emit(listeners, ModelLoading(model.rsplit("/", 1)[-1], source))
+                _emit(listeners, ModelLoading(os.path.basename(model), source))
             backend = backends.create(spec)
             self._loads += 1
             current = self.loaded[kind] = (spec, backend, self._loads)
