@@ -16,7 +16,7 @@ import inspect
 import itertools
 import pathlib
 import types
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Iterable, Optional
 
 MAX_STR = 60
 MAX_ITEMS = 4

@@ -77,7 +77,6 @@ def test_a_continued_run_evaluates_little_more_than_its_new_turn(model_path):
     from oci_magic.context.notebook import gather
     from oci_magic.engine.loop import RefinementLoop
     from oci_magic.execution.result import Execution
-    from oci_magic.backends.base import GenerationParams
 
     class Works:
         def execute(self, code):

@@ -204,14 +204,9 @@ def oci_line(task: dict, args) -> str:
 
 
 def kernel_arguments(args) -> List[str]:
-    # As oci run: round markers split the cell's outputs per round (for _bench_output).
-    return (["--ext=oci_magic", "--OciMagics.round_markers=True", "--IPKernelApp.log_level=ERROR"]
-            + [f"--OciMagics.{item}" for item in args.set])
+    from ..runner.kernel import HEADLESS_ARGUMENTS  # as oci run (round markers: _bench_output)
 
-
-def kernel_env() -> Dict[str, str]:  # as oci run's; PYDEVD_...: quiets a debugger warning on kernel start
-    return {"PYDEVD_DISABLE_FILE_VALIDATION": "1", **os.environ, "OCI_HEADLESS": "1",
-            "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    return ["--ext=oci_magic"] + HEADLESS_ARGUMENTS + [f"--OciMagics.{item}" for item in args.set]
 
 
 def run_task(task: dict, args) -> dict:
@@ -236,7 +231,8 @@ def run_task(task: dict, args) -> dict:
 def _execute(task: dict, args, folder: str, started: float) -> dict:
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from oci_magic.runner.weave import find_record, split_outputs
+    from ..runner.kernel import headless_env
+    from ..runner.weave import find_record, split_outputs
 
     cells = [new_code_cell(s) for s in task.get("setup", [])] + [new_code_cell(oci_line(task, args) + "\n" + task["task"])]
     nb = new_notebook(cells=cells)
@@ -250,7 +246,7 @@ def _execute(task: dict, args, folder: str, started: float) -> dict:
         client.timeout = max(1, math.ceil(deadline - time.perf_counter()))  # the task's budget, not per cell
         return client.execute_cell(nb.cells[index], index)
 
-    with client.setup_kernel(env=kernel_env(), cleanup_kc=True):
+    with client.setup_kernel(env=headless_env(), cleanup_kc=True):
         for i in range(len(cells) - 1):
             error = report.cell_error(run(i))
             if error:

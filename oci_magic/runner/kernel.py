@@ -17,9 +17,22 @@ from .weave import find_record
 _LOAD = re.compile(r"^\s*%(load_ext|reload_ext)\s+oci_magic\b", re.M)
 
 
+# Every headless kernel of ours (oci run, oci bench notebooks): round markers split a %%oci cell's
+# outputs per round; ERROR: not the kernel's TCP warning.
+HEADLESS_ARGUMENTS = ["--OciMagics.round_markers=True", "--IPKernelApp.log_level=ERROR"]
+
+
+def headless_env(model: Optional[str] = None) -> Dict[str, str]:
+    env = dict(os.environ, OCI_HEADLESS="1", MPLBACKEND="module://matplotlib_inline.backend_inline")
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiets a debugger warning on kernel start
+    if model:
+        env["OCI_MODEL"] = os.path.abspath(os.path.expanduser(model))
+    return env
+
+
 def kernel_arguments(args, nb) -> List[str]:
     """Traitlets config for the kernel: how the extension is loaded and set up."""
-    extra = ["--OciMagics.round_markers=True", "--IPKernelApp.log_level=ERROR"]  # not its TCP warning
+    extra = list(HEADLESS_ARGUMENTS)
     if not any(_LOAD.search(c.source) for c in nb.cells if c.cell_type == "code"):
         extra.append("--ext=oci_magic")  # a notebook that loads it itself would print "already loaded"
     if args.rounds is not None:
@@ -34,11 +47,7 @@ def kernel_arguments(args, nb) -> List[str]:
 
 
 def kernel_env(args) -> Dict[str, str]:
-    env = dict(os.environ, OCI_HEADLESS="1", MPLBACKEND="module://matplotlib_inline.backend_inline")
-    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiets a debugger warning on kernel start
-    if args.model:
-        env["OCI_MODEL"] = os.path.abspath(os.path.expanduser(args.model))
-    return env
+    return headless_env(args.model)
 
 
 def execute(nb, args, progress: "Progress") -> Optional[str]:
