@@ -6,12 +6,13 @@ import sys
 from collections import Counter
 from typing import Dict, List, Optional
 
+from ..engine.records import (FAILED, GAVE_UP, INTERRUPTED, NO_CODE, NO_PROGRESS, REPEATED, SKIPPED, STOPPED,
+                              SUCCESS, UNVERIFIED)
+
 GROUPS = ("all", "dev", "heldout")
 OUTPUT_CHARS = 2000  # of _bench_output kept in --json: enough to see why a print task failed
 LINE_CHARS = 300  # of an error or check line: an AssertionError may carry a whole DataFrame
-
-
-RAN = ("success", "unverified")  # outcomes whose final code ran
+RAN = (SUCCESS, UNVERIFIED)  # outcomes whose final code ran
 
 
 def result(task: dict, seconds: Optional[float], record: Optional[dict] = None, why: Optional[str] = None,
@@ -32,8 +33,8 @@ def result(task: dict, seconds: Optional[float], record: Optional[dict] = None, 
         "rounds": len(rounds), "outcome": record["outcome"] if record else "error",
         "statuses": [r["status"] for r in rounds],
         # the code's own exceptions, not the bench's interrupt at the task's timeout
-        "errors": [r["error"]["name"] for r in rounds if r["error"] and r["error"]["name"] and r["status"] != "interrupted"],
-        "error": (error or (record["message"] if record and record["outcome"] == "failed" and record["message"] else None)
+        "errors": [r["error"]["name"] for r in rounds if r["error"] and r["error"]["name"] and r["status"] != INTERRUPTED],
+        "error": (error or (record["message"] if record and record["outcome"] == FAILED and record["message"] else None)
                   or (_line(last_error) if last_error else ""))[:LINE_CHARS] or None,
         "check": check[:LINE_CHARS] if check else None, "why": None, "tokens": tokens, "seconds": round(seconds or 0.0, 2),
         "output": output[:OUTPUT_CHARS] if output is not None else None,
@@ -58,17 +59,17 @@ def classify(record: Optional[dict], check: Optional[str]) -> str:
         return {"AssertionError": "wrong result", "NameError": "missing name"}.get(name, f"check error: {name}")
     statuses = [r["status"] for r in rounds]
     last = rounds[-1] if rounds else None
-    if "repeated" in statuses:
+    if REPEATED in statuses:
         return "repeated code"
-    if last is not None and last["status"] == "no-code":
+    if last is not None and last["status"] == NO_CODE:
         return "no code"
-    if outcome == "no-progress" and last is not None and last["error"] and last["error"]["name"]:
+    if outcome == NO_PROGRESS and last is not None and last["error"] and last["error"]["name"]:
         return "same error"
-    if last is not None and last["status"] == "skipped":
+    if last is not None and last["status"] == SKIPPED:
         return "refused"  # the safety policy refused the code (headless: nobody could allow it)
-    if outcome in ("gave-up", "no-progress") and last is not None and last["error"] and last["error"]["name"]:
+    if outcome in (GAVE_UP, NO_PROGRESS) and last is not None and last["error"] and last["error"]["name"]:
         return f"error: {last['error']['name']}"
-    if outcome == "interrupted":
+    if outcome == STOPPED:
         return "timeout"  # only the bench interrupts a headless kernel
     return f"run {outcome}"  # failed: the backend (e.g. a replay file that ran out); the message is in error
 
