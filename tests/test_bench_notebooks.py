@@ -120,7 +120,8 @@ def test_replayed_suite(suite, tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["--tasks", "to-float,nope"], "--tasks: no task 'nope'"),
-    (["--model", "/no/such/model.gguf"], "no such model file"),
+    (["--model", "/no/such/model.gguf"], "model file not found: /no/such/model.gguf"),
+    (["--model", "qwen2.5-coder-1.5b"], "is not downloaded (1.1 GB): get it with `oci model pull qwen2.5-coder-1.5b`"),
     (["--set", "roundz=5"], "OciMagics has no trait 'roundz'"),
     (["--set", "rounds=many"], "--set rounds: bad value"),
     (["--rounds", "0"], "--rounds must be between 1 and 50"),

@@ -224,10 +224,12 @@ def test_rounds_option_and_record(tmp_path):
     (["{nb}", "--timeout", "-1"], "oci run: --timeout must be a positive number of seconds, not -1"),
     (["{nb}", "--replay", "nope.json"], "oci run: replay file not found: nope.json"),
     (["{nb}", "--model", "{text}"], "oci run: "),
+    (["{nb}", "--model", "qwen2.5-coder-7b"], "oci run: model qwen2.5-coder-7b is not downloaded"),
     (["{nb}", "-o", "/no/such/dir/out.ipynb"], "oci run: output folder does not exist: /no/such/dir"),
 ])
 def test_usage_errors_exit_2_with_one_line(tmp_path, capsys, argv, message, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))  # an empty cache: no model is downloaded
     text = tmp_path / "notes.txt"
     text.write_text("not json")
     nb = notebook(tmp_path, "x = 1")

@@ -67,6 +67,16 @@ def resolve(value: str, source: str = "--model") -> ModelChoice:
     return ModelChoice(path, source, spec.label)
 
 
+def model_file(value: str, source: str = "--model") -> str:
+    """A path, name or REPO_ID/FILE as a GGUF file that reads, checked before any slow load
+    (``oci run --model``, ``oci bench notebooks --model``, ``%oci model``)."""
+    from .gguf import read_gguf
+
+    path = resolve(value, source).path
+    read_gguf(path)
+    return path
+
+
 def hub_cache_dir(environ=os.environ) -> str:
     """The Hugging Face cache folder, read from the environment now (as huggingface_hub reads it
     once, at its import)."""

@@ -98,7 +98,7 @@ def prepare(args) -> List[dict]:
     if args.replay and not os.path.isdir(args.replay):
         raise SetupProblem(f"--replay: no such folder: {args.replay}")
     if args.model:
-        _check_model(args.model)
+        args.model = _check_model(args.model)
     for item in args.set:
         _check_trait(item)
     if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
@@ -111,17 +111,16 @@ def prepare(args) -> List[dict]:
     return select(load_suite(args.suite), args.tasks, args.suite)
 
 
-def _check_model(path: str) -> None:
-    from oci_magic.backends.gguf import read_gguf
+def _check_model(value: str) -> str:
+    """The model's file (a path, catalog name or REPO_ID/FILE); a bad one would otherwise fail
+    every task, one kernel start each."""
+    from oci_magic.backends.models import model_file
     from oci_magic.errors import OciError
 
-    full = os.path.expanduser(path)
-    if not os.path.isfile(full):
-        raise SetupProblem(f"no such model file: {path}")
     try:
-        read_gguf(full)  # a bad file would otherwise fail every task, one kernel start each
+        return model_file(value)
     except OciError as exc:
-        raise SetupProblem(" ".join(str(exc).split())) from None
+        raise SetupProblem(first_line(exc)) from None
 
 
 def _check_trait(item: str) -> None:
@@ -191,7 +190,7 @@ def oci_line(task: dict, args) -> str:
     """The %%oci options: only those given, so the magic's own defaults are what gets measured."""
     parts = ["%%oci", "--rounds", str(args.rounds), "--seed", str(args.seed)]
     if args.model:
-        parts += ["--model", os.path.abspath(os.path.expanduser(args.model))]
+        parts += ["--model", args.model]
     if args.replay:
         parts += ["--replay", os.path.abspath(os.path.join(args.replay, task["id"] + ".json"))]
     if args.record:

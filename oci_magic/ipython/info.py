@@ -5,7 +5,7 @@ import os
 
 from ..backends.base import context_size
 from ..backends.gguf import read_gguf
-from ..backends.models import resolve
+from ..backends.models import model_file
 from ..engine.session import Session
 from ..engine.settings import ModelOptions
 from ..errors import OciError
@@ -15,7 +15,7 @@ from ..text import one_line
 def check_model(path: str) -> str:
     """Reject a bad file (or a name not downloaded) now, not at the next %%oci; return what to use:
     the path, or the name (resolved again at each run)."""
-    read_gguf(resolve(path, "%oci model").path)
+    model_file(path, "%oci model")
     return path
 
 

@@ -89,11 +89,11 @@ def _check(args) -> Tuple[object, str]:
             load_replies(args.replay)
         except OciError as exc:
             raise UsageProblem(str(exc)) from None
-    if args.model:
-        from ..backends.gguf import read_gguf
+    if args.model:  # a path, a catalog name or REPO_ID/FILE: the kernel gets the file
+        from ..backends.models import model_file
 
         try:
-            read_gguf(os.path.expanduser(args.model))
+            args.model = model_file(args.model)
         except OciError as exc:
             raise UsageProblem(first_line(exc)) from None
     if args.record:

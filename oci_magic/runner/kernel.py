@@ -26,7 +26,7 @@ def headless_env(model: Optional[str] = None) -> Dict[str, str]:
     env = dict(os.environ, OCI_HEADLESS="1", MPLBACKEND="module://matplotlib_inline.backend_inline")
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiets a debugger warning on kernel start
     if model:
-        env["OCI_MODEL"] = os.path.abspath(os.path.expanduser(model))
+        env["OCI_MODEL"] = model
     return env
 
 
