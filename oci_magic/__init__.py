@@ -12,7 +12,8 @@ def load_ipython_extension(ipython):
     magics = OciMagics(ipython)
     ipython.register_magics(magics)
     ipython.configurables.append(magics)  # so `%config OciMagics.rounds = 5` reaches the live instance
-    ipython.events.register("post_run_cell", magics.record_error)
+    ipython.events.register("pre_run_cell", magics.cell_started)
+    ipython.events.register("post_run_cell", magics.cell_finished)
 
 
 def unload_ipython_extension(ipython):
@@ -21,10 +22,11 @@ def unload_ipython_extension(ipython):
         magics.session.close()
         if magics in ipython.configurables:
             ipython.configurables.remove(magics)
-        try:
-            ipython.events.unregister("post_run_cell", magics.record_error)
-        except ValueError:
-            pass
+        for event, hook in (("pre_run_cell", magics.cell_started), ("post_run_cell", magics.cell_finished)):
+            try:
+                ipython.events.unregister(event, hook)
+            except ValueError:
+                pass
     ipython.magics_manager.registry.pop("OciMagics", None)
     for kind in ("line", "cell"):
         ipython.magics_manager.magics[kind].pop("oci", None)

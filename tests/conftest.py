@@ -18,6 +18,13 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.model)
 
 
+@pytest.fixture(autouse=True)
+def _kv_cache(tmp_path_factory, monkeypatch):
+    """Each test (and each kernel it starts) gets an empty prompt cache on disk of its own, so a
+    cold run is cold and nothing lands in the user's ~/.cache."""
+    monkeypatch.setenv("OCI_KV_CACHE", str(tmp_path_factory.mktemp("kv")))
+
+
 @pytest.fixture(scope="session")
 def _ip():
     from IPython.testing.globalipapp import start_ipython

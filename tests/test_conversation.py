@@ -1,8 +1,8 @@
-"""A later %%oci continues the last successful run's conversation: only what is new is sent."""
+"""A later %%oci continues the last run's conversation (solved or not): only what is new is sent."""
 import pytest
 
 from oci_magic.context.notebook import Cell, NotebookContext
-from oci_magic.engine.conversation import DONE, Conversation, continue_from, next_turn
+from oci_magic.engine.conversation import DONE, UNSOLVED, Conversation, continue_from, next_turn
 
 from .conftest import fenced, run_settings
 
@@ -25,14 +25,25 @@ def now(cells=(), variables=(("a", "1"), ("b", "5"), ("c", "7")), error=None, mo
 def test_the_turn_holds_only_what_is_new():
     cells = [Cell("x = 1", number=2), Cell("# %%oci task\na = 1", number=3), Cell("b = 5", "5", number=4)]
     turn = next_turn(previous(), now(cells, error="NameError: name 'q' is not defined"), "plot b")
-    assert turn == (f"{DONE}\n\n## Cells run since\n\n```python\nb = 5\n```\nOutput:\n```\n5\n```\n\n"
+    # parts: the head, each new cell, variables and error (prefill reads them while idle), the task
+    assert turn["parts"][:2] == [f"{DONE}\n\n## Cells run since\n\n", "```python\nb = 5\n```\nOutput:\n```\n5\n```\n\n"]
+    assert turn["parts"][2].startswith("## Variables new or changed") and turn["parts"][3] == "## Task\nplot b"
+    assert "".join(turn["parts"]) == turn["content"]
+    assert turn["content"] == (f"{DONE}\n\n## Cells run since\n\n```python\nb = 5\n```\nOutput:\n```\n5\n```\n\n"
                     "## Variables new or changed\nImported modules: pd (pandas)\n- b: 5\n- c: 7\n"
                     "No longer defined: old\n\n## Last error\nNameError: name 'q' is not defined\n\n## Task\nplot b")
 
 
 def test_nothing_new_is_just_the_task():
     same = now(variables=(("a", "1"), ("b", "2"), ("old", "3")), modules={"np": "numpy"})
-    assert next_turn(previous(), same, "again") == f"{DONE}\n\n## Task\nagain"
+    assert next_turn(previous(), same, "again")["content"] == f"{DONE}\n\n## Task\nagain"
+
+
+def test_an_unsolved_task_is_said_so():
+    same = now(variables=(("a", "1"), ("b", "2"), ("old", "3")), modules={"np": "numpy"})
+    turn = next_turn(previous(unsolved="gave up after 3 rounds; last error: KeyError: 'x'"), same, "again")["content"]
+    assert turn.startswith(UNSOLVED.format(why=": gave up after 3 rounds; last error: KeyError: 'x'"))
+    assert DONE not in turn and turn.endswith("## Task\nagain")
 
 
 def test_continued_prompt_extends_the_transcript():
@@ -49,22 +60,24 @@ def test_when_to_start_fresh():
     assert continue_from(previous(), now(), "t", "m", 20, words) is None  # over the budget
 
 
-def test_magic_continues_after_success_only(ip, magics, replay_file):
+def test_magic_continues_after_success_and_after_failure(ip, magics, replay_file):
     from oci_magic.backends.replay import ReplayBackend
 
     path = replay_file(fenced("a = 1"), fenced("1/0"), fenced("b = a + 1"), fenced("c = b + 1"))
     magics.replay_path = path  # one backend for all runs, like one loaded model
     ip.run_cell("%%oci\nmake a", store_history=True)
     first = magics.session.conversation.messages
-    ip.run_cell("%%oci --rounds 1\nfail", store_history=True)  # gave up: the conversation stays
-    assert magics.session.conversation.messages == first
+    ip.run_cell("%%oci --rounds 1\nfail", store_history=True)  # gave up: continued all the same
+    failed = magics.session.conversation.messages
+    assert failed[: len(first)] == first and failed[-1] == {"role": "assistant", "content": fenced("1/0")}
     ip.run_cell("x = 10", store_history=True)
     ip.run_cell("%%oci\nmake b", store_history=True)
     calls = magics.session.loaded_backend('replay').calls
-    assert calls[1][: len(first)] == first and calls[2][: len(first)] == first
-    turn = calls[2][len(first)]["content"]
-    assert turn.startswith(DONE) and "x = 10" in turn and "- x: 10" in turn and turn.endswith("## Task\nmake b")
-    assert "%%oci --rounds 1\nfail" in turn and "Last error" not in turn  # the failed run is history now
+    assert calls[1][: len(first)] == first and calls[2][: len(failed)] == failed
+    turn = calls[2][len(failed)]["content"]
+    assert turn.startswith("That task was left unsolved: gave up after 1 round; last error: ZeroDivisionError")
+    assert "x = 10" in turn and "- x: 10" in turn and turn.endswith("## Task\nmake b")
+    assert "Last error" not in turn  # the failed run's error is in the transcript, not repeated
     assert ip.user_ns["b"] == 2 and magics.session.conversation.messages[-1] == {"role": "assistant", "content": fenced("b = a + 1")}
     ip.run_cell("%%oci --context vars\nmake c", store_history=True)  # asks for less: a fresh prompt
     assert len(magics.session.loaded_backend('replay').calls[3]) == 2

@@ -26,6 +26,8 @@ class BackendSpec:
     n_ctx: int  # 0: the model's own (capped)
     n_threads: int  # 0: all cores this process may use
     n_gpu_layers: int  # -1: all
+    kv_folder: str = ""  # llama: the prompt cache on disk ("": none)
+    kv_bytes: int = 0
 
 
 Factory = Callable[[BackendSpec], Backend]
@@ -62,7 +64,8 @@ def create(spec: BackendSpec) -> Backend:
 def _llama(spec: BackendSpec) -> Backend:
     from .llama import LlamaBackend
 
-    return LlamaBackend(spec.model, n_ctx=spec.n_ctx, n_threads=spec.n_threads, n_gpu_layers=spec.n_gpu_layers)
+    return LlamaBackend(spec.model, n_ctx=spec.n_ctx, n_threads=spec.n_threads, n_gpu_layers=spec.n_gpu_layers,
+                        kv_folder=spec.kv_folder, kv_bytes=spec.kv_bytes)
 
 
 def _openai(spec: BackendSpec) -> Backend:

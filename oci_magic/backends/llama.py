@@ -8,12 +8,15 @@ token-stable prefix that llama.cpp's KV cache can reuse.
 from __future__ import annotations
 
 import os
+import threading
 import time
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 from ..errors import GenerationError, ModelError, PromptTooLong
 from .base import MIN_ROOM, Backend, GenerationParams, Message, Usage, context_size
 from .gguf import GGUFInfo, read_gguf
+from .kvstate import KVStates
+from .statecache import StateStore, model_key
 
 # A template without the model's own chat format: ChatML, which most small instruct models know.
 CHATML = (
@@ -53,7 +56,9 @@ class ChatTokenizer:
         self._tokenize = tokenize  # (bytes, special: bool) -> list[int]
         self._bos_text, self._eos_text, self._bos_id = bos_text, eos_text, bos_id
 
-    def __call__(self, messages: Sequence[Message]) -> List[int]:
+    def __call__(self, messages: Sequence[Message], prefix: bool = False) -> List[int]:
+        """The prompt's tokens; ``prefix``: only those before the last message's last part (the
+        part that holds the task), which the next prompt will share."""
         slots = [_SLOT.format(i) for i in range(len(messages))]
         rendered = self._template.render(
             messages=[{"role": m["role"], "content": slot} for m, slot in zip(messages, slots)],
@@ -69,9 +74,14 @@ class ChatTokenizer:
                 rest = head
                 continue
             tokens += self._tokenize(head.encode("utf-8"), True)
+            parts = message.get("parts") or [message["content"]]
+            if prefix and message is messages[-1]:
+                parts = parts[:-1]
             # "replace": a lone surrogate (undecodable bytes in a variable's repr) must not crash us
-            for part in message.get("parts") or [message["content"]]:
+            for part in parts:
                 tokens += self._tokenize(part.encode("utf-8", "replace"), False)
+            if prefix and message is messages[-1]:
+                return tokens
         tokens += self._tokenize(rest.encode("utf-8"), True)
         if self._bos_id is not None and (not tokens or tokens[0] != self._bos_id):
             tokens.insert(0, self._bos_id)
@@ -88,7 +98,7 @@ class LlamaBackend(Backend):
     name = kind = "llama"
 
     def __init__(self, model_path: str, n_ctx: int = 0, n_threads: int = 0, n_gpu_layers: int = -1,
-                 seed: Optional[int] = None):
+                 seed: Optional[int] = None, kv_folder: str = "", kv_bytes: int = 0):
         self.info: GGUFInfo = read_gguf(model_path)  # fails fast, before the slow import and load
         self.model_path = os.path.abspath(model_path)
         self.name = os.path.splitext(os.path.basename(self.model_path))[0]  # general.name is often noise
@@ -115,6 +125,11 @@ class LlamaBackend(Backend):
         self.load_seconds = time.perf_counter() - start
         self._chat = self._make_chat_tokenizer()
         self._last_prompt = None  # (messages key, tokens)
+        # One user of llama.cpp's context at a time: a generation, a prefill batch, a state save.
+        self.lock = threading.RLock()
+        self.states = KVStates(self.llm, llama_cpp, StateStore(
+            os.path.join(kv_folder, model_key(self.model_path, self.n_ctx, llama_cpp.__version__)), kv_bytes)
+            if kv_folder and kv_bytes > 0 else None)
 
     def _make_chat_tokenizer(self) -> ChatTokenizer:
         llm = self.llm
@@ -137,6 +152,48 @@ class LlamaBackend(Backend):
             self._last_prompt = (key, self._chat(messages))
         return self._last_prompt[1]
 
+    def prefix_tokens(self, messages: Sequence[Message]) -> List[int]:
+        """The tokens a prompt shares with the next one (all but the task's part)."""
+        return self._chat(messages, prefix=True)
+
+    @property
+    def cached_tokens(self) -> int:
+        return int(self.llm.n_tokens) if self.llm is not None else 0
+
+    def prefill(self, tokens: Sequence[int], stop: Callable[[], bool], threads: int = 0,
+                batch_seconds: float = 0.25) -> int:
+        """Evaluate into the KV cache what of ``tokens`` is not there yet, in small batches, until
+        done or ``stop()``. Each batch holds the lock, so a generation waits at most for one.
+        Returns the tokens evaluated."""
+        done, size = 0, 16
+        with self.lock:
+            if self.llm is None:
+                return 0
+            self.states.restore(tokens)
+        while not stop():
+            with self.lock:
+                llm = self.llm
+                if llm is None or stop():
+                    break
+                have = llm.longest_token_prefix(llm._input_ids[: llm.n_tokens].tolist(), tokens)
+                if have >= len(tokens):
+                    break
+                chunk = list(tokens[have: have + size])
+                start = time.perf_counter()
+                with self.states.threads(threads or self.n_threads):
+                    llm.n_tokens = have  # eval() drops the cache beyond this
+                    llm.eval(chunk)
+                seconds = time.perf_counter() - start
+            done += len(chunk)
+            rate = len(chunk) / seconds if seconds > 0 else 1e4
+            size = max(8, min(512, int(rate * batch_seconds)))  # about batch_seconds per batch
+        return done
+
+    def save_state(self) -> Optional[str]:
+        """Save the cache's state to disk (the prompt cache across kernel restarts)."""
+        with self.lock:
+            return self.states.save() if self.llm is not None else None
+
     def prompt_tokens(self, messages: Sequence[Message]) -> int:
         return len(self.tokenize_messages(messages))
 
@@ -148,6 +205,11 @@ class LlamaBackend(Backend):
         room = self.n_ctx - len(tokens)
         if room < MIN_ROOM:
             raise PromptTooLong(len(tokens), self.n_ctx)
+        with self.lock:  # held until the reply ends: a prefill batch waits, never interleaves
+            yield from self._stream(tokens, room, params, usage)
+
+    def _stream(self, tokens: List[int], room: int, params: GenerationParams, usage: Usage) -> Iterator[str]:
+        self.states.restore(tokens)
         cached = self.llm._input_ids[: self.llm.n_tokens].tolist()
         reused = min(self.llm.longest_token_prefix(cached, tokens), len(tokens) - 1)
         usage.prompt_tokens, usage.reused_tokens = len(tokens), max(reused, 0)
@@ -172,9 +234,10 @@ class LlamaBackend(Backend):
             usage.seconds = time.perf_counter() - start
 
     def close(self) -> None:
-        llm, self.llm = getattr(self, "llm", None), None
-        if llm is not None and hasattr(llm, "close"):
-            llm.close()  # frees the weights and the KV cache now, not at some later collection
+        with getattr(self, "lock", threading.RLock()):  # never free the model under a prefill batch
+            llm, self.llm = getattr(self, "llm", None), None
+            if llm is not None and hasattr(llm, "close"):
+                llm.close()  # frees the weights and the KV cache now, not at some later collection
 
     def describe(self) -> Dict[str, object]:
         return {
@@ -190,3 +253,4 @@ class LlamaBackend(Backend):
             "gpu_offload": self.gpu_offload,
             "load_seconds": round(self.load_seconds, 3),
         }
+

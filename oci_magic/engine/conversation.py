@@ -1,12 +1,17 @@
 """A later ``%%oci`` continues the previous run's conversation, so it pays only for what is new.
 
-After a run whose code worked, its whole transcript -- system prompt, notebook context, task, the
+After a run -- whether its code worked or not -- its whole transcript -- system prompt, notebook context, task, the
 model's replies and the feedback -- sits in llama.cpp's KV cache. Starting the next run from a fresh
 prompt would keep only the history prefix and re-evaluate the previous run's cell, the variables
 and the task. Continuing appends one user turn instead: the cells run since, the variables that are
-new or changed, the last error, and the new task. When the continued transcript would not fit the
+new or changed, the last error, and the new task. A run that failed or was interrupted is
+continued too (its turn says the task was left unsolved): starting fresh would read the variables
+and the task again, about a third of the prompt. When the continued transcript would not fit the
 budget (or the model, the context option or the notebook's history changed) the run starts fresh
 with the append-only layout of :mod:`history`.
+
+The new turn's ``parts`` are its head, one per new cell, the variables and error, then the task:
+prefill reads all but the task while the kernel is idle.
 """
 from __future__ import annotations
 
@@ -21,6 +26,8 @@ from ..context.notebook import Count, NotebookContext, error_section, modules_li
 from .settings import RunSettings
 
 DONE = "That code ran without errors."
+UNSOLVED = ("That task was left unsolved{why}. Whatever its code changed is in the variables below. "
+            "Now a new request.")
 
 
 @dataclass
@@ -32,18 +39,23 @@ class Conversation:
     variables: Dict[str, str] = field(default_factory=dict)  # name -> summary, as last shown
     modules: Dict[str, str] = field(default_factory=dict)
     model: object = None  # which loaded model's cache holds it
+    unsolved: Optional[str] = None  # None: its code worked; else why not ("" when unknown)
 
     @classmethod
-    def after(cls, transcript: List[Message], cell: int, context: NotebookContext, model) -> "Conversation":
-        return cls(list(transcript), cell, dict(context.variables), dict(context.modules), model)
+    def after(cls, transcript: List[Message], cell: int, context: NotebookContext, model,
+              unsolved: Optional[str] = None) -> "Conversation":
+        return cls(list(transcript), cell, dict(context.variables), dict(context.modules), model, unsolved)
 
 
-def next_turn(previous: Conversation, context: NotebookContext, task: str) -> str:
+def next_turn(previous: Conversation, context: NotebookContext, task: str) -> Message:
     """The user turn that brings the model from ``previous`` to now."""
-    sections = [DONE]
+    head = DONE if previous.unsolved is None else UNSOLVED.format(why=f": {previous.unsolved}" if previous.unsolved else "")
     new = [c for c in context.cells if c.number > previous.last_cell]
+    parts = [head + "\n\n"]
     if new:
-        sections.append("## Cells run since\n\n" + "".join(block(c) for c in new).rstrip())
+        parts[0] += "## Cells run since\n\n"
+        parts += [block(c) for c in new]
+    sections = []
     modules = {n: m for n, m in context.modules.items() if previous.modules.get(n) != m}
     lines = [modules_line(modules)] if modules else []
     lines += [variable_line(n, s) for n, s in context.variables if previous.variables.get(n) != s]
@@ -54,8 +66,10 @@ def next_turn(previous: Conversation, context: NotebookContext, task: str) -> st
         sections.append("## Variables new or changed\n" + "\n".join(lines))
     if context.last_error:
         sections.append(error_section(context.last_error))
-    sections.append(prompt.task_section(task))
-    return "\n\n".join(sections)
+    if sections:
+        parts.append("\n\n".join(sections) + "\n\n")
+    parts.append(prompt.task_section(task))  # last and on its own: prefill reads all before it
+    return {"role": "user", "content": "".join(parts), "parts": parts}
 
 
 def tokens(messages: List[Message], count: Count) -> int:
@@ -70,7 +84,7 @@ def continue_from(previous: Optional[Conversation], context: NotebookContext, ta
         return None
     if context.cells and context.cells[-1].number < previous.last_cell:
         return None  # the history restarted (a kernel reset): the transcript describes another session
-    messages = previous.messages + [{"role": "user", "content": next_turn(previous, context, task)}]
+    messages = previous.messages + [next_turn(previous, context, task)]
     return messages if tokens(messages, count) <= limit else None
 
 

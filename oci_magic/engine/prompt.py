@@ -46,7 +46,8 @@ def initial_messages(task: str, context="", system: str = SYSTEM_PROMPT) -> List
     history = getattr(context, "history", None)
     if history is None:
         return [{"role": "system", "content": system}, {"role": "user", "content": first_message(task, str(context))}]
-    parts = list(history) + [context.volatile + task_section(task)]
+    # the task last and on its own: prefill reads everything before it while the kernel is idle
+    parts = list(history) + ([context.volatile] if context.volatile else []) + [task_section(task)]
     return [{"role": "system", "content": system}, {"role": "user", "content": "".join(parts), "parts": parts}]
 
 

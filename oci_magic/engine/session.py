@@ -7,7 +7,9 @@ and passes the executor that runs code there.
 """
 from __future__ import annotations
 
+import copy
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -26,9 +28,10 @@ from . import prompt
 from .conversation import Conversation, first_prompt
 from .events import Listener, ModelLoaded, ModelLoading, ReadingContext, RunAborted
 from .loop import RefinementLoop
+from .prefill import Prefiller
 from .records import RunResult
 from .runrecord import model_info
-from .settings import ModelOptions, RunOptions
+from .settings import ModelOptions, PrefillSettings, RunOptions
 
 
 @dataclass
@@ -54,7 +57,9 @@ class Session:
         self.tracebacks: Dict[int, List[str]] = {}  # execution count -> notebook frames, for %oci fix
         self.last_result: Optional[RunResult] = None
         self.last_prompt: List[Message] = []  # the last run's first prompt, as the backend got it
+        self.prefiller = Prefiller()
         self._loads = 0
+        self._loading = threading.RLock()  # a background preload and a run's load are one at a time
 
     # -- backends ---------------------------------------------------------------------------
     def model_choice(self, where: ModelOptions) -> ModelChoice:
@@ -72,9 +77,14 @@ class Session:
             model, source = choice.path, choice.source
         elif where.model:
             model = where.model
-        spec = backends.BackendSpec(kind, model, where.url, where.n_ctx, where.n_threads, where.n_gpu_layers)
+        spec = backends.BackendSpec(kind, model, where.url, where.n_ctx, where.n_threads, where.n_gpu_layers,
+                                    where.kv_folder if kind == "llama" else "", where.kv_bytes if kind == "llama" else 0)
         if kind == "replay" and where.replay:
             return backends.create(spec), None
+        with self._loading:
+            return self._load(kind, spec, model, source, listeners)
+
+    def _load(self, kind, spec, model, source, listeners) -> Tuple[Backend, object]:
         current = self.loaded.get(kind)
         if current is None or current[0] != spec:
             self.unload(kind)
@@ -95,7 +105,38 @@ class Session:
         for name in [kind] if kind else list(self.loaded):
             current = self.loaded.pop(name, None)
             if current is not None:
+                self.prefiller.cancel()  # no batch may run on a model being freed
                 current[1].close()
+
+    def preload(self, where: ModelOptions) -> threading.Thread:
+        """Load the model in a background thread (c.OciMagics.preload); the first run waits for it.
+        A failure is left for that run to report."""
+        def load():
+            try:
+                self.backend(where)
+            except Exception:
+                pass
+
+        thread = threading.Thread(target=load, name="oci-preload", daemon=True)
+        thread.start()
+        return thread
+
+    # -- prefill ----------------------------------------------------------------------------
+    def prefill(self, state: NotebookState, options: RunOptions, settings: PrefillSettings) -> bool:
+        """Hand the prefix the next run will share to the background prefill, when a llama model is
+        loaded (with prefill off, just a save of the cache to disk). Lays the prompt out the way :meth:`run`
+        will, on a copy of the history window: all of it but the task. Returns whether a job was scheduled."""
+        current = self.loaded.get("llama")
+        if current is None or not hasattr(current[1], "prefill"):
+            return False
+        _, backend, number = current
+        messages = None  # prefill off: the job only saves the cache's state to disk
+        if settings.enabled:
+            gathered = self._gather(state, options)
+            messages = first_prompt(backend, options.settings, "", gathered, copy.copy(self.window),
+                                    self.conversation, ("llama", number))
+        self.prefiller.schedule(backend, messages, settings)
+        return True
 
     # -- a run ------------------------------------------------------------------------------
     def run(self, task: str, state: Optional[NotebookState], options: RunOptions, *, executor: Optional[Executor] = None,
@@ -103,6 +144,7 @@ class Session:
         """Run ``task`` against the notebook ``state``. Raises OciError (one line) for what stops
         a run before the loop: a model that cannot load, a task that cannot fit the window."""
         settings, state = options.settings, state or NotebookState()
+        self.prefiller.pause()  # a run never shares the model with a background batch
         if options.record:
             check_record_path(options.record)
         _emit(listeners, ReadingContext(task))
@@ -127,8 +169,10 @@ class Session:
                 backend.save(options.record)
         result.model = model_info(backend)
         self.last_result = result
-        if result.succeeded and settings.context.continues and key is not None:
-            self.conversation = Conversation.after(loop.transcript, state.cell, gathered, key)
+        if settings.context.continues and key is not None and result.rounds:
+            # a failed run is continued too: a fresh prompt would read the variables and task again
+            why = None if result.succeeded else result.summary()
+            self.conversation = Conversation.after(loop.transcript, state.cell, gathered, key, why)
         final = result.final_round
         if final is not None and final.code:
             self.generated[state.cell] = f"# %%oci task: {' '.join(task.split())[:200]}\n{final.code}"
@@ -156,6 +200,7 @@ class Session:
         return prompt.fix_task(source, self.tracebacks.get(cell, []), self.errors[cell])
 
     def close(self) -> None:
+        self.prefiller.close()
         self.unload()
 
 

@@ -8,6 +8,7 @@ engine never sees a trait.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Optional
 
@@ -69,6 +70,17 @@ class ModelOptions:
     n_ctx: int
     n_threads: int
     n_gpu_layers: int
+    kv_folder: str = ""  # the prompt cache on disk ("": none)
+    kv_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class PrefillSettings:
+    """Reading the notebook into the KV cache while the kernel is idle (see engine.prefill)."""
+
+    enabled: bool
+    threads: int  # llama.cpp threads for background batches (0: half of n_threads, at least 1)
+    batch_seconds: float  # about how long one batch holds the model
 
 
 @dataclass(frozen=True)
@@ -121,6 +133,16 @@ class OciConfig(Configurable):
     url = Unicode("", help="Base URL of the OpenAI-compatible server for backend 'openai', e.g. "
                            "http://gpu-host:8080/v1. The API key, if any, comes from $OCI_API_KEY.").tag(config=True)
     remote_model = Unicode("", help="Model name sent to the OpenAI-compatible server. Empty: the first one it lists.").tag(config=True)
+    kv_cache_mb = Int(1024, min=0, help="Prompt cache on disk, in MiB: the model's state for the longest prompt read, "
+                                        "so the same notebook after a kernel restart is not read from the start. "
+                                        "Least recently used states go first. 0: off.").tag(config=True)
+    kv_cache_dir = Unicode("", help="Folder of the prompt cache on disk. Empty: $OCI_KV_CACHE, else "
+                                    "$XDG_CACHE_HOME/oci_magic/kv (~/.cache/oci_magic/kv).").tag(config=True)
+    prefill = Bool(True, help="While the kernel is idle, read each executed cell into the loaded model's KV cache in "
+                              "a background thread, so the next %%oci finds the notebook already read. A running "
+                              "cell pauses it.").tag(config=True)
+    prefill_threads = Int(0, min=0, help="llama.cpp threads for background prefill. 0: half of n_threads (at least "
+                                         "1), so it leaves room for the user's own work.").tag(config=True)
     replay_path = Unicode("", help="Answer every %%oci from this replay file, one reply per round, continuing across "
                                    "runs (oci run --replay). A run's own --model or --replay wins.").tag(config=True)
 
@@ -156,5 +178,19 @@ class OciConfig(Configurable):
         guard = GuardSettings(timeout=seconds or None, isolate=isolate or self.isolate,
                               isolate_max_bytes=self.isolate_max_mb * 2**20)
         where = ModelOptions(kind, model or "", self.model_path, url or self.url, self.remote_model, replay or "",
-                             self.replay_path, self.n_ctx, self.n_threads, self.n_gpu_layers)
+                             self.replay_path, self.n_ctx, self.n_threads, self.n_gpu_layers,
+                             kv_folder(self.kv_cache_dir) if self.kv_cache_mb else "", self.kv_cache_mb * 2**20)
         return RunOptions(settings, where, guard, record or "")
+
+    def prefill_settings(self) -> PrefillSettings:
+        return PrefillSettings(self.prefill, self.prefill_threads, 0.25)
+
+
+def kv_folder(configured: str = "") -> str:
+    """Where the prompt cache lives: the trait, else $OCI_KV_CACHE, else the user's cache folder."""
+    if configured:
+        return os.path.expanduser(configured)
+    if os.environ.get("OCI_KV_CACHE"):
+        return os.environ["OCI_KV_CACHE"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "oci_magic", "kv")

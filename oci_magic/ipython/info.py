@@ -43,8 +43,31 @@ def info_text(session: Session, where: ModelOptions) -> str:
         ("state", state),
         ("context", f"{n_ctx} tokens (trained: {info.context_length or '?'})"),
         ("threads", str(threads)),
+        ("KV cache", cache_line(session, loaded)),
+        ("on disk", disk_line(where)),
         ("GPU offload", gpu),
         ("llama.cpp", f"llama-cpp-python {build['version']}"),
         ("system", build["system_info"]),
     ]
     return "\n".join(f"{k:<12}{v}" for k, v in rows)
+
+
+def cache_line(session: Session, loaded) -> str:
+    status = session.prefiller.status
+    tokens = getattr(loaded, "cached_tokens", None)
+    cached = f"{tokens:,} tokens cached" if tokens is not None else "empty (no model loaded)"
+    read = (f"; prefill {status.state}, {status.evaluated:,} tokens read in the background in {status.seconds:.1f} s"
+            if status.evaluated or status.state != "idle" else "")
+    return cached + read + (f" (last error: {status.error})" if status.error else "")
+
+
+def disk_line(where: ModelOptions) -> str:
+    if not where.kv_folder:
+        return "off (c.OciMagics.kv_cache_mb = 0)"
+    files = sizes = 0
+    for root, _, names in os.walk(where.kv_folder):
+        for name in names:
+            if name.endswith(".kv"):
+                files += 1
+                sizes += os.path.getsize(os.path.join(root, name))
+    return f"{where.kv_folder}: {files} saved state{'s' * (files != 1)}, {sizes / 2**20:.0f} of {where.kv_bytes / 2**20:.0f} MiB"

@@ -47,6 +47,8 @@ class OciMagics(Magics, OciConfig):
     insert_cell = Bool(True, help="Insert the working code as a new cell below (set_next_input).").tag(config=True)
     round_markers = Bool(False, help="Display a marker output around each round's execution, so oci run can split "
                                      "the cell's outputs into one cell per round.").tag(config=True)
+    preload = Bool(False, help="Load the model in a background thread right after %load_ext, so the first %%oci "
+                               "does not wait for it (and prefill can read the notebook before it).").tag(config=True)
     demo_hint = Bool(True, help="On the first %%oci in a kernel answered by the embedded demo model, print one line "
                                 "saying how to get a real code model (not when headless).").tag(config=True)
 
@@ -62,6 +64,11 @@ class OciMagics(Magics, OciConfig):
         super().__init__(shell=shell, **kwargs)
         self.session = Session()
         self._hinted = False
+        if self.preload:
+            try:
+                self.session.preload(self.run_options().model)
+            except ValueError:  # a bad trait: the first %%oci says so
+                pass
 
     @magic_arguments()
     @argument("-m", "--model", metavar="PATH", help="GGUF model file, catalog name or REPO_ID/FILE.gguf for this run.")
@@ -193,14 +200,26 @@ class OciMagics(Magics, OciConfig):
                              "%oci pull NAME | %oci models")
         print(info_text(self.session, self.run_options().model))
 
-    def record_error(self, result) -> None:
-        """post_run_cell hook: remember which cells raised, for the context's last error."""
+    def cell_started(self, info=None) -> None:
+        """pre_run_cell hook: the kernel is busy, background prefill pauses."""
+        self.session.prefiller.pause()
+
+    def cell_finished(self, result) -> None:
+        """post_run_cell hook: remember which cells raised (the context's last error), then let
+        prefill read the notebook as the next %%oci will see it."""
         info = getattr(result, "info", None)
         if result.execution_count is None or (info is not None and not info.store_history):
             return  # our own nested runs of generated code (store_history=False) are not cells
         error = result.error_before_exec or result.error_in_exec
         if error is not None:
             self.session.note_error(result.execution_count, error)
+        try:
+            history = self.shell.history_manager
+            state = NotebookState(history.input_hist_raw, history.output_hist, self.shell.user_ns,
+                                  self.shell.user_ns_hidden, len(history.input_hist_raw))
+            self.session.prefill(state, self.run_options(), self.prefill_settings())
+        except Exception as exc:  # never into the user's cell: %oci shows it
+            self.session.prefiller.status.error = one_line(f"{type(exc).__name__}: {exc}")[:300]
 
 
 def parse_options(magic, line: str):

@@ -1,0 +1,74 @@
+"""A loaded llama.cpp context's state: to and from the disk store (:mod:`.statecache`), and the
+thread count it evaluates with. Uses llama-cpp-python's ``Llama`` internals (``input_ids``,
+``n_tokens``, ``_ctx``) the way its own ``save_state``/``load_state`` do, without their copy of
+the whole logits array."""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+from typing import List, Optional, Sequence
+
+from .statecache import StateStore, common_prefix
+
+
+class KVStates:
+    """The loaded context's state to and from the disk store (None: no disk cache)."""
+
+    GAIN = 32  # a saved state is loaded when it covers this many more tokens than the live cache
+
+    def __init__(self, llm, llama_cpp, store: Optional[StateStore]):
+        self.llm, self.lib, self.store = llm, llama_cpp, store
+        self.saved: List[int] = []  # the tokens of the last state saved or loaded
+
+    def restore(self, tokens: Sequence[int]) -> int:
+        """Load the saved state that shares the longest prefix with ``tokens`` when it beats the
+        live cache. Returns the tokens it brought (0: none). A bad entry is skipped and removed."""
+        llm = self.llm
+        if self.store is None:
+            return 0
+        have = common_prefix(llm._input_ids[: llm.n_tokens].tolist(), tokens)
+        best = self.store.best(tokens)
+        if best is None or best[0] < have + self.GAIN:
+            return 0
+        loaded = self.store.load(best[1])
+        if loaded is None:
+            return 0
+        saved, data = loaded
+        buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        if self.lib.llama_state_set_data(llm._ctx.ctx, buffer, len(data)) != len(data) or len(saved) > llm._n_ctx:
+            llm.n_tokens = 0  # a state llama.cpp rejects leaves nothing usable in the cache
+            llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+            os.remove(best[1])
+            return 0
+        llm.input_ids[: len(saved)] = saved
+        llm.n_tokens = len(saved)
+        llm._requires_eval = True  # the logits are restored, not decoded: generate evaluates again
+        self.saved = list(saved)
+        return best[0] - have
+
+    def save(self) -> Optional[str]:
+        llm = self.llm
+        tokens = llm._input_ids[: llm.n_tokens].tolist()
+        if self.store is None or common_prefix(tokens, self.saved) == len(tokens):
+            return None  # nothing new since the last save
+        size = self.lib.llama_state_get_size(llm._ctx.ctx)
+        buffer = (ctypes.c_uint8 * int(size))()
+        n = self.lib.llama_state_get_data(llm._ctx.ctx, buffer, size)
+        path = self.store.save(tokens, bytes(buffer[: int(n)]))
+        if path:
+            self.saved = tokens
+        return path
+
+    @contextlib.contextmanager
+    def threads(self, n: int):
+        """Evaluate with ``n`` threads for the block (fewer for background prefill)."""
+        ctx = self.llm._ctx.ctx
+        before = (self.lib.llama_n_threads(ctx), self.lib.llama_n_threads_batch(ctx))
+        if n and n != before[1]:
+            self.lib.llama_set_n_threads(ctx, n, n)
+        try:
+            yield
+        finally:
+            if n and n != before[1]:
+                self.lib.llama_set_n_threads(ctx, *before)
