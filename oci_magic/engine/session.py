@@ -58,6 +58,8 @@ class Session:
         self.last_result: Optional[RunResult] = None
         self.last_prompt: List[Message] = []  # the last run's first prompt, as the backend got it
         self.prefiller = Prefiller()
+        self.last_options: Optional[RunOptions] = None  # the next run likely looks like the last
+        self._running = False  # prefill never runs inside a run (code it runs ends "cells" too)
         self._loads = 0
         self._loading = threading.RLock()  # a background preload and a run's load are one at a time
 
@@ -127,7 +129,7 @@ class Session:
         loaded (with prefill off, just a save of the cache to disk). Lays the prompt out the way :meth:`run`
         will, on a copy of the history window: all of it but the task. Returns whether a job was scheduled."""
         current = self.loaded.get("llama")
-        if current is None or not hasattr(current[1], "prefill"):
+        if self._running or current is None or not hasattr(current[1], "prefill"):
             return False
         _, backend, number = current
         messages = None  # prefill off: the job only saves the cache's state to disk
@@ -145,6 +147,14 @@ class Session:
         a run before the loop: a model that cannot load, a task that cannot fit the window."""
         settings, state = options.settings, state or NotebookState()
         self.prefiller.pause()  # a run never shares the model with a background batch
+        self._running, self.last_options = True, options
+        try:
+            return self._run(task, state, options, executor, gate, listeners)
+        finally:
+            self._running = False
+
+    def _run(self, task, state, options, executor, gate, listeners) -> RunResult:
+        settings = options.settings
         if options.record:
             check_record_path(options.record)
         _emit(listeners, ReadingContext(task))

@@ -208,16 +208,15 @@ class OciMagics(Magics, OciConfig):
         """post_run_cell hook: remember which cells raised (the context's last error), then let
         prefill read the notebook as the next %%oci will see it."""
         info = getattr(result, "info", None)
-        if result.execution_count is None or (info is not None and not info.store_history):
-            return  # our own nested runs of generated code (store_history=False) are not cells
         error = result.error_before_exec or result.error_in_exec
-        if error is not None:
+        # our own nested runs of generated code (store_history=False) are not cells
+        if error is not None and result.execution_count is not None and (info is None or info.store_history):
             self.session.note_error(result.execution_count, error)
-        try:
+        try:  # the layout of the last run (rounds, replies' room), else the defaults
             history = self.shell.history_manager
             state = NotebookState(history.input_hist_raw, history.output_hist, self.shell.user_ns,
                                   self.shell.user_ns_hidden, len(history.input_hist_raw))
-            self.session.prefill(state, self.run_options(), self.prefill_settings())
+            self.session.prefill(state, self.session.last_options or self.run_options(), self.prefill_settings())
         except Exception as exc:  # never into the user's cell: %oci shows it
             self.session.prefiller.status.error = one_line(f"{type(exc).__name__}: {exc}")[:300]
 

@@ -1,0 +1,186 @@
+"""Prefill and the prompt cache on disk with the embedded model: in a real kernel, under a user
+cell that starts mid-prefill, with a damaged cache file, and across a model switch."""
+import os
+import shutil
+import threading
+import time
+
+import pytest
+
+from oci_magic.engine.runrecord import RUN_MIME
+
+from .conftest import running_kernel
+from .test_prefill import wait_for
+
+pytestmark = pytest.mark.slow
+
+CELLS = [f"values_{i} = [{i}, {i} * 2, {i} * 3]\nprint(sum(values_{i}))" for i in range(30)]
+
+
+def execute(client, code, store_history=True):
+    messages = []
+    reply = client.execute_interactive(code, timeout=180, output_hook=messages.append, store_history=store_history)
+    return reply["content"], messages
+
+
+def record(messages):
+    found = [m["content"]["data"][RUN_MIME] for m in messages
+             if m["msg_type"] == "display_data" and RUN_MIME in m["content"]["data"]]
+    assert len(found) == 1
+    return found[0]
+
+
+@pytest.mark.kernel
+def test_an_oci_after_cells_ran_finds_them_read(tmp_path):
+    """The record of the %%oci that follows 30 cells shows nearly its whole prompt reused."""
+    env = dict(os.environ, OCI_KV_CACHE=str(tmp_path / "kv"), OCI_HEADLESS="1")
+    with running_kernel(env) as (_, client):
+        assert execute(client, "%load_ext oci_magic\n%config OciMagics.insert_cell = False")[0]["status"] == "ok"
+        execute(client, "%%oci --rounds 1 --max-tokens 8 --seed 1\nprint hello")  # loads the model
+        for cell in CELLS:
+            assert execute(client, cell)[0]["status"] == "ok"
+        deadline = time.time() + 120
+        while time.time() < deadline:  # idle: prefill reads in the background
+            _, messages = execute(client, "print(get_ipython().magics_manager.registry['OciMagics']"
+                                          ".session.prefiller.status.state)", store_history=False)
+            if "idle" in "".join(m["content"].get("text", "") for m in messages):
+                break
+            time.sleep(0.5)
+        reply, messages = execute(client, "%%oci --rounds 1 --max-tokens 8 --seed 1\nprint the sum of values_3")
+        assert reply["status"] == "ok"
+        tokens = record(messages)["rounds"][0]["tokens"]
+        assert tokens["prompt"] > 1000 and tokens["evaluated"] <= 0.1 * tokens["prompt"], tokens
+        _, messages = execute(client, "%oci")
+        text = "".join(m["content"].get("text", "") for m in messages)
+        assert "tokens cached" in text and "1 saved state" in text
+
+
+@pytest.fixture
+def shell(ip, magics, tmp_path):
+    magics.view, magics.insert_cell = "text", False
+    magics.prefill_threads = 1
+    return ip
+
+
+def run_oci(ip, magics, task, *options):
+    ip.run_cell(f"%%oci --rounds 1 --max-tokens 8 --seed 1 {' '.join(options)}\n{task}", store_history=True)
+    return magics.session.last_result.rounds[0].usage
+
+
+def test_a_cell_started_mid_prefill_runs_at_once(shell, magics):
+    ip = shell
+    run_oci(ip, magics, "print hello")
+    backend = magics.session.loaded_backend()
+    calls, real = [], backend.prefill
+
+    def slow(tokens, stop, threads, batch_seconds):  # the same work, in small batches
+        calls.append(len(tokens))
+        return real(tokens, stop, threads, 0.02)
+
+    backend.prefill = slow
+    for cell in CELLS:
+        ip.run_cell(cell, store_history=True)
+    assert wait_for(lambda: magics.session.prefiller.status.state == "reading", 30)
+    start = time.perf_counter()
+    ip.run_cell("started = 1", store_history=False)  # pre_run_cell pauses prefill
+    assert time.perf_counter() - start < 1.0
+    assert magics.session.prefiller.status.state == "paused"
+    with backend.lock:  # the batch in flight is over: nothing holds the model
+        pass
+    ip.run_cell("resume = 1", store_history=True)  # its end schedules prefill again
+    assert wait_for(lambda: magics.session.prefiller.status.state == "idle", 120)
+    usage = run_oci(ip, magics, "print resume")
+    assert usage.evaluated_tokens <= 0.1 * usage.prompt_tokens
+
+
+def test_a_model_switch_mid_prefill_cancels_it(shell, magics, model_path, tmp_path):
+    ip = shell
+    run_oci(ip, magics, "print hello")
+    first = magics.session.loaded_backend()
+    real = first.prefill
+    first.prefill = lambda tokens, stop, threads, batch_seconds: real(tokens, stop, threads, 0.02)
+    for cell in CELLS:
+        ip.run_cell(cell, store_history=True)
+    assert wait_for(lambda: magics.session.prefiller.status.state == "reading", 30)
+    other = tmp_path / "other.gguf"
+    shutil.copy(model_path, other)
+    ip.run_line_magic("oci", f"model {other}")
+    usage = run_oci(ip, magics, "print the total of values_2")  # unloads the first model mid-prefill
+    assert first.llm is None and magics.session.loaded_backend().model_path == str(other)
+    assert usage.generated_tokens > 0 and magics.session.prefiller.status.error == ""
+
+
+def test_the_cache_outlives_the_kernel_and_a_damaged_file_is_skipped(model_path, tmp_path):
+    from oci_magic.backends.llama import LlamaBackend
+    from oci_magic.backends.base import GenerationParams
+    from oci_magic.engine import prompt
+
+    messages = prompt.initial_messages("print the sum of values_4", notebook(CELLS))
+    params = GenerationParams(0.0, 4, 1)
+    folder = str(tmp_path / "kv")
+
+    def first_token_usage():
+        backend = LlamaBackend(model_path, n_ctx=4096, kv_folder=folder, kv_bytes=2**30)
+        backend.prefill(backend.prefix_tokens(messages), lambda: False)
+        backend.save_state()
+        completion = backend.generate(messages, params)
+        cold_text.append(completion.text())
+        backend.close()
+        return completion.usage
+
+    cold_text = []
+    cold = first_token_usage()
+    assert cold.prompt_tokens > 500 and cold.evaluated_tokens < 20  # prefill read all but the task
+    saved = [os.path.join(r, n) for r, _, ns in os.walk(folder) for n in ns if n.endswith(".kv")]
+    assert len(saved) == 1
+    warm_backend = LlamaBackend(model_path, n_ctx=4096, kv_folder=folder, kv_bytes=2**30)  # "after a restart"
+    evaluated = warm_backend.prefill(warm_backend.prefix_tokens(messages), lambda: False)
+    assert evaluated == 0  # all of it came from the disk
+    completion = warm_backend.generate(messages, params)
+    assert completion.text() == cold_text[0]  # the restored state answers as the live one did
+    assert completion.usage.evaluated_tokens == cold.evaluated_tokens
+    warm_backend.close()
+
+    with open(saved[0], "r+b") as f:  # damage it: truncated mid-state
+        f.truncate(os.path.getsize(saved[0]) // 2)
+    again = LlamaBackend(model_path, n_ctx=4096, kv_folder=folder, kv_bytes=2**30)
+    completion = again.generate(messages, params)
+    completion.text()
+    assert completion.usage.reused_tokens == 0 and not os.path.exists(saved[0])  # ignored, removed
+    again.close()
+
+
+def notebook(cells):
+    from oci_magic.context.layout import PromptContext
+
+    return PromptContext(["## Notebook so far\n\n"] + [f"```python\n{c}\n```\n\n" for c in cells], "")
+
+
+def test_concurrent_kernels_share_the_folder(model_path, tmp_path):
+    from oci_magic.backends.llama import LlamaBackend
+    from oci_magic.engine import prompt
+
+    folder = str(tmp_path / "kv")
+    errors = []
+
+    def kernel(n):
+        try:
+            backend = LlamaBackend(model_path, n_ctx=2048, n_threads=1, kv_folder=folder, kv_bytes=2**30)
+            for i in range(3):
+                messages = prompt.initial_messages("t", notebook(CELLS[: 10 + 5 * i + n]))
+                backend.prefill(backend.prefix_tokens(messages), lambda: False)
+                backend.save_state()
+            backend.close()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=kernel, args=(n,)) for n in range(2)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert not errors
+    # one state left (each supersedes the shorter ones), whole: a third kernel reads from it
+    assert len([n for _, _, ns in os.walk(folder) for n in ns]) == 1
+    reader = LlamaBackend(model_path, n_ctx=2048, n_threads=1, kv_folder=folder, kv_bytes=2**30)
+    longest = prompt.initial_messages("t", notebook(CELLS[:21]))
+    assert reader.prefill(reader.prefix_tokens(longest), lambda: False) == 0
+    reader.close()
