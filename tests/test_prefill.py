@@ -217,3 +217,17 @@ def test_the_magic_prefills_after_each_cell_and_never_into_a_cell(ip, magics, mo
     ip.run_cell("b = 2", store_history=True)
     time.sleep(0.2)
     assert "b = 2" not in backend.asked[-1][-1]["content"]  # off: nothing read
+
+
+def test_preload_loads_the_model_in_the_background_after_load_ext(ip, fake_llama):
+    ip.run_line_magic("unload_ext", "oci_magic")
+    ip.config.OciMagics.preload = True
+    try:
+        ip.run_line_magic("load_ext", "oci_magic")
+        magics = ip.magics_manager.registry["OciMagics"]
+        assert wait_for(lambda: magics.session.loaded_backend() is not None)  # no %%oci has run
+        assert len(fake_llama) == 1
+        ip.run_cell("%%oci\nmake it", store_history=True)  # the run uses it: no second load
+        assert len(fake_llama) == 1 and ip.user_ns["made"] is True
+    finally:
+        ip.config.OciMagics.preload = False

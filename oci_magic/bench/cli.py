@@ -14,6 +14,9 @@ def add_arguments(parser) -> None:
     loop.add_argument("--model", metavar="PATH", help="GGUF model (default: as %%oci chooses)")
     loop.add_argument("--threads", type=int, default=0, help="llama.cpp threads (default: all cores)")
     loop.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    loop.add_argument("--part", choices=["all", "loop", "cache"], default="all",
+                      help="loop: the prompt path of one run and the next; cache: idle-time prefill, after a failed "
+                           "run, the disk cache across a restart, contention (default: all)")
     he = sub.add_parser("humaneval", help="HumanEval pass@1 through the refinement loop")
     he.add_argument("--model", metavar="PATH", help="GGUF model (default: as %%oci chooses)")
     he.add_argument("--limit", type=int, default=0, help="first N problems only (default: all 164)")
@@ -36,8 +39,14 @@ def main(args) -> int:
 
     try:
         if args.bench == "loop":
-            report = bench_loop(args.model, args.threads)
-            print_loop(report)
+            from .cache import bench_cache, print_cache
+
+            report = bench_loop(args.model, args.threads) if args.part != "cache" else {}
+            if report:
+                print_loop(report)
+            if args.part != "loop":
+                report["cache"] = bench_cache(args.model, args.threads)
+                print_cache(report["cache"])
         else:
             report = bench_humaneval(args)
     except OciError as exc:

@@ -50,9 +50,9 @@ _ANALYSIS = [
 ]
 
 
-def bench_notebook(target_tokens: int, count):
-    """A realistic analysis notebook of about ``target_tokens`` tokens: the cells above, then
-    more of the same kind of work (per-region views) until the size is reached."""
+def bench_notebook(target_tokens: int, count, cells: int = 0):
+    """A realistic analysis notebook of about ``target_tokens`` tokens (or of ``cells`` cells):
+    the cells above, then more of the same kind of work (per-region views) until the size is reached."""
     inputs, outputs, n = [""], {}, 1
     for source, output in _ANALYSIS:
         inputs.append(source)
@@ -61,7 +61,8 @@ def bench_notebook(target_tokens: int, count):
         n += 1
     regions = ["north", "south", "east", "west", "central", "online", "export", "retail"]
     i = 0
-    while sum(count(s) + count(str(o)) for s, o in zip(inputs, [outputs.get(k, "") for k in range(len(inputs))])) < target_tokens:
+    while (len(inputs) - 1 < cells if cells else
+           sum(count(s) + count(str(o)) for s, o in zip(inputs, [outputs.get(k, "") for k in range(len(inputs))])) < target_tokens):
         region = regions[i % len(regions)] + ("" if i < len(regions) else f"_{i // len(regions)}")
         inputs.append(f"{region} = sales[sales['region'] == '{region.split('_')[0]}']\n"
                       f"{region}_monthly = {region}.set_index('date').resample('MS')['revenue'].sum()\n"
@@ -93,10 +94,10 @@ def _variables():
             "top_products": {"widget": 81230, "gadget": 40122}, "n_orders": 48210, "year": 2024}
 
 
-def _run(session, options, inputs, outputs, task, executor):
+def _run(session, options, inputs, outputs, task, executor, namespace=None):
     """One %%oci the way the magic runs it: through the session, which keeps the history window
     and the conversation for the next run. Returns the result and its first prompt."""
-    state = NotebookState(inputs + [task], outputs, _variables(), (), len(inputs))
+    state = NotebookState(inputs + [task], outputs, _variables() if namespace is None else namespace, (), len(inputs))
     result = session.run(task, state, options, executor=executor)
     return result, session.last_prompt
 

@@ -43,6 +43,8 @@ class Prefiller:
         self._closed = False
         self._thread: Optional[threading.Thread] = None
         self._busy = threading.Lock()  # held while a job runs: cancel() waits on it
+        self._idle = threading.Event()  # no job pending or running
+        self._idle.set()
 
     def schedule(self, backend, messages: Optional[List[Message]], settings: PrefillSettings) -> None:
         """Evaluate ``messages``' shared prefix on ``backend`` when idle (replaces any pending job),
@@ -52,6 +54,7 @@ class Prefiller:
                 return
             self._job, self._paused = (backend, messages, settings), False
             self._generation += 1
+            self._idle.clear()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="oci-prefill", daemon=True)
                 self._thread.start()
@@ -72,6 +75,11 @@ class Prefiller:
             self._generation += 1
         with self._busy:
             pass
+        self._idle.set()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Block until no job is pending or running (benchmarks, tests); False on timeout."""
+        return self._idle.wait(timeout)
 
     def close(self) -> None:
         with self._cond:
@@ -95,6 +103,9 @@ class Prefiller:
             with self._busy:
                 if not stale():
                     self._run(backend, messages, settings, stale)
+            with self._cond:
+                if self._job is None or self._paused:
+                    self._idle.set()
 
     def _run(self, backend, messages, settings: PrefillSettings, stale) -> None:
         status = self.status

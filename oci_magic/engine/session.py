@@ -145,7 +145,7 @@ class Session:
             gate: Gate = run_everything, listeners: Sequence[Listener] = ()) -> RunResult:
         """Run ``task`` against the notebook ``state``. Raises OciError (one line) for what stops
         a run before the loop: a model that cannot load, a task that cannot fit the window."""
-        settings, state = options.settings, state or NotebookState()
+        state = state or NotebookState()
         self.prefiller.pause()  # a run never shares the model with a background batch
         self._running, self.last_options = True, options
         try:
