@@ -231,3 +231,28 @@ def test_preload_loads_the_model_in_the_background_after_load_ext(ip, fake_llama
         assert len(fake_llama) == 1 and ip.user_ns["made"] is True
     finally:
         ip.config.OciMagics.preload = False
+
+
+def test_a_state_is_saved_again_only_when_it_grew_by_a_step(tmp_path):
+    """A state is tens of MB: saving after every cell would write gigabytes in a working day."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from oci_magic.backends.kvstate import STEP, KVStates
+
+    llm = SimpleNamespace(_input_ids=np.arange(4000), n_tokens=300, _ctx=SimpleNamespace(ctx=None))
+
+    def get_data(ctx, buffer, size):
+        buffer[:size] = b"s" * size
+        return size
+
+    lib = SimpleNamespace(llama_state_get_size=lambda ctx: 64, llama_state_get_data=get_data)
+    states = KVStates(llm, lib, StateStore(str(tmp_path), 10 ** 6))
+    assert states.save()  # the first
+    llm.n_tokens = 300 + STEP - 1
+    assert states.save() is None  # a few cells more: not yet
+    assert states.save(1)  # unless asked for (unloading the model)
+    llm.n_tokens = 300 + 2 * STEP
+    assert states.save()
+    assert len(StateStore(str(tmp_path), 10 ** 6).entries()) == 1  # each superseded the one before

@@ -122,7 +122,7 @@ def test_the_cache_outlives_the_kernel_and_a_damaged_file_is_skipped(model_path,
     def first_token_usage():
         backend = LlamaBackend(model_path, n_ctx=4096, kv_folder=folder, kv_bytes=2**30)
         backend.prefill(backend.prefix_tokens(messages), lambda: False)
-        backend.save_state()
+        backend.save_state(1)
         completion = backend.generate(messages, params)
         cold_text.append(completion.text())
         backend.close()
@@ -169,7 +169,7 @@ def test_concurrent_kernels_share_the_folder(model_path, tmp_path):
             for i in range(3):
                 messages = prompt.initial_messages("t", notebook(CELLS[: 10 + 5 * i + n]))
                 backend.prefill(backend.prefix_tokens(messages), lambda: False)
-                backend.save_state()
+                backend.save_state(1)
             backend.close()
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)

@@ -12,6 +12,9 @@ from typing import List, Optional, Sequence
 from .statecache import StateStore, common_prefix
 
 
+STEP = 256  # tokens a state must add to the last saved one to be saved again
+
+
 class KVStates:
     """The loaded context's state to and from the disk store (None: no disk cache)."""
 
@@ -47,11 +50,13 @@ class KVStates:
         self.saved = list(saved)
         return best[0] - have
 
-    def save(self) -> Optional[str]:
+    def save(self, step: int = STEP) -> Optional[str]:
+        """Save the live state unless it adds fewer than ``step`` tokens to the last one saved: a
+        state is tens of MB, and a cell adds a few dozen tokens (a restart then reads those few)."""
         llm = self.llm
         tokens = llm._input_ids[: llm.n_tokens].tolist()
-        if self.store is None or common_prefix(tokens, self.saved) == len(tokens):
-            return None  # nothing new since the last save
+        if self.store is None or len(tokens) - common_prefix(tokens, self.saved) < max(1, step):
+            return None
         size = self.lib.llama_state_get_size(llm._ctx.ctx)
         buffer = (ctypes.c_uint8 * int(size))()
         n = self.lib.llama_state_get_data(llm._ctx.ctx, buffer, size)

@@ -15,7 +15,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence
 from ..errors import GenerationError, ModelError, PromptTooLong
 from .base import MIN_ROOM, Backend, GenerationParams, Message, Usage, context_size
 from .gguf import GGUFInfo, read_gguf
-from .kvstate import KVStates
+from .kvstate import STEP, KVStates
 from .statecache import StateStore, model_key
 
 # A template without the model's own chat format: ChatML, which most small instruct models know.
@@ -189,10 +189,11 @@ class LlamaBackend(Backend):
             size = max(8, min(512, int(rate * batch_seconds)))  # about batch_seconds per batch
         return done
 
-    def save_state(self) -> Optional[str]:
-        """Save the cache's state to disk (the prompt cache across kernel restarts)."""
+    def save_state(self, step: int = STEP) -> Optional[str]:
+        """Save the cache's state to disk (the prompt cache across kernel restarts) when it adds
+        ``step`` tokens or more to the last one saved."""
         with self.lock:
-            return self.states.save() if self.llm is not None else None
+            return self.states.save(step) if self.llm is not None else None
 
     def prompt_tokens(self, messages: Sequence[Message]) -> int:
         return len(self.tokenize_messages(messages))

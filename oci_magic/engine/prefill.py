@@ -10,6 +10,7 @@ to the prompt cache on disk, so a restarted kernel finds it too.
 """
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ class Prefiller:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="oci-prefill", daemon=True)
                 self._thread.start()
+                atexit.register(self.close)  # a kernel shutting down ends the batch in flight first
             self._cond.notify_all()
 
     def pause(self) -> None:

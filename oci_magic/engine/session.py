@@ -108,6 +108,11 @@ class Session:
             current = self.loaded.pop(name, None)
             if current is not None:
                 self.prefiller.cancel()  # no batch may run on a model being freed
+                if hasattr(current[1], "save_state"):
+                    try:
+                        current[1].save_state(1)  # all it read, for the next kernel or a switch back
+                    except Exception:  # a full disk must not keep the model from going
+                        pass
                 current[1].close()
 
     def preload(self, where: ModelOptions) -> threading.Thread:
