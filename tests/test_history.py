@@ -124,7 +124,7 @@ def test_token_prefixes_are_stable_on_the_embedded_model(model_path):
     run2 = prompt.initial_messages("plot rows", layout(inputs + ["# %%oci task: double the total\ndoubled = total * 2"],
                                                        window, 1200, namespace={"total": 6, "doubled": 12}))
     t1, t2 = backend.tokenize_messages(run1), backend.tokenize_messages(run2)
-    hist = run1[1]["parts"][:-1]
+    hist = run1[1]["parts"][:-2]  # the history: then come the volatile part (variables) and the task
     assert run2[1]["parts"][: len(hist)] == hist
 
     def tok(parts):

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import os
 from typing import List, Optional, Sequence
 
-from .statecache import StateStore, common_prefix
+from .statecache import StateStore, common_prefix, remove
 
 
 STEP = 256  # tokens a state must add to the last saved one to be saved again
@@ -38,11 +37,13 @@ class KVStates:
         if loaded is None:
             return 0
         saved, data = loaded
+        if len(saved) > llm._n_ctx:  # cannot happen for the same n_ctx (part of the folder's key)
+            return 0
         buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
-        if self.lib.llama_state_set_data(llm._ctx.ctx, buffer, len(data)) != len(data) or len(saved) > llm._n_ctx:
+        if self.lib.llama_state_set_data(llm._ctx.ctx, buffer, len(data)) != len(data):
             llm.n_tokens = 0  # a state llama.cpp rejects leaves nothing usable in the cache
             llm._ctx.kv_cache_seq_rm(-1, 0, -1)
-            os.remove(best[1])
+            remove(best[1])
             return 0
         llm.input_ids[: len(saved)] = saved
         llm.n_tokens = len(saved)

@@ -76,7 +76,7 @@ class StateStore:
             except OSError:  # removed by another kernel meanwhile
                 continue
             if header is None or stat.st_size != header["end"]:  # corrupt or truncated
-                _remove(path)
+                remove(path)
                 continue
             found.append((stat.st_mtime, Entry(path, header["tokens"], stat.st_size)))
         return [e for _, e in sorted(found, key=lambda t: -t[0])]
@@ -101,7 +101,7 @@ class StateStore:
             return None
         if (header is None or len(data) != header.get("bytes")
                 or hashlib.sha256(data).hexdigest() != header.get("sha256")):
-            _remove(path)
+            remove(path)
             return None
         try:
             os.utime(path)  # least recently *used* goes first
@@ -126,7 +126,7 @@ class StateStore:
                 f.write(data)
             os.replace(tmp, path)
         except OSError:
-            _remove(tmp)
+            remove(tmp)
             return None
         self._trim(path, tokens)
         return path
@@ -137,9 +137,9 @@ class StateStore:
             if entry.path == kept:
                 total += entry.size
             elif common_prefix(entry.tokens, tokens) == len(entry.tokens):  # a prefix of the new one
-                _remove(entry.path)
+                remove(entry.path)
             elif total + entry.size > self.limit:
-                _remove(entry.path)
+                remove(entry.path)
             else:
                 total += entry.size
 
@@ -171,7 +171,8 @@ def _read_header(path: str) -> Optional[dict]:
         return None
 
 
-def _remove(path: str) -> None:
+def remove(path: str) -> None:
+    """Remove a file that may be gone already (another kernel trimmed the folder)."""
     try:
         os.remove(path)
     except OSError:
