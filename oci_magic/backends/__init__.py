@@ -28,6 +28,7 @@ class BackendSpec:
     n_gpu_layers: int  # -1: all
     kv_folder: str = ""  # llama: the prompt cache on disk ("": none)
     kv_bytes: int = 0
+    share_cores: bool = False  # llama: use only the cores other processes leave free
 
 
 Factory = Callable[[BackendSpec], Backend]
@@ -65,7 +66,7 @@ def _llama(spec: BackendSpec) -> Backend:
     from .llama import LlamaBackend
 
     return LlamaBackend(spec.model, n_ctx=spec.n_ctx, n_threads=spec.n_threads, n_gpu_layers=spec.n_gpu_layers,
-                        kv_folder=spec.kv_folder, kv_bytes=spec.kv_bytes)
+                        kv_folder=spec.kv_folder, kv_bytes=spec.kv_bytes, share_cores=spec.share_cores)
 
 
 def _openai(spec: BackendSpec) -> Backend:

@@ -39,6 +39,7 @@ class Usage:
     generated_tokens: int = 0
     first_token_seconds: float = 0.0
     seconds: float = 0.0
+    threads: int = 0  # CPU threads the reply used (0: not a local model)
 
     @property
     def evaluated_tokens(self) -> int:

@@ -13,6 +13,7 @@ import time
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 from ..errors import GenerationError, ModelError, PromptTooLong
+from .cpu import free_threads, usable_cpus
 from .base import MIN_ROOM, Backend, GenerationParams, Message, Usage, context_size
 from .gguf import GGUFInfo, read_gguf
 from .kvstate import STEP, KVStates
@@ -27,10 +28,7 @@ _SLOT = "\x00oci-slot-{}\x00"
 
 
 def machine_threads() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+    return len(usable_cpus())
 
 
 def llama_cpp_build() -> Dict[str, object]:
@@ -98,12 +96,13 @@ class LlamaBackend(Backend):
     name = kind = "llama"
 
     def __init__(self, model_path: str, n_ctx: int = 0, n_threads: int = 0, n_gpu_layers: int = -1,
-                 seed: Optional[int] = None, kv_folder: str = "", kv_bytes: int = 0):
+                 seed: Optional[int] = None, kv_folder: str = "", kv_bytes: int = 0, share_cores: bool = False):
         self.info: GGUFInfo = read_gguf(model_path)  # fails fast, before the slow import and load
         self.model_path = os.path.abspath(model_path)
         self.name = os.path.splitext(os.path.basename(self.model_path))[0]  # general.name is often noise
         self.n_ctx = context_size(n_ctx, self.info.context_length)
         self.n_threads = int(n_threads) if n_threads and n_threads > 0 else machine_threads()
+        self.share_cores = share_cores  # each reply uses only the cores other processes leave free
 
         start = time.perf_counter()
         import llama_cpp
@@ -210,6 +209,11 @@ class LlamaBackend(Backend):
             yield from self._stream(tokens, room, params, usage)
 
     def _stream(self, tokens: List[int], room: int, params: GenerationParams, usage: Usage) -> Iterator[str]:
+        usage.threads = free_threads(self.n_threads) if self.share_cores and self.n_threads > 1 else self.n_threads
+        with self.states.threads(usage.threads):
+            yield from self._generate(tokens, room, params, usage)
+
+    def _generate(self, tokens: List[int], room: int, params: GenerationParams, usage: Usage) -> Iterator[str]:
         self.states.restore(tokens)
         cached = self.llm._input_ids[: self.llm.n_tokens].tolist()
         reused = min(self.llm.longest_token_prefix(cached, tokens), len(tokens) - 1)

@@ -9,6 +9,7 @@ magic's post_run_cell hook calls it after each cell.
 """
 from __future__ import annotations
 
+import shutil
 import statistics
 import subprocess
 import sys
@@ -103,9 +104,11 @@ def bench_cache(model: Optional[str] = None, threads: int = 0) -> Dict[str, obje
         report[label] = _usage(again.rounds[0].usage)
     session.close()
 
-    # 3. a kernel restart, the same cells run again (the state of the first kernel is on disk)
-    for label, cfg in (("restart_prefilled", config), ("restart_no_prefill", OciConfig(
-            n_threads=threads, kv_cache_dir=disk, prefill=False))):
+    # 3. a kernel restart, the same cells run again (the state of the first kernel is on disk;
+    # each variant gets its own copy, so one does not find the other's run)
+    for label, prefill in (("restart_prefilled", True), ("restart_no_prefill", False)):
+        copy = shutil.copytree(disk, disk + "-" + label)
+        cfg = OciConfig(n_threads=threads, kv_cache_dir=copy, prefill=prefill)
         session = Session()
         opts = cfg.run_options(**fixed)
         session.backend(opts.model)
@@ -117,6 +120,8 @@ def bench_cache(model: Optional[str] = None, threads: int = 0) -> Dict[str, obje
     # 4. a CPU-bound cell started while prefill is pending (pre_run_cell pauses it) or not paused
     report["busy_cell"] = _busy_cell(config, cold_config, fixed, inputs, outputs)
     report["contention"] = _contention(model, threads)
+    for folder in (disk, disk + "-restart_prefilled", disk + "-restart_no_prefill"):
+        shutil.rmtree(folder, ignore_errors=True)  # states of tens of MB each
     for key in ("prefilled", "after_failed_fresh", "after_failed_continued", "after_failed_prefilled",
                 "restart_prefilled", "restart_no_prefill"):
         usage = report[key]
@@ -125,7 +130,7 @@ def bench_cache(model: Optional[str] = None, threads: int = 0) -> Dict[str, obje
     return report
 
 
-def busy(n: int = 6_000_000) -> float:
+def busy(n: int = 30_000_000) -> float:
     """A CPU-bound user cell: pure Python arithmetic on one core."""
     start = time.perf_counter()
     total = 0
@@ -134,29 +139,39 @@ def busy(n: int = 6_000_000) -> float:
     return time.perf_counter() - start
 
 
-def _busy_cell(config, cold_config, fixed, inputs, outputs) -> Dict[str, float]:
-    alone = statistics.median(busy() for _ in range(3))
-    found = {"alone_seconds": alone}
-    for label, pause in (("paused", True), ("not_paused", False)):
-        session = Session()
-        opts = cold_config.run_options(**fixed)
-        session.backend(opts.model)  # no disk cache: prefill has the whole notebook to read
-        state = NotebookState(inputs, outputs, namespace(inputs), (), len(inputs))
-        session.prefill(state, opts, config.prefill_settings())
-        deadline = time.time() + 60
-        while session.prefiller.status.state != "reading" and time.time() < deadline:
-            time.sleep(0.01)
-        if pause:
-            session.prefiller.pause()  # what the pre_run_cell hook does
-        found[f"{label}_seconds"] = busy()
-        found[f"{label}_ratio"] = found[f"{label}_seconds"] / alone
-        session.close()
+def _busy_cell(config, cold_config, fixed, inputs, outputs, repeats: int = 3) -> Dict[str, float]:
+    """Medians of ``repeats``, alternating: the cell alone, started mid-prefill (paused by
+    pre_run_cell), and beside prefill that does not pause (what pausing saves)."""
+    times: Dict[str, List[float]] = {"alone": [], "paused": [], "not_paused": []}
+    session = Session()
+    opts = cold_config.run_options(**fixed)
+    backend, _ = session.backend(opts.model)  # no disk cache: prefill has the whole notebook to read
+    state = NotebookState(inputs, outputs, namespace(inputs), (), len(inputs))
+    for _ in range(repeats):
+        times["alone"].append(busy())
+        for label in ("paused", "not_paused"):
+            with backend.lock:
+                backend.llm.n_tokens = 0  # cold again: prefill has all of it to read
+            session.prefill(state, opts, config.prefill_settings())
+            deadline = time.time() + 60
+            while session.prefiller.status.state != "reading" and time.time() < deadline:
+                time.sleep(0.01)
+            if label == "paused":
+                session.prefiller.pause()  # what the pre_run_cell hook does
+            times[label].append(busy())
+            session.prefiller.pause()
+            session.prefiller.wait(60)
+    session.close()
+    found = {f"{k}_seconds": statistics.median(v) for k, v in times.items()}
+    for label in ("paused", "not_paused"):
+        found[f"{label}_ratio"] = found[f"{label}_seconds"] / found["alone_seconds"]
     return found
 
 
 def _contention(model, threads) -> Dict[str, object]:
     """Generation and prompt reading (tokens/s) alone and with a CPU-bound process beside, for
     all threads and for the fewer threads background prefill uses."""
+    from ..backends.cpu import free_threads
     from ..backends.llama import machine_threads
     from ..engine import prompt
     from ..backends.base import GenerationParams
@@ -167,20 +182,23 @@ def _contention(model, threads) -> Dict[str, object]:
     text = " ".join(f"revenue_{i} = sales[{i}] * price" for i in range(120))
     reading = backend.llm.tokenize(text.encode(), add_bos=False)[:256]
     rows = []
-    counts = sorted({backend.n_threads, max(1, backend.n_threads // 2)}, reverse=True)
+    counts = sorted({backend.n_threads, max(1, backend.n_threads // 2)}, reverse=True) + [0]  # 0: share_cores
     for beside in (False, True):
         hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if beside else None
         try:
-            time.sleep(0.3 if hog else 0)
+            time.sleep(0.5 if hog else 0)
             for n in counts:
-                with backend.lock, backend.states.threads(n):
+                backend.share_cores = n == 0
+                used = free_threads(backend.n_threads) if n == 0 else n
+                with backend.lock, backend.states.threads(used):
                     backend.llm.n_tokens = 0
                     start = time.perf_counter()
                     backend.llm.eval(reading)
                     read = len(reading) / (time.perf_counter() - start)
                     completion = backend.generate(messages, GenerationParams(0.0, 48, 1))
                     completion.text()
-                rows.append({"beside": beside, "threads": n, "read_tokens_per_second": read,
+                rows.append({"beside": beside, "threads": n or "auto", "used": completion.usage.threads,
+                             "read_tokens_per_second": read,
                              "generate_tokens_per_second": completion.usage.tokens_per_second})
         finally:
             if hog:
@@ -224,9 +242,10 @@ def print_cache(r: Dict[str, object]) -> None:
           f"{'PASS' if ratio <= TARGETS['busy_cell_ratio'] else 'MISS'}")
     c = r["contention"]
     print(f"\nllama.cpp beside a CPU-bound process ({c['cores']} cores): tokens/s")
-    print(f"{'threads':>8}{'read alone':>12}{'read beside':>13}{'gen alone':>11}{'gen beside':>12}")
-    for n in sorted({row["threads"] for row in c["rows"]}, reverse=True):
+    print(f"{'threads':>16}{'read alone':>12}{'read beside':>13}{'gen alone':>11}{'gen beside':>12}")
+    for n in dict.fromkeys(row["threads"] for row in c["rows"]):
         alone = next(x for x in c["rows"] if x["threads"] == n and not x["beside"])
         beside = next(x for x in c["rows"] if x["threads"] == n and x["beside"])
-        print(f"{n:>8}{alone['read_tokens_per_second']:>12.1f}{beside['read_tokens_per_second']:>13.1f}"
+        label = f"share_cores {alone['used']}/{beside['used']}" if n == "auto" else str(n)
+        print(f"{label:>16}{alone['read_tokens_per_second']:>12.1f}{beside['read_tokens_per_second']:>13.1f}"
               f"{alone['generate_tokens_per_second']:>11.1f}{beside['generate_tokens_per_second']:>12.1f}")

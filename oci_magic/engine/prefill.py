@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import List, Optional
 
 from ..backends.base import Message
+from ..backends.cpu import free_threads
 from .settings import PrefillSettings
 
 
@@ -117,7 +118,7 @@ class Prefiller:
                 with backend.lock:
                     tokens = backend.prefix_tokens(messages)
                 status.state, status.target = "reading", len(tokens)
-                threads = settings.threads or max(1, backend.n_threads // 2)
+                threads = free_threads(settings.threads or max(1, backend.n_threads // 2))
                 status.evaluated += backend.prefill(tokens, stale, threads, settings.batch_seconds)
             if not stale():
                 status.saved = backend.save_state() or status.saved

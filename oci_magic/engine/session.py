@@ -79,8 +79,10 @@ class Session:
             model, source = choice.path, choice.source
         elif where.model:
             model = where.model
+        local = kind == "llama"
         spec = backends.BackendSpec(kind, model, where.url, where.n_ctx, where.n_threads, where.n_gpu_layers,
-                                    where.kv_folder if kind == "llama" else "", where.kv_bytes if kind == "llama" else 0)
+                                    where.kv_folder if local else "", where.kv_bytes if local else 0,
+                                    where.share_cores and local)
         if kind == "replay" and where.replay:
             return backends.create(spec), None
         with self._loading:

@@ -72,6 +72,7 @@ class ModelOptions:
     n_gpu_layers: int
     kv_folder: str = ""  # the prompt cache on disk ("": none)
     kv_bytes: int = 0
+    share_cores: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,10 @@ class OciConfig(Configurable):
                                         "Least recently used states go first. 0: off.").tag(config=True)
     kv_cache_dir = Unicode("", help="Folder of the prompt cache on disk. Empty: $OCI_KV_CACHE, else "
                                     "$XDG_CACHE_HOME/oci_magic/kv (~/.cache/oci_magic/kv).").tag(config=True)
+    share_cores = Bool(True, help="Before each reply, see how many cores other processes keep busy and use only the "
+                                  "free ones (at least 1 thread; Linux). llama.cpp's threads wait for each other, so "
+                                  "a thread on a busy core slows every token: on 2 cores beside one CPU-bound process "
+                                  "2 threads generate 3x slower than 1.").tag(config=True)
     prefill = Bool(True, help="While the kernel is idle, read each executed cell into the loaded model's KV cache in "
                               "a background thread, so the next %%oci finds the notebook already read. A running "
                               "cell pauses it.").tag(config=True)
@@ -179,7 +184,8 @@ class OciConfig(Configurable):
                               isolate_max_bytes=self.isolate_max_mb * 2**20)
         where = ModelOptions(kind, model or "", self.model_path, url or self.url, self.remote_model, replay or "",
                              self.replay_path, self.n_ctx, self.n_threads, self.n_gpu_layers,
-                             kv_folder(self.kv_cache_dir) if self.kv_cache_mb else "", self.kv_cache_mb * 2**20)
+                             kv_folder(self.kv_cache_dir) if self.kv_cache_mb else "", self.kv_cache_mb * 2**20,
+                             self.share_cores)
         return RunOptions(settings, where, guard, record or "")
 
     def prefill_settings(self) -> PrefillSettings:
