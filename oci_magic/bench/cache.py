@@ -188,7 +188,7 @@ def _contention(model, threads) -> Dict[str, object]:
         try:
             time.sleep(0.5 if hog else 0)
             for n in counts:
-                backend.share_cores = n == 0
+                backend.share_cores, backend.n_threads = n == 0, n or counts[0]
                 used = free_threads(backend.n_threads) if n == 0 else n
                 with backend.lock, backend.states.threads(used):
                     backend.llm.n_tokens = 0

@@ -105,7 +105,7 @@ def _run(session, options, inputs, outputs, task, executor, namespace=None):
 def bench_loop(model: Optional[str] = None, threads: int = 0) -> Dict[str, object]:
     report: Dict[str, object] = {"load_ext": measure_load_ext()}
     session = Session()
-    config = OciConfig(n_threads=threads)
+    config = OciConfig(n_threads=threads, kv_cache_mb=0)  # cold is cold: not from an earlier run's disk cache
     backend, _ = session.backend(config.run_options(model=model).model)
     report["model"] = backend.describe()
     report["gather"] = measure_gather(backend.count_tokens)
