@@ -142,7 +142,7 @@ class OciConfig(Configurable):
     share_cores = Bool(True, help="Before each reply, see how many cores other processes keep busy and use only the "
                                   "free ones (at least 1 thread; Linux). llama.cpp's threads wait for each other, so "
                                   "a thread on a busy core slows every token: on 2 cores beside one CPU-bound process "
-                                  "2 threads generate 3x slower than 1.").tag(config=True)
+                                  "2 threads generate at about half the speed of 1.").tag(config=True)
     prefill = Bool(True, help="While the kernel is idle, read each executed cell into the loaded model's KV cache in "
                               "a background thread, so the next %%oci finds the notebook already read. A running "
                               "cell pauses it.").tag(config=True)
