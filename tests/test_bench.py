@@ -63,7 +63,7 @@ def test_bench_loop_reuses_the_prompt(tmp_path, capsys):
     from oci_magic.cli import main
 
     out = tmp_path / "loop.json"
-    assert main(["bench", "loop", "--json", str(out)]) == 0
+    assert main(["bench", "loop", "--part", "loop", "--json", str(out)]) == 0
     text = capsys.readouterr().out
     for figure in ("round-2 first token / cold", "second %%oci first token / cold", "generation tok/s, ours / raw",
                    "%load_ext oci_magic", "gather 200 cells + 100 variables"):
@@ -96,3 +96,20 @@ def test_a_passing_first_reply_ends_the_problem_in_round_one(replay_file):
                       executor=he.ProblemExecutor(problem, "self"))
     assert [r.execution.ok for r in run.rounds] == [False, True]
     assert "expected 0.5" in run.rounds[0].feedback
+
+
+@pytest.mark.slow
+def test_bench_cache_figures(capsys):
+    """The cache part of oci bench loop on a small notebook: prefill, a failed run, a restart."""
+    from oci_magic.bench.cache import bench_cache, print_cache
+
+    r = bench_cache(cells=8, busy_n=2_000_000)
+    print_cache(r)
+    text = capsys.readouterr().out
+    assert "first %%oci after cells: evaluated" in text and "share_cores" in text
+    assert r["cold"]["evaluated_tokens"] == r["cold"]["prompt_tokens"] > 300
+    assert r["prefilled"]["evaluated_share"] <= 0.10  # the notebook was read before the run
+    assert r["after_failed_fresh"]["evaluated_share"] > r["after_failed_prefilled"]["evaluated_share"]
+    assert r["after_failed_prefilled"]["evaluated_share"] <= 0.05
+    assert r["restart_no_prefill"]["evaluated_share"] <= 0.10  # from the disk, even without prefill
+    assert {row["threads"] for row in r["contention"]["rows"]} >= {"auto"}

@@ -67,8 +67,11 @@ def _cells_run(session: Session, config: OciConfig, options, inputs: List[str], 
     return time.perf_counter() - start
 
 
-def bench_cache(model: Optional[str] = None, threads: int = 0) -> Dict[str, object]:
-    report: Dict[str, object] = {}
+def bench_cache(model: Optional[str] = None, threads: int = 0, cells: int = CELLS,
+                busy_n: int = 30_000_000) -> Dict[str, object]:
+    """All figures of the part; ``cells`` and ``busy_n`` (the CPU-bound cell's loop) are smaller
+    in the tests."""
+    report: Dict[str, object] = {"cells": cells}
     disk = tempfile.mkdtemp(prefix="oci-bench-kv-")
     config = OciConfig(n_threads=threads, kv_cache_dir=disk)
     cold_config = OciConfig(n_threads=threads, kv_cache_mb=0, prefill=False)
@@ -77,7 +80,7 @@ def bench_cache(model: Optional[str] = None, threads: int = 0) -> Dict[str, obje
 
     session = Session()
     backend, _ = session.backend(cold_options.model)
-    inputs, outputs = bench_notebook(0, backend.count_tokens, cells=CELLS)
+    inputs, outputs = bench_notebook(0, backend.count_tokens, cells=cells)
     cold, _ = _run(session, cold_options, inputs, outputs, TASK, _Works())
     report["cold"] = _usage(cold.rounds[0].usage)
     session.close()
@@ -118,7 +121,7 @@ def bench_cache(model: Optional[str] = None, threads: int = 0) -> Dict[str, obje
         session.close()
 
     # 4. a CPU-bound cell started while prefill is pending (pre_run_cell pauses it) or not paused
-    report["busy_cell"] = _busy_cell(config, cold_config, fixed, inputs, outputs)
+    report["busy_cell"] = _busy_cell(config, cold_config, fixed, inputs, outputs, busy_n)
     report["contention"] = _contention(model, threads)
     for folder in (disk, disk + "-restart_prefilled", disk + "-restart_no_prefill"):
         shutil.rmtree(folder, ignore_errors=True)  # states of tens of MB each
@@ -139,7 +142,7 @@ def busy(n: int = 30_000_000) -> float:
     return time.perf_counter() - start
 
 
-def _busy_cell(config, cold_config, fixed, inputs, outputs, repeats: int = 3) -> Dict[str, float]:
+def _busy_cell(config, cold_config, fixed, inputs, outputs, n: int, repeats: int = 3) -> Dict[str, float]:
     """Medians of ``repeats``, alternating: the cell alone, started mid-prefill (paused by
     pre_run_cell), and beside prefill that does not pause (what pausing saves)."""
     times: Dict[str, List[float]] = {"alone": [], "paused": [], "not_paused": []}
@@ -148,7 +151,7 @@ def _busy_cell(config, cold_config, fixed, inputs, outputs, repeats: int = 3) ->
     backend, _ = session.backend(opts.model)  # no disk cache: prefill has the whole notebook to read
     state = NotebookState(inputs, outputs, namespace(inputs), (), len(inputs))
     for _ in range(repeats):
-        times["alone"].append(busy())
+        times["alone"].append(busy(n))
         for label in ("paused", "not_paused"):
             with backend.lock:
                 backend.llm.n_tokens = 0  # cold again: prefill has all of it to read
@@ -158,7 +161,7 @@ def _busy_cell(config, cold_config, fixed, inputs, outputs, repeats: int = 3) ->
                 time.sleep(0.01)
             if label == "paused":
                 session.prefiller.pause()  # what the pre_run_cell hook does
-            times[label].append(busy())
+            times[label].append(busy(n))
             session.prefiller.pause()
             session.prefiller.wait(60)
     session.close()
@@ -210,7 +213,7 @@ def _contention(model, threads) -> Dict[str, object]:
 
 def print_cache(r: Dict[str, object]) -> None:
     cold = r["cold"]
-    print(f"\nIdle-time prefill and the prompt cache ({CELLS} cells, {cold['prompt_tokens']} prompt tokens, "
+    print(f"\nIdle-time prefill and the prompt cache ({r['cells']} cells, {cold['prompt_tokens']} prompt tokens, "
           f"cold first token {cold['first_token_seconds']:.2f} s)")
     print(f"{'':44}{'prompt':>8}{'evaluated':>10}{'share':>8}{'first token':>13}{'% of cold':>11}")
     labels = [("prefilled", "first %%oci after the cells, prefilled"),
@@ -224,7 +227,7 @@ def print_cache(r: Dict[str, object]) -> None:
         print(f"{label:44}{u['prompt_tokens']:>8}{u['evaluated_tokens']:>10}{u['evaluated_share'] * 100:>7.1f}%"
               f"{u['first_token_seconds']:>11.3f} s{u['ttft_share'] * 100:>10.1f}%")
     b = r["busy_cell"]
-    print(f"\nprefill read the {CELLS} cells in the background in {r['prefill_seconds']:.1f} s after the last cell; "
+    print(f"\nprefill read the {r['cells']} cells in the background in {r['prefill_seconds']:.1f} s after the last cell; "
           f"after a restart in {r['restart_prefilled']['prefill_seconds']:.1f} s")
     print(f"CPU-bound cell: alone {b['alone_seconds']:.2f} s, started mid-prefill {b['paused_seconds']:.2f} s "
           f"(x{b['paused_ratio']:.2f}); had prefill not paused {b['not_paused_seconds']:.2f} s (x{b['not_paused_ratio']:.2f})")
