@@ -252,7 +252,7 @@ def test_feedback_fits_the_room_the_budget_reserves_for_it():
 def test_restart_shows_the_mistakes_not_the_code():
     """refine=restart: round 2 is the first prompt plus what went wrong, as one more part (the
     first prompt stays a cached prefix), without the failed code the model would copy."""
-    result, backend, _ = run([fenced("df = {'a': 1}\ny = df['amount']"), fenced("y = 1")], refine="restart")
+    result, backend, _ = run([fenced("df = {'a': 1}\ny = df['amount']"), fenced("y = 1")], refine="restart", facts=True)
     assert result.outcome == "success"
     first, second = backend.calls
     assert len(second) == len(first) == 2  # no assistant turn: the earlier reply is not shown
@@ -261,3 +261,6 @@ def test_restart_shows_the_mistakes_not_the_code():
     assert "Attempt 1 failed with KeyError: 'amount'." in note
     assert "there is no 'amount'; the keys are: 'a'" in note  # a fact from the failing frame
     assert "df = {'a': 1}" not in note and "y = df" not in note
+    _, backend, _ = run([fenced("df = {'a': 1}\ny = df['amount']"), fenced("y = 1")], refine="restart", facts=False)
+    note = backend.calls[1][1]["parts"][-1]
+    assert "Attempt 1 failed with KeyError: 'amount'." in note and "the keys are" not in note  # facts off

@@ -79,7 +79,7 @@ class RefinementLoop:
         ``restart``: the first prompt again, with what went wrong in each try and no earlier code
         -- small models repeat code they can see. Both keep the first prompt as a cached prefix."""
         if self.settings.refine == "restart":
-            return prompt.with_attempts(first, [feedback.attempt_line(r) for r in result.rounds])
+            return prompt.with_attempts(first, [feedback.attempt_line(r, self.settings.facts) for r in result.rounds])
         return prompt.extend(messages, round_.reply, round_.feedback)
 
     def _keep_what_ran(self, result: RunResult) -> None:
