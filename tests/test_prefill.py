@@ -256,3 +256,32 @@ def test_a_state_is_saved_again_only_when_it_grew_by_a_step(tmp_path):
     llm.n_tokens = 300 + 2 * STEP
     assert states.save()
     assert len(StateStore(str(tmp_path), 10 ** 6).entries()) == 1  # each superseded the one before
+
+
+def test_an_unwritable_folder_means_no_cache_not_an_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    store = StateStore(str(blocker / "kv"), 10 ** 6)
+    assert store.save(list(range(50)), b"x" * 100) is None
+    assert store.entries() == [] and store.best(list(range(50))) is None
+
+
+def test_a_prompt_the_live_cache_holds_reads_no_folder(tmp_path):
+    """Rounds 2, 3... of a run: the cache already holds the prompt, so the disk is not listed."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from oci_magic.backends.kvstate import KVStates
+
+    class Counting(StateStore):
+        listed = 0
+
+        def entries(self):
+            Counting.listed += 1
+            return super().entries()
+
+    llm = SimpleNamespace(_input_ids=np.arange(4000), n_tokens=300, _ctx=SimpleNamespace(ctx=None))
+    states = KVStates(llm, SimpleNamespace(), Counting(str(tmp_path), 10 ** 6))
+    assert states.restore(list(range(310))) == 0 and Counting.listed == 0  # 10 new tokens: no state can pay
+    assert states.restore(list(range(600))) == 0 and Counting.listed == 1  # 300 new: look on disk

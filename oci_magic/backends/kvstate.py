@@ -30,6 +30,8 @@ class KVStates:
         if self.store is None:
             return 0
         have = common_prefix(llm._input_ids[: llm.n_tokens].tolist(), tokens)
+        if have + self.GAIN > len(tokens):
+            return 0  # the live cache holds (nearly) all of it: rounds 2, 3... read no folder
         best = self.store.best(tokens)
         if best is None or best[0] < have + self.GAIN:
             return 0

@@ -73,12 +73,11 @@ class ChatTokenizer:
                 continue
             tokens += self._tokenize(head.encode("utf-8"), True)
             parts = message.get("parts") or [message["content"]]
-            if prefix and message is messages[-1]:
-                parts = parts[:-1]
+            cut = prefix and message is messages[-1]
             # "replace": a lone surrogate (undecodable bytes in a variable's repr) must not crash us
-            for part in parts:
+            for part in parts[:-1] if cut else parts:
                 tokens += self._tokenize(part.encode("utf-8", "replace"), False)
-            if prefix and message is messages[-1]:
+            if cut:
                 return tokens
         tokens += self._tokenize(rest.encode("utf-8"), True)
         if self._bos_id is not None and (not tokens or tokens[0] != self._bos_id):
@@ -206,12 +205,9 @@ class LlamaBackend(Backend):
         if room < MIN_ROOM:
             raise PromptTooLong(len(tokens), self.n_ctx)
         with self.lock:  # held until the reply ends: a prefill batch waits, never interleaves
-            yield from self._stream(tokens, room, params, usage)
-
-    def _stream(self, tokens: List[int], room: int, params: GenerationParams, usage: Usage) -> Iterator[str]:
-        usage.threads = free_threads(self.n_threads) if self.share_cores and self.n_threads > 1 else self.n_threads
-        with self.states.threads(usage.threads):
-            yield from self._generate(tokens, room, params, usage)
+            usage.threads = free_threads(self.n_threads) if self.share_cores and self.n_threads > 1 else self.n_threads
+            with self.states.threads(usage.threads):
+                yield from self._generate(tokens, room, params, usage)
 
     def _generate(self, tokens: List[int], room: int, params: GenerationParams, usage: Usage) -> Iterator[str]:
         self.states.restore(tokens)
@@ -258,4 +254,3 @@ class LlamaBackend(Backend):
             "gpu_offload": self.gpu_offload,
             "load_seconds": round(self.load_seconds, 3),
         }
-

@@ -115,11 +115,14 @@ class StateStore:
         tokens = [int(t) for t in tokens]
         if len(tokens) < MIN_TOKENS or self.limit <= 0 or len(data) > self.limit:
             return None
-        os.makedirs(self.folder, exist_ok=True)
         header = json.dumps({"tokens": tokens, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}).encode()
         name = hashlib.sha256(struct.pack(f"<{len(tokens)}i", *tokens)).hexdigest()[:24] + SUFFIX
         path = os.path.join(self.folder, name)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".part")
+        try:  # an unwritable or full disk: no cache, never an error
+            os.makedirs(self.folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".part")
+        except OSError:
+            return None
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(MAGIC + struct.pack("<Q", len(header)) + header)
@@ -142,6 +145,20 @@ class StateStore:
                 remove(entry.path)
             else:
                 total += entry.size
+
+
+def folder_usage(folder: str) -> Tuple[int, int]:
+    """(saved states, bytes) under ``folder``, every model's; files removed meanwhile are skipped."""
+    files = size = 0
+    for root, _, names in os.walk(folder):
+        for name in names:
+            if name.endswith(SUFFIX):
+                try:
+                    size += os.path.getsize(os.path.join(root, name))
+                    files += 1
+                except OSError:
+                    continue
+    return files, size
 
 
 def _header(f) -> Optional[dict]:

@@ -1,7 +1,7 @@
 """A later ``%%oci`` continues the previous run's conversation, so it pays only for what is new.
 
-After a run -- whether its code worked or not -- its whole transcript -- system prompt, notebook context, task, the
-model's replies and the feedback -- sits in llama.cpp's KV cache. Starting the next run from a fresh
+After a run, its whole transcript -- system prompt, notebook context, task, the model's replies
+and the feedback -- sits in llama.cpp's KV cache. Starting the next run from a fresh
 prompt would keep only the history prefix and re-evaluate the previous run's cell, the variables
 and the task. Continuing appends one user turn instead: the cells run since, the variables that are
 new or changed, the last error, and the new task. A run that failed or was interrupted is

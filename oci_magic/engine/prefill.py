@@ -25,12 +25,10 @@ from .settings import PrefillSettings
 class PrefillStatus:
     """What prefill did, for ``%oci`` and the benchmarks."""
 
-    state: str = "idle"  # idle | reading | paused | off | failed
-    target: int = 0  # tokens of the last prefix asked for
+    state: str = "idle"  # idle | reading | paused | failed
     evaluated: int = 0  # tokens evaluated in the background, all jobs
     seconds: float = 0.0
     error: str = ""  # the last error, one line
-    saved: str = ""  # the last state file written
 
 
 class Prefiller:
@@ -117,11 +115,11 @@ class Prefiller:
             if messages is not None:
                 with backend.lock:
                     tokens = backend.prefix_tokens(messages)
-                status.state, status.target = "reading", len(tokens)
+                status.state = "reading"
                 threads = free_threads(settings.threads or max(1, backend.n_threads // 2))
                 status.evaluated += backend.prefill(tokens, stale, threads, settings.batch_seconds)
             if not stale():
-                status.saved = backend.save_state() or status.saved
+                backend.save_state()
                 status.state = "idle"
         except Exception as exc:  # never into the user's cell: shown by %oci
             status.state, status.error = "failed", f"{type(exc).__name__}: {exc}"[:300]

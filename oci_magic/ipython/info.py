@@ -6,6 +6,7 @@ import os
 from ..backends.base import context_size
 from ..backends.gguf import read_gguf
 from ..backends.models import model_file
+from ..backends.statecache import folder_usage
 from ..engine.session import Session
 from ..engine.settings import ModelOptions
 from ..errors import OciError
@@ -64,10 +65,5 @@ def cache_line(session: Session, loaded) -> str:
 def disk_line(where: ModelOptions) -> str:
     if not where.kv_folder:
         return "off (c.OciMagics.kv_cache_mb = 0)"
-    files = sizes = 0
-    for root, _, names in os.walk(where.kv_folder):
-        for name in names:
-            if name.endswith(".kv"):
-                files += 1
-                sizes += os.path.getsize(os.path.join(root, name))
+    files, sizes = folder_usage(where.kv_folder)
     return f"{where.kv_folder}: {files} saved state{'s' * (files != 1)}, {sizes / 2**20:.0f} of {where.kv_bytes / 2**20:.0f} MiB"
