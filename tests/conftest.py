@@ -135,5 +135,5 @@ def fake_llama(monkeypatch):
         def stream(self, messages, params, usage):
             yield fenced("made = True")
 
-    monkeypatch.setitem(backends._factories, "llama", Fake)
+    monkeypatch.setitem(backends._types, "llama", backends.BackendType("llama", Fake, backends._types["llama"].choose, loads=True))
     return loaded

@@ -46,7 +46,7 @@ TABLE = [
     ("--timeout -1 --replay GOOD", "t", "--timeout must be 0 (no limit) or up to 1e+06 seconds, not -1"),
     ("--timeout soon", "t", "argument --timeout: invalid float value: 'soon'"),
     ("--allow everything", "t", "argument --allow: invalid choice: 'everything' (choose from 'risky')"),
-    ("--replay GOOD --model MISSING", "t", "--replay answers from a file; it cannot be combined with --model"),
+    ("--replay GOOD --model MISSING", "t", "--replay answers with recorded replies; it cannot be combined with --model"),
     ("--record DIR/no/such/r.json --replay GOOD", "t", "--record: folder does not exist: DIR/no/such"),
     ("--record DIR --replay GOOD", "t", "--record: DIR is a directory"),
     # model files
@@ -126,7 +126,7 @@ def test_control_characters_and_undecodable_bytes_in_the_task_are_cleaned(ip, ma
     monkeypatch.setattr(ReplayBackend, "generate", lambda self, m, p: seen.append(m) or original(self, m, p))
     path = replay_file(GOOD)
     ip.run_cell_magic("oci", f"--replay {path} --context none", "sum\x00 the\x1b[31m caf\udce9\r\nvalues\x07")
-    assert seen[0][1]["content"] == "## Task\nsum the caf\ufffd\nvalues"
+    assert seen[0][1].content == "## Task\nsum the caf\ufffd\nvalues"
     assert magics.session.last_result.task == "sum the caf\ufffd\nvalues" and ip.user_ns["made"] == 1
 
 

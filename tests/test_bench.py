@@ -63,12 +63,13 @@ def test_bench_loop_reuses_the_prompt(tmp_path, capsys):
     from oci_magic.cli import main
 
     out = tmp_path / "loop.json"
-    assert main(["bench", "loop", "--part", "loop", "--json", str(out)]) == 0
+    assert main(["bench", "loop", "--part", "prompt", "--part", "startup", "--json", str(out)]) == 0
     text = capsys.readouterr().out
-    for figure in ("round-2 first token / cold", "second %%oci first token / cold", "generation tok/s, ours / raw",
-                   "%load_ext oci_magic", "gather 200 cells + 100 variables"):
+    for figure in ("round-2 first token / cold", "second %%oci first token / cold", "%load_ext oci_magic",
+                   "gather 200 cells + 100 variables"):
         assert figure in text
-    r = json.loads(out.read_text())
+    report = json.loads(out.read_text())
+    r = dict(report["prompt"], load_ext=report["startup"]["load_ext"])
     assert r["round2"]["reused_tokens"] >= r["cold"]["prompt_tokens"]  # the whole round-1 prompt was cached
     assert r["second"]["reused_tokens"] >= r["history_tokens"]  # the whole history was cached
     assert r["load_ext"]["imported_llama_cpp"] is False
@@ -100,16 +101,33 @@ def test_a_passing_first_reply_ends_the_problem_in_round_one(replay_file):
 
 @pytest.mark.slow
 def test_bench_cache_figures(capsys):
-    """The cache part of oci bench loop on a small notebook: prefill, a failed run, a restart."""
-    from oci_magic.bench.cache import bench_cache, print_cache
+    """The idle part of oci bench loop on a small notebook: prefill, a failed run, a restart."""
+    from oci_magic.bench import idle
 
-    r = bench_cache(cells=8, busy_n=2_000_000)
-    print_cache(r)
+    r = idle.measure(cells=8, busy_n=2_000_000)
+    rows = idle.report(r)
     text = capsys.readouterr().out
-    assert "first %%oci after cells: evaluated" in text and "share_cores" in text
+    assert "first %%oci after the cells, prefilled" in text
+    assert [row[0] for row in rows][:2] == ["first %%oci after cells: evaluated", "first %%oci after cells: first token / cold"]
     assert r["cold"]["evaluated_tokens"] == r["cold"]["prompt_tokens"] > 300
     assert r["prefilled"]["evaluated_share"] <= 0.10  # the notebook was read before the run
     assert r["after_failed_fresh"]["evaluated_share"] > r["after_failed_prefilled"]["evaluated_share"]
     assert r["after_failed_prefilled"]["evaluated_share"] <= 0.05
     assert r["restart_no_prefill"]["evaluated_share"] <= 0.10  # from the disk, even without prefill
+
+
+@pytest.mark.slow
+def test_bench_speed_figures(capsys):
+    """The speed part: generation against raw llama-cpp-python, and beside a busy process."""
+    from oci_magic.bench import speed
+    from oci_magic.engine.session import Session
+    from oci_magic.engine.settings import OciConfig
+
+    session = Session()
+    backend, _ = session.backend(OciConfig(kv_cache_mb=0).run_options().model)
+    r = speed.measure(backend)
+    session.close()
+    rows = speed.report(r)
+    assert "share_cores" in capsys.readouterr().out
+    assert rows[0][0] == "generation tok/s, ours / raw" and r["throughput"]["ratio"] > 0.8
     assert {row["threads"] for row in r["contention"]["rows"]} >= {"auto"}

@@ -4,6 +4,7 @@ names as they were."""
 import pytest
 
 from oci_magic.engine.checks import check, recreated, targets
+from oci_magic.engine.records import Undone
 from oci_magic.execution.executor import NamespaceExecutor, is_cell
 from oci_magic.execution.facts import failure_facts
 from oci_magic.execution.result import Execution
@@ -108,7 +109,7 @@ def test_a_miss_goes_back_and_the_next_try_starts_from_the_users_names(ip, magic
     assert [r.status for r in result.rounds] == ["incomplete", "ok"] and result.outcome == "success"
     assert "The task asks for `rolling`, but the code did not create it (it created `rolling_mean`)" in result.rounds[0].feedback
     assert ip.user_ns["sales"] == [3, 1, 2] and "rolling_mean" not in ip.user_ns  # round 1 undone
-    assert result.rounds[0].execution.restored == ["sales"] and result.rounds[0].execution.removed == ["rolling_mean"]
+    assert result.rounds[1].undone == Undone(1, ("sales",), ("rolling_mean",))  # said by the round that undid it
     assert ip.user_ns["rolling"] == 2
 
 

@@ -3,8 +3,10 @@ import time
 import pytest
 
 from oci_magic.context import notebook as ctx
-from oci_magic.context import layout as history
-from oci_magic.context.layout import ContextSpec
+from oci_magic.engine.prompting import history
+from oci_magic.engine.prompting import token_budget
+from oci_magic.engine.prompting.history import ContextSpec
+from oci_magic.engine.prompting.render import render_cell
 from oci_magic.context.variables import user_variables
 from oci_magic.values import summarize
 
@@ -24,6 +26,11 @@ class Loud:
 
 def words(text):
     return len(text.split())
+
+
+def build(context, spec, budget):
+    """The laid-out context's text, from a fresh window."""
+    return history.layout(context, spec, budget, words, words, history.Window())[0].text
 
 
 def sample():
@@ -55,13 +62,13 @@ def test_gather_reads_history_outputs_errors_and_generated_code():
 def test_last_error_is_the_latest_cells():
     gathered = ctx.gather(["", "ok = 1", "1/0"], {}, {2: "ZeroDivisionError: division by zero"}, {}, 3, {})
     assert gathered.last_error == "ZeroDivisionError: division by zero"
-    text = history.build(gathered, ContextSpec(), 10_000, words).text
+    text = build(gathered, ContextSpec(), 10_000)
     assert "## Last error\nZeroDivisionError: division by zero" in text
 
 
 def test_render_is_deterministic_and_ordered():
-    text = history.build(sample(), ContextSpec(), 10_000, words).text
-    assert text == history.build(sample(), ContextSpec(), 10_000, words).text
+    text = build(sample(), ContextSpec(), 10_000)
+    assert text == build(sample(), ContextSpec(), 10_000)
     assert text.index("## Notebook so far") < text.index("## Variables in the kernel")
     assert text.index("x = 3") < text.index("x * 2") < text.index("print('hi')")
     assert "Output:\n```\n6\n```" in text
@@ -72,7 +79,7 @@ def test_render_is_deterministic_and_ordered():
 def test_budget_keeps_the_most_recent_cells():
     inputs = [""] + [f"value_{i} = {i}  # " + "pad " * 20 for i in range(100)]
     gathered = ctx.gather(inputs, {}, {}, {}, 101, {})
-    text = history.build(gathered, ContextSpec(), 300, words).text
+    text = build(gathered, ContextSpec(), 300)
     assert words(text) <= 300
     assert "value_99" in text and "value_0 " not in text
     assert "older cells are not shown" in text
@@ -81,7 +88,7 @@ def test_budget_keeps_the_most_recent_cells():
 @pytest.mark.parametrize("spec,has_cells,has_vars", [
     ("all", True, True), ("vars", False, True), ("none", False, False), ("1", True, True)])
 def test_context_spec(spec, has_cells, has_vars):
-    text = history.build(sample(), ContextSpec.parse(spec), 10_000, words).text
+    text = build(sample(), ContextSpec.parse(spec), 10_000)
     assert ("## Notebook so far" in text) == has_cells
     assert ("## Variables" in text) == has_vars
     if spec == "1":
@@ -96,10 +103,10 @@ def test_context_spec_rejects(bad):
 
 def test_large_outputs_are_clipped_head_and_tail():
     gathered = ctx.gather(["", "big"], {1: "x" * 50 + "y" * 5000 + "z" * 50}, {}, {}, 2, {})
-    cell = ctx.render_cell(gathered.cells[0])
+    cell = render_cell(gathered.cells[0])
     assert len(cell) < 400  # the output summary is bounded before rendering
     gathered.cells[0].output = "a" * 600 + "b" * 5000 + "c" * 600
-    cell = ctx.render_cell(gathered.cells[0])
+    cell = render_cell(gathered.cells[0])
     assert "aaa" in cell and "ccc" in cell and "characters cut" in cell and len(cell) < 1500
 
 
@@ -132,9 +139,9 @@ def test_gathering_is_fast_on_a_big_notebook():
     inputs = [""] + [f"v{i} = {i}\nprint(v{i})" for i in range(200)]
     start = time.perf_counter()
     gathered = ctx.gather(inputs, {}, {}, {}, 201, namespace)
-    history.build(gathered, ContextSpec(), 6000, words).text
+    build(gathered, ContextSpec(), 6000)
     elapsed = time.perf_counter() - start
-    assert "big: pandas.DataFrame shape=(10000000, 2)" in history.build(gathered, ContextSpec(), 6000, words).text
+    assert "big: pandas.DataFrame shape=(10000000, 2)" in build(gathered, ContextSpec(), 6000)
     print(f"gather+render of 200 cells, 100 variables: {elapsed * 1000:.1f} ms")
 
 
@@ -146,5 +153,5 @@ def test_user_variables_skip_modules_private_and_hidden():
 
 
 def test_token_budget_leaves_room_for_every_round():
-    assert ctx.token_budget(8192, 512, 3, fixed=200, feedback_tokens=400) == 8192 - 200 - 3 * 512 - 2 * 400 - 64
-    assert ctx.token_budget(1024, 512, 3, fixed=200, feedback_tokens=400) == 0
+    assert token_budget(8192, 512, 3, fixed=200, feedback_tokens=400) == 8192 - 200 - 3 * 512 - 2 * 400 - 64
+    assert token_budget(1024, 512, 3, fixed=200, feedback_tokens=400) == 0

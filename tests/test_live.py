@@ -240,11 +240,11 @@ REFUSED = ("✗ %%oci interrupted in round 1: --confirm asks before running code
 
 @pytest.mark.parametrize("options,headless,answers,outcome,y,last_line", [
     ("--confirm", False, ["run"], "success", 42, "✓ %%oci succeeded in round 1 of 3"),
-    ("--confirm", False, ["stop"], "interrupted", None,
+    ("--confirm", False, ["stop"], "stopped", None,
      "✗ %%oci interrupted in round 1: stopped by you before running round 1"),
     ("--confirm", False, ["skip", "use base, it exists", "run"], "success", 41, "✓ %%oci succeeded in round 2 of 3"),
-    ("--confirm", False, [None], "interrupted", None, REFUSED),  # a kernel with no stdin (nbclient)
-    ("--confirm", True, [], "interrupted", None, REFUSED),  # headless: not even asked
+    ("--confirm", False, [None], "stopped", None, REFUSED),  # a kernel with no stdin (nbclient)
+    ("--confirm", True, [], "stopped", None, REFUSED),  # headless: not even asked
     ("--confirm --yes", True, [], "success", 42, "✓ %%oci succeeded in round 1 of 3"),
     ("", False, [], "success", 42, "✓ %%oci succeeded in round 1 of 3"),
 ])

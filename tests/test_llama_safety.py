@@ -3,6 +3,7 @@ with chat-template control strings stays plain text, and a task beyond n_ctx is 
 import pytest
 from IPython.core.error import UsageError
 
+from oci_magic.backends.base import Message
 from oci_magic.backends.llama import LlamaBackend
 from oci_magic.engine.events import TokenGenerated
 from oci_magic.engine.loop import RefinementLoop
@@ -36,7 +37,7 @@ def test_an_interrupt_mid_reply_keeps_the_cache_consistent(backend):
     reference = RefinementLoop(backend, None, settings).run("print the squares of 1 to 5")
     before = reference.rounds[0].reply
     cut = RefinementLoop(backend, None, settings, [_interrupt_after(5)]).run("print the cubes of 1 to 5")
-    assert cut.outcome == "interrupted" and cut.summary() == "interrupted in round 1: during generation"
+    assert cut.outcome == "stopped" and cut.summary() == "interrupted in round 1: during generation"
     assert cut.rounds[0].reply and cut.final_round is None  # partial reply kept in the record, nothing to insert
     assert backend.llm.n_tokens <= backend.n_ctx
     again = RefinementLoop(backend, None, settings).run("print the squares of 1 to 5")
@@ -48,7 +49,7 @@ def test_an_interrupt_during_generation_in_the_magic_inserts_nothing(ip, magics,
     magics.session.backend(magics.run_options().model)  # loaded once, outside the interrupted run
     magics._views = lambda confirming: [_interrupt_after(3)]
     ip.run_cell("%%oci --seed 1\nprint hello", store_history=True)
-    assert magics.session.last_result.outcome == "interrupted" and ip.rl_next_input is None
+    assert magics.session.last_result.outcome == "stopped" and ip.rl_next_input is None
     del magics._views
     ip.run_cell("%%oci --seed 1 --rounds 1 --max-tokens 32\nprint hello", store_history=True)
     assert magics.session.last_result.rounds[0].usage.generated_tokens > 0
@@ -66,9 +67,9 @@ def test_hostile_notebook_text_is_tokenized_as_plain_text(ip, magics, monkeypatc
                         lambda self, m: prompts.append((m, original(self, m))) or prompts[-1][1])
     ip.run_cell(f"%%oci --rounds 1 --max-tokens 8 --no-exec\nsummarise {hostile}", store_history=True)
     messages, tokens = prompts[-1]
-    assert messages[1]["content"].count("<|im_start|>system") >= 3  # cell text, output, repr, task all carry it
+    assert messages[1].content.count("<|im_start|>system") >= 3  # cell text, output, repr, task all carry it
     special = {t for t in tokens if backend.llm.detokenize([t], special=True) != backend.llm.detokenize([t])}
-    template_only = original(backend, [{"role": m["role"], "content": "x"} for m in messages])
+    template_only = original(backend, [Message.of(m.role, "x") for m in messages])
     assert sorted(t for t in tokens if t in special) == sorted(t for t in template_only if t in special)
 
 

@@ -3,9 +3,11 @@ import sys
 
 import pytest
 
+from oci_magic.backends.base import Message
 from oci_magic.backends.replay import RecordingBackend, ReplayBackend
 from oci_magic.execution.executor import NamespaceExecutor
 from oci_magic.engine.loop import RefinementLoop
+from oci_magic.engine.prompting import plain
 
 from .conftest import fenced, run_settings
 
@@ -14,7 +16,7 @@ def run(replies, rounds=3, execute=True, namespace=None, listeners=(), executor=
     backend = ReplayBackend(replies)
     executor = executor or NamespaceExecutor(namespace if namespace is not None else {})
     loop = RefinementLoop(backend, executor, run_settings(rounds=rounds, execute=execute, **kw), listeners)
-    return loop.run("the task", "## Variables in the kernel\n- a: 1"), backend, executor
+    return loop.run("the task", plain("the task", "## Variables in the kernel\n- a: 1")), backend, executor
 
 
 def test_fail_then_fix_then_success():
@@ -29,8 +31,8 @@ def test_fail_then_fix_then_success():
     # round 2's prompt is round 1's prompt plus the raw reply and the feedback: append-only
     p1, p2 = backend.calls
     assert p2[: len(p1)] == p1
-    assert p2[len(p1):] == [{"role": "assistant", "content": first.reply}, {"role": "user", "content": first.feedback}]
-    assert p1[1]["content"].endswith("## Task\nthe task") and "- a: 1" in p1[1]["content"]
+    assert p2[len(p1):] == [Message.of("assistant", first.reply), Message.of("user", first.feedback)]
+    assert p1[1].content.endswith("## Task\nthe task") and "- a: 1" in p1[1].content
     assert result.summary() == "succeeded in round 2 of 3"
     assert result.final_round is result.rounds[1]
 
@@ -47,7 +49,7 @@ def test_no_code_reply_counts_as_failed_round_with_feedback():
     result, backend, _ = run(["I am not sure what you mean.", fenced("z = 5")])
     assert result.outcome == "success"
     assert result.rounds[0].status == "no-code"
-    assert "no Python code" in backend.calls[1][-1]["content"]
+    assert "no Python code" in backend.calls[1][-1].content
 
 
 def test_two_no_code_replies_stop_as_no_progress():
@@ -137,7 +139,7 @@ def test_feedback_is_bounded_and_plain():
 def test_generated_code_that_exits_does_not_end_the_loop():
     result, _, _ = run([fenced("import sys\nsys.exit(3)"), fenced("raise KeyboardInterrupt"), fenced("x = 1")])
     assert result.rounds[0].execution.ename == "SystemExit"
-    assert result.outcome == "interrupted" and result.message == "during execution"
+    assert result.outcome == "stopped" and result.message == "during execution"
 
 
 def test_interrupt_during_generation_keeps_the_partial_round():
@@ -148,7 +150,7 @@ def test_interrupt_during_generation_keeps_the_partial_round():
 
     loop = RefinementLoop(Interrupting(["unused"]), NamespaceExecutor(), run_settings())
     result = loop.run("task")
-    assert result.outcome == "interrupted" and result.message == "during generation"
+    assert result.outcome == "stopped" and result.message == "during generation"
     assert result.rounds[0].reply == "```python\nx =" and result.rounds[0].status == "interrupted"
 
 
@@ -203,12 +205,12 @@ def test_gate_can_skip_with_feedback_or_stop():
     ns = {}
     result = RefinementLoop(backend, NamespaceExecutor(ns), run_settings(), gate=gate).run("t")
     assert [r.status for r in result.rounds] == ["skipped", "ok"] and ns["x"] == 1
-    assert "Do not divide by zero." in backend.calls[1][-1]["content"]
+    assert "Do not divide by zero." in backend.calls[1][-1].content
     assert asked == ["x = 1/0", "x = 1"]
 
     result = RefinementLoop(ReplayBackend([fenced("x = 2")]), NamespaceExecutor(ns), run_settings(),
                             gate=lambda i, c: Decision(STOP, "the user pressed Stop")).run("t")
-    assert result.outcome == "interrupted" and ns["x"] == 1
+    assert result.outcome == "stopped" and ns["x"] == 1
     assert result.summary() == "interrupted in round 1: the user pressed Stop"
 
 
@@ -239,7 +241,7 @@ def test_ask_stdin_without_stdin_returns_none():
 
 
 def test_feedback_fits_the_room_the_budget_reserves_for_it():
-    from oci_magic.engine.feedback import ASK_FIX, error_feedback
+    from oci_magic.engine.prompting.feedback import ASK_FIX, error_feedback
     from oci_magic.execution.result import Execution
 
     huge = Execution(ok=False, ename="ValueError", evalue="v" * 5000,
@@ -256,11 +258,11 @@ def test_restart_shows_the_mistakes_not_the_code():
     assert result.outcome == "success"
     first, second = backend.calls
     assert len(second) == len(first) == 2  # no assistant turn: the earlier reply is not shown
-    assert second[1]["parts"][:-1] == first[1].get("parts", [first[1]["content"]])
-    note = second[1]["parts"][-1]
+    assert second[1].parts[:-1] == first[1].parts
+    note = second[1].parts[-1]
     assert "Attempt 1 failed with KeyError: 'amount'." in note
     assert "there is no 'amount'; the keys are: 'a'" in note  # a fact from the failing frame
     assert "df = {'a': 1}" not in note and "y = df" not in note
     _, backend, _ = run([fenced("df = {'a': 1}\ny = df['amount']"), fenced("y = 1")], refine="restart", facts=False)
-    note = backend.calls[1][1]["parts"][-1]
+    note = backend.calls[1][1].parts[-1]
     assert "Attempt 1 failed with KeyError: 'amount'." in note and "the keys are" not in note  # facts off

@@ -58,7 +58,7 @@ def test_prompt_holds_history_variables_and_errors(ip, magics, replay_file, monk
     ip.run_cell("1/0", store_history=True)
     path = replay_file(fenced("total = sum(sales)"))
     ip.run_cell(f"%%oci --replay {path}\nsum the sales", store_history=True)
-    user = seen[0][1]["content"]
+    user = seen[0][1].content
     assert "```python\nimport json\nsales = [3, 4, 5]\n```" in user
     assert "- sales: list len=3 [3, 4, 5]" in user and "Imported modules: json" in user
     assert "## Last error\nZeroDivisionError: division by zero" in user
@@ -102,7 +102,7 @@ def test_record_then_replay(ip, tmp_path, replay_file):
     ("--bogus", "t", "unrecognized arguments: --bogus"),
     ("--model /no/such/model.gguf", "t", "model file not found: /no/such/model.gguf"),
     ("--replay /no/such.json", "t", "replay file not found: /no/such.json"),
-    ("--replay R --model M", "t", "--replay answers from a file; it cannot be combined with --model"),
+    ("--replay R --model M", "t", "--replay answers with recorded replies; it cannot be combined with --model"),
     ("--record /no/such/dir/r.json --replay R", "t", "--record: folder does not exist"),
 ])
 def test_bad_input_is_one_line_and_changes_nothing(ip, replay_file, line, cell, message):
@@ -250,8 +250,8 @@ def test_errors_of_generated_code_are_not_pinned_on_a_cell(ip, magics, replay_fi
     ip.run_cell(f"%%oci --rounds 1 --replay {path}\nfail", store_history=True)
     ip.run_cell("x = 10", store_history=True)
     ip.run_cell("1/0", store_history=True)
-    assert list(magics.session.errors.values()) == ["ZeroDivisionError: division by zero"]
-    assert list(magics.session.errors) == [len(ip.history_manager.input_hist_raw) - 1]  # the cell that raised
+    assert list(magics.session.memory.errors.values()) == ["ZeroDivisionError: division by zero"]
+    assert list(magics.session.memory.errors) == [len(ip.history_manager.input_hist_raw) - 1]  # the cell that raised
 
 
 @pytest.mark.parametrize("line,message", [
@@ -280,7 +280,7 @@ def test_a_registered_backend_answers_by_name(ip, magics, monkeypatch):
             usage.prompt_tokens = self.prompt_tokens(messages)
             yield fenced("echoed = 42")
 
-    monkeypatch.setitem(backends._factories, "echo", Echo)
+    monkeypatch.setitem(backends._types, "echo", backends.BackendType("echo", Echo))
     ip.run_cell_magic("oci", "--backend echo", "make echoed")
     assert ip.user_ns["echoed"] == 42
     assert magics.session.last_result.model["name"] == "echo"

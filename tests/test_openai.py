@@ -14,6 +14,7 @@ import pytest
 
 from .conftest import run_settings, stop_process
 
+from oci_magic.backends.base import Message
 from oci_magic.backends.openai import OpenAIBackend, base_url
 from oci_magic.errors import GenerationError
 from oci_magic.engine.loop import RefinementLoop
@@ -21,8 +22,8 @@ from oci_magic.execution.executor import NamespaceExecutor
 from oci_magic.backends.base import GenerationParams
 
 GREEDY = GenerationParams(temperature=0.0, max_tokens=48, seed=7)
-MESSAGES = [{"role": "system", "content": "You write Python."},
-            {"role": "user", "content": "Print hello world in Python.", "parts": ["Print hello ", "world in Python."]}]
+MESSAGES = [Message.of("system", "You write Python."),
+            Message.of("user", "Print hello ", "world in Python.")]
 
 
 def free_port():
@@ -102,7 +103,7 @@ def test_streams_pieces_and_reads_usage(scripted, monkeypatch):
     path, headers, body = Scripted.requests[0]
     assert path == "/v1/chat/completions" and headers["authorization"] == "Bearer sk-test"
     assert body["model"] == "scripted-model" and body["stream"] is True and body["seed"] == 7
-    assert body["messages"][1] == {"role": "user", "content": "Print hello world in Python."}  # no "parts"
+    assert body["messages"][1] == {"role": "user", "content": "Print hello world in Python."}  # the parts joined
 
 
 def test_errors_are_one_line_generation_errors(scripted):
@@ -259,7 +260,7 @@ def test_counts_are_estimated_when_the_stream_stops_early(scripted):
     stream = backend.generate(MESSAGES, GREEDY)
     next(stream)
     stream.close()  # the loop stops at the end of the code block, before the usage event
-    assert stream.usage.prompt_tokens == sum(backend.count_tokens(m["content"]) for m in MESSAGES) > 0
+    assert stream.usage.prompt_tokens == sum(backend.count_tokens(m.content) for m in MESSAGES) > 0
 
 
 def test_the_magic_keeps_one_remote_backend(ip, magics, scripted, monkeypatch):

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from oci_magic.backends.base import Backend, Capabilities, Message
 from oci_magic.backends import statecache
 from oci_magic.backends.statecache import StateStore
 from oci_magic.engine.prefill import Prefiller
@@ -80,10 +81,11 @@ def test_two_kernels_writing_at_once_never_leave_half_a_file(tmp_path):
 
 
 # -- the thread, on a fake backend ---------------------------------------------------------------
-class SlowBackend:
+class SlowBackend(Backend):
     """Evaluates one token per 20 ms, holding the lock per batch like LlamaBackend."""
 
     n_threads = 2
+    capabilities = Capabilities(prefill=True, saves_state=True)
 
     def __init__(self, fail=False):
         self.lock = threading.RLock()
@@ -92,7 +94,7 @@ class SlowBackend:
     def prefix_tokens(self, messages):
         if self.fail:
             raise RuntimeError("the tokenizer broke")
-        return list(range(len(messages[0]["content"])))
+        return list(range(len(messages[0].content)))
 
     def prefill(self, tokens, stop, threads, batch_seconds):
         self.threads.add(threads)
@@ -118,7 +120,7 @@ def wait_for(condition, seconds=10):
 
 def test_prefill_reads_in_the_background_and_saves_when_done():
     backend, prefiller = SlowBackend(), Prefiller()
-    prefiller.schedule(backend, [{"role": "user", "content": "x" * 20}], ON)
+    prefiller.schedule(backend, [Message.of("user", "x" * 20)], ON)
     assert wait_for(lambda: backend.saves == 1)
     assert len(backend.cache) == 20 and prefiller.status.evaluated == 20 and prefiller.status.state == "idle"
     assert backend.threads == {1}  # its own thread count, not the generation's
@@ -127,21 +129,21 @@ def test_prefill_reads_in_the_background_and_saves_when_done():
 
 def test_a_cell_that_starts_pauses_it_within_a_batch():
     backend, prefiller = SlowBackend(), Prefiller()
-    prefiller.schedule(backend, [{"role": "user", "content": "x" * 500}], ON)
+    prefiller.schedule(backend, [Message.of("user", "x" * 500)], ON)
     assert wait_for(lambda: len(backend.cache) > 3)
     prefiller.pause()
     time.sleep(0.05)  # the batch in flight ends
     stopped_at = len(backend.cache)
     time.sleep(0.2)
     assert len(backend.cache) == stopped_at < 500 and backend.saves == 0
-    prefiller.schedule(backend, [{"role": "user", "content": "x" * 30}], ON)  # the next cell ended: go on
+    prefiller.schedule(backend, [Message.of("user", "x" * 30)], ON)  # the next cell ended: go on
     assert wait_for(lambda: backend.saves == 1)
     prefiller.close()
 
 
 def test_cancel_waits_for_the_batch_in_flight():
     backend, prefiller = SlowBackend(), Prefiller()
-    prefiller.schedule(backend, [{"role": "user", "content": "x" * 500}], ON)
+    prefiller.schedule(backend, [Message.of("user", "x" * 500)], ON)
     assert wait_for(lambda: len(backend.cache) > 3)
     prefiller.cancel()  # the model is about to be freed
     assert backend.lock.acquire(blocking=False)  # no batch runs now...
@@ -154,11 +156,11 @@ def test_cancel_waits_for_the_batch_in_flight():
 
 def test_errors_stay_in_the_thread():
     prefiller = Prefiller()
-    prefiller.schedule(SlowBackend(fail=True), [{"role": "user", "content": "x"}], ON)
+    prefiller.schedule(SlowBackend(fail=True), [Message.of("user", "x")], ON)
     assert wait_for(lambda: prefiller.status.state == "failed")
     assert prefiller.status.error == "RuntimeError: the tokenizer broke"
     backend = SlowBackend()
-    prefiller.schedule(backend, [{"role": "user", "content": "xy"}], ON)  # and it keeps working
+    prefiller.schedule(backend, [Message.of("user", "xy")], ON)  # and it keeps working
     assert wait_for(lambda: backend.saves == 1)
     prefiller.close()
 
@@ -166,10 +168,10 @@ def test_errors_stay_in_the_thread():
 # -- the magic: hooks and %oci, on a backend that records what prefill asked -------------------------
 def test_the_magic_prefills_after_each_cell_and_never_into_a_cell(ip, magics, monkeypatch):
     from oci_magic import backends
-    from oci_magic.backends.base import Backend
 
     class Recording(Backend):
-        name, load_seconds, n_threads, model_path, cached_tokens = "rec", 0.0, 2, "", 0
+        name, n_threads = "rec", 2
+        capabilities = Capabilities(prefill=True)
 
         def __init__(self, spec):
             self.lock, self.asked, self.seen, self.replies = threading.RLock(), [], [], []
@@ -183,7 +185,7 @@ def test_the_magic_prefills_after_each_cell_and_never_into_a_cell(ip, magics, mo
 
         def prefix_tokens(self, messages):
             self.asked.append(messages)
-            if "boom" in messages[-1]["content"]:
+            if "boom" in messages[-1].content:
                 raise ValueError("bad prefix")
             return [1, 2, 3]
 
@@ -193,7 +195,7 @@ def test_the_magic_prefills_after_each_cell_and_never_into_a_cell(ip, magics, mo
         def save_state(self):
             return None
 
-    monkeypatch.setitem(backends._factories, "llama", Recording)
+    monkeypatch.setitem(backends._types, "llama", backends.BackendType("llama", Recording, backends._types["llama"].choose, loads=True))
     scheduled, schedule = [], magics.session.prefiller.schedule
     monkeypatch.setattr(magics.session.prefiller, "schedule", lambda *a: scheduled.append(1) or schedule(*a))
     ip.run_cell("a = 1", store_history=True)
@@ -201,10 +203,10 @@ def test_the_magic_prefills_after_each_cell_and_never_into_a_cell(ip, magics, mo
     ip.run_cell("%%oci\nmake it", store_history=True)
     backend = magics.session.loaded_backend()
     ip.run_cell("total = a + made", store_history=True)
-    assert wait_for(lambda: backend.asked and "total = a + made" in backend.asked[-1][-1]["content"])
+    assert wait_for(lambda: backend.asked and "total = a + made" in backend.asked[-1][-1].content)
     prompt = backend.asked[-1]
-    assert prompt[-1]["parts"][-1] == "## Task\n"  # everything but the task
-    assert "- total: 2" in prompt[-1]["content"]  # the variables are read too
+    assert prompt[-1].parts[-1] == "## Task\n"  # everything but the task
+    assert "- total: 2" in prompt[-1].content  # the variables are read too
     ip.run_cell("boom = 1", store_history=True)
     assert wait_for(lambda: magics.session.prefiller.status.state == "failed")
     assert ip.user_ns["boom"] == 1
@@ -216,7 +218,7 @@ def test_the_magic_prefills_after_each_cell_and_never_into_a_cell(ip, magics, mo
     magics.prefill = False
     ip.run_cell("b = 2", store_history=True)
     time.sleep(0.2)
-    assert "b = 2" not in backend.asked[-1][-1]["content"]  # off: nothing read
+    assert "b = 2" not in backend.asked[-1][-1].content  # off: nothing read
 
 
 def test_preload_loads_the_model_in_the_background_after_load_ext(ip, fake_llama):

@@ -106,16 +106,15 @@ def test_a_model_switch_mid_prefill_cancels_it(shell, magics, model_path, tmp_pa
     shutil.copy(model_path, other)
     ip.run_line_magic("oci", f"model {other}")
     usage = run_oci(ip, magics, "print the total of values_2")  # unloads the first model mid-prefill
-    assert first.llm is None and magics.session.loaded_backend().model_path == str(other)
+    assert first.llm is None and magics.session.loaded_backend().describe()["path"] == str(other)
     assert usage.generated_tokens > 0 and magics.session.prefiller.status.error == ""
 
 
 def test_the_cache_outlives_the_kernel_and_a_damaged_file_is_skipped(model_path, tmp_path):
     from oci_magic.backends.llama import LlamaBackend
     from oci_magic.backends.base import GenerationParams
-    from oci_magic.engine import prompt
 
-    messages = prompt.initial_messages("print the sum of values_4", notebook(CELLS))
+    messages = notebook(CELLS, "print the sum of values_4")
     params = GenerationParams(0.0, 4, 1)
     folder = str(tmp_path / "kv")
 
@@ -150,15 +149,15 @@ def test_the_cache_outlives_the_kernel_and_a_damaged_file_is_skipped(model_path,
     again.close()
 
 
-def notebook(cells):
-    from oci_magic.context.layout import PromptContext
+def notebook(cells, task):
+    """The first prompt of a notebook of ``cells`` (no outputs, no variables) and ``task``."""
+    from oci_magic.engine.prompting import task_section, with_system
 
-    return PromptContext(["## Notebook so far\n\n"] + [f"```python\n{c}\n```\n\n" for c in cells], "")
+    return with_system(["## Notebook so far\n\n"] + [f"```python\n{c}\n```\n\n" for c in cells] + [task_section(task)])
 
 
 def test_concurrent_kernels_share_the_folder(model_path, tmp_path):
     from oci_magic.backends.llama import LlamaBackend
-    from oci_magic.engine import prompt
 
     folder = str(tmp_path / "kv")
     errors = []
@@ -167,7 +166,7 @@ def test_concurrent_kernels_share_the_folder(model_path, tmp_path):
         try:
             backend = LlamaBackend(model_path, n_ctx=2048, n_threads=1, kv_folder=folder, kv_bytes=2**30)
             for i in range(3):
-                messages = prompt.initial_messages("t", notebook(CELLS[: 10 + 5 * i + n]))
+                messages = notebook(CELLS[: 10 + 5 * i + n], "t")
                 backend.prefill(backend.prefix_tokens(messages), lambda: False)
                 backend.save_state(1)
             backend.close()
@@ -181,6 +180,6 @@ def test_concurrent_kernels_share_the_folder(model_path, tmp_path):
     # one state left (each supersedes the shorter ones), whole: a third kernel reads from it
     assert len([n for _, _, ns in os.walk(folder) for n in ns]) == 1
     reader = LlamaBackend(model_path, n_ctx=2048, n_threads=1, kv_folder=folder, kv_bytes=2**30)
-    longest = prompt.initial_messages("t", notebook(CELLS[:21]))
+    longest = notebook(CELLS[:21], "t")
     assert reader.prefill(reader.prefix_tokens(longest), lambda: False) == 0
     reader.close()

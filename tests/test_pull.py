@@ -250,7 +250,7 @@ def test_the_embedded_model_hint_shows_once_per_kernel(ip, monkeypatch, capsys):
         def stream(self, messages, params, usage):
             yield fenced("made = True")
 
-    monkeypatch.setitem(backends._factories, "llama", Embedded)
+    monkeypatch.setitem(backends._types, "llama", backends.BackendType("llama", Embedded, backends._types["llama"].choose, loads=True))
     ip.run_cell_magic("oci", "", "make made")
     ip.run_cell_magic("oci", "", "make made")
     out = capsys.readouterr().out

@@ -200,7 +200,7 @@ def test_timeout_interrupts_the_round_and_the_run_goes_on(tmp_path):
     assert "cell 1/2: over 2 s, interrupting" in err
     nb = nbformat.read(default_output(path), as_version=4)
     record = records(nb)[0]
-    assert record["outcome"] == "interrupted" and record["rounds"][0]["status"] == "interrupted"
+    assert record["outcome"] == "stopped" and record["rounds"][0]["status"] == "interrupted"
     assert nb.cells[1].metadata["tags"] == ["raises-exception", "skip-execution"]  # a re-run must not hang
     assert nb.cells[2].outputs[0].text == "next\n"
 

@@ -86,11 +86,14 @@ def test_each_backend_names_itself_in_the_record(model_path):
     assert runrecord.model_info(OpenAIBackend("http://127.0.0.1:1", model="m"))["backend"] == "openai"
 
 
-def test_a_backend_without_describe_still_gets_a_record():
-    class Bare:
+def test_a_backend_that_says_only_its_name_still_gets_a_record():
+    from oci_magic.backends.base import Backend
+
+    class Bare(Backend):
         name = "bare"
 
-    assert runrecord.model_info(Bare())["name"] == "bare"
+    info = runrecord.model_info(Bare())
+    assert info["name"] == "bare" and info["file"] is None and info["sha256_first_mib"] is None
 
 
 def test_round_markers_bracket_each_execution():

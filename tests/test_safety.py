@@ -103,9 +103,30 @@ def test_a_real_interrupt_stops_the_run():
     namespace = {"x": 1}
     code = "import os, signal, time\nx = 2\nos.kill(os.getpid(), signal.SIGINT)\ntime.sleep(5)"
     result = loop_run([fenced(code), fenced("never = 1")], namespace)
-    assert result.outcome == "interrupted" and result.summary() == "interrupted in round 1: during execution"
+    assert result.outcome == "stopped" and result.summary() == "interrupted in round 1: during execution"
     assert namespace == {"x": 1, "__builtins__": namespace["__builtins__"], "__name__": "__main__"} or namespace["x"] == 1
     assert "never" not in namespace and namespace["x"] == 1  # rolled back
+
+
+@pytest.fixture(params=["default handler", "ignored at start", "left to the OS"])
+def sigint(request):
+    """SIGINT as a foreground process has it, as a background job of a script or nohup leaves it
+    (ignored), and as code that reset it to the OS default leaves it."""
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, {"default handler": signal.default_int_handler, "ignored at start": signal.SIG_IGN,
+                                  "left to the OS": signal.SIG_DFL}[request.param])
+    yield request.param
+    signal.signal(signal.SIGINT, before)
+
+
+def test_interrupts_do_not_depend_on_how_the_process_started(sigint):
+    namespace = {}
+    raised = loop_run([fenced("raise KeyboardInterrupt"), fenced("after = 1")], namespace)
+    assert [r.status for r in raised.rounds] == ["error", "ok"] and namespace["after"] == 1  # only its round failed
+    code = "import os, signal, time\nx = 2\nos.kill(os.getpid(), signal.SIGINT)\ntime.sleep(5)"
+    real = loop_run([fenced(code), fenced("never = 1")], {"x": 1})
+    assert real.outcome == "stopped" and real.summary() == "interrupted in round 1: during execution"
+    assert signal.getsignal(signal.SIGINT) in (signal.default_int_handler, signal.SIG_IGN, signal.SIG_DFL)  # put back
 
 
 @pytest.mark.filterwarnings("ignore:To exit")
@@ -285,7 +306,9 @@ def test_an_interrupt_outside_the_loop_is_one_line(ip, magics, replay_file, caps
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(magics.session, "_gather", interrupted)
+    from oci_magic.engine.memory import Memory
+
+    monkeypatch.setattr(Memory, "notebook", interrupted)  # ■ while the notebook is read
     ip.run_cell_magic("oci", f"--replay {replay_file(fenced('x = 1'))}", "t")
     assert capsys.readouterr().out == "%%oci · interrupted; no cell inserted\n"
     assert "x" not in ip.user_ns and ip.rl_next_input is None

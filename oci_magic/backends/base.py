@@ -1,19 +1,43 @@
-"""The backend interface: one method that streams a reply, and what a call reports with it."""
+"""The backend interface: messages in, a streamed reply out, what the call cost, and what a
+backend can do beyond that, declared as :class:`Capabilities` (never probed with ``hasattr``)."""
 from __future__ import annotations
 
+import functools
+import threading
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..errors import PromptTooLong
-
-# {"role": "system" | "user" | "assistant", "content": str}, optionally "parts": List[str] whose
-# concatenation is the content, tokenized one by one by backends that tokenize (stable prefixes).
-Message = Dict[str, Any]
 
 FALLBACK_CTX = 4096  # a model or server that does not say its context size
 MAX_DEFAULT_CTX = 8192  # a trained context is used up to this unless configured: KV memory on a laptop
 MESSAGE_OVERHEAD = 8  # chat-template tokens around each message, roughly
 MIN_ROOM = 16  # the fewest tokens a reply must have room for
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message. Its ``parts`` join to its content; a backend that tokenizes takes them
+    one by one, so a part's tokens never depend on what follows it: a prompt that only grows keeps
+    a token-stable prefix for the KV cache."""
+
+    role: str  # "system" | "user" | "assistant"
+    parts: Tuple[str, ...]
+
+    @classmethod
+    def of(cls, role: str, *parts: str) -> "Message":
+        return cls(role, tuple(parts))
+
+    @property
+    def content(self) -> str:
+        return "".join(self.parts)
+
+    def plus(self, part: str) -> "Message":
+        """This message with one more part at its end (everything before stays a cached prefix)."""
+        return Message(self.role, self.parts + (part,))
+
+
+Prompt = Tuple[Message, ...]
 
 
 def context_size(requested: Optional[int], trained: Optional[int] = None) -> int:
@@ -30,9 +54,22 @@ class GenerationParams:
     seed: Optional[int] = None  # None: random
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do besides streaming a reply; the engine reads these, nothing else.
+    Each flag names the methods of :class:`Backend` that then work."""
+
+    prefix_cache: bool = False  # it reuses the longest common prefix of the previous prompt (a KV cache)
+    prefill: bool = False  # prefix_tokens(), prefill(), cached_tokens, clear_cache(): read a prompt's start while idle
+    saves_state: bool = False  # save_state(): its cache goes to disk, for the next kernel
+    candidates: int = 1  # the most replies one call can return
+    timed: bool = True  # its replies come at the model's own speed (a replay's do not: no tok/s to show)
+
+
 @dataclass
 class Usage:
-    """What one generation cost. ``reused_tokens`` came from the KV cache, ``evaluated`` did not."""
+    """What one generation cost, filled in as the reply streams. ``reused_tokens`` came from the
+    KV cache, ``evaluated`` did not."""
 
     prompt_tokens: int = 0
     reused_tokens: int = 0
@@ -80,12 +117,20 @@ class Completion:
 
 
 class Backend:
-    """Subclasses implement :meth:`stream`; everything else has a usable default."""
+    """Subclasses implement :meth:`Backend.stream` and declare :attr:`Backend.capabilities`; everything else has
+    a usable default. The methods a capability names are implemented where it is declared."""
 
     name = "backend"
     kind = "backend"  # the registry name it was made by
-    timed = True  # its replies come at the model's own speed (a replay's do not: no tok/s to show)
+    capabilities = Capabilities()
     n_ctx = MAX_DEFAULT_CTX
+    n_threads = 0  # CPU threads of this process it computes with (0: none, a remote or scripted one)
+    load_seconds = 0.0  # how long making it took (a model's weights)
+
+    @functools.cached_property
+    def lock(self) -> threading.RLock:
+        """Held by whoever uses the model's state: a reply, a prefill batch, a state save."""
+        return threading.RLock()
 
     def stream(self, messages: Sequence[Message], params: GenerationParams, usage: Usage) -> Iterator[str]:
         """Yield the assistant's reply to ``messages`` piece by piece; fill in ``usage`` as it goes
@@ -102,7 +147,7 @@ class Backend:
 
     def prompt_tokens(self, messages: Sequence[Message]) -> int:
         """How many tokens ``messages`` take as a prompt; a backend with a chat template overrides it."""
-        return sum(self.count_tokens(m["content"]) + MESSAGE_OVERHEAD for m in messages)
+        return sum(self.count_tokens(m.content) + MESSAGE_OVERHEAD for m in messages)
 
     def check_fits(self, messages: Sequence[Message]) -> int:
         """The prompt's size; raise PromptTooLong when it leaves no room for a reply."""
@@ -111,10 +156,33 @@ class Backend:
             raise PromptTooLong(needed, self.n_ctx)
         return needed
 
+    # -- capabilities.prefill ------------------------------------------------------------------
+    def prefix_tokens(self, messages: Sequence[Message]) -> List[int]:
+        """The tokens a prompt shares with the next one: all but the last message's last part."""
+        raise NotImplementedError(f"the {self.kind} backend cannot prefill")
+
+    def prefill(self, tokens: Sequence[int], stop: Callable[[], bool], threads: int = 0,
+                batch_seconds: float = 0.25) -> int:
+        """Evaluate into the cache what of ``tokens`` is not there yet, until done or ``stop()``;
+        the tokens evaluated."""
+        raise NotImplementedError(f"the {self.kind} backend cannot prefill")
+
+    @property
+    def cached_tokens(self) -> int:
+        """Tokens its cache holds now."""
+        return 0
+
+    def clear_cache(self) -> None:
+        """Forget the cached prompt: the next one is read from its start."""
+
+    # -- capabilities.saves_state ----------------------------------------------------------------
+    def save_state(self, step: int = 0) -> Optional[str]:
+        """Save the cache's state to disk when it adds ``step`` tokens or more to the last one
+        saved; the file written, or None."""
+        return None
+
     def describe(self) -> Dict[str, object]:
         return {"name": self.name, "backend": self.kind, "n_ctx": self.n_ctx}
 
     def close(self) -> None:
         """Free what the backend holds (a model's weights and KV cache)."""
-
-

@@ -1,9 +1,7 @@
 """The in-process llama.cpp backend (llama-cpp-python). ``llama_cpp`` is imported on first use.
 
-Prompts are built as token lists: the chat template's own text (role markers, ``<|im_start|>``...)
-is tokenized with special tokens on, message contents with special tokens off. So a notebook that
-contains ``<|im_end|>`` reaches the model as plain text, and a transcript that only grows keeps a
-token-stable prefix that llama.cpp's KV cache can reuse.
+Prompts are token lists (:mod:`.chat`); llama.cpp reuses the longest common prefix of the last
+prompt, and the prompt cache on disk (:mod:`.kvstate`) carries it across kernels.
 """
 from __future__ import annotations
 
@@ -12,19 +10,13 @@ import threading
 import time
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
-from ..errors import GenerationError, ModelError, PromptTooLong
+from ..errors import ModelError, PromptTooLong
 from .cpu import free_threads, usable_cpus
-from .base import MIN_ROOM, Backend, GenerationParams, Message, Usage, context_size
+from .base import MIN_ROOM, Backend, Capabilities, GenerationParams, Message, Usage, context_size
+from .chat import ChatTokenizer
 from .gguf import GGUFInfo, read_gguf
 from .kvstate import STEP, KVStates
 from .statecache import StateStore, model_key
-
-# A template without the model's own chat format: ChatML, which most small instruct models know.
-CHATML = (
-    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n'}}"
-    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
-_SLOT = "\x00oci-slot-{}\x00"
 
 
 def machine_threads() -> int:
@@ -42,57 +34,11 @@ def llama_cpp_build() -> Dict[str, object]:
     }
 
 
-class ChatTokenizer:
-    """Turns messages into prompt tokens with the model's chat template, content as plain text."""
-
-    def __init__(self, tokenize, template: Optional[str], bos_text: str, eos_text: str, bos_id: Optional[int]):
-        from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-        env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-        env.globals["raise_exception"] = _raise_template_error
-        self._template = env.from_string(template or CHATML)
-        self._tokenize = tokenize  # (bytes, special: bool) -> list[int]
-        self._bos_text, self._eos_text, self._bos_id = bos_text, eos_text, bos_id
-
-    def __call__(self, messages: Sequence[Message], prefix: bool = False) -> List[int]:
-        """The prompt's tokens; ``prefix``: only those before the last message's last part (the
-        part that holds the task), which the next prompt will share."""
-        slots = [_SLOT.format(i) for i in range(len(messages))]
-        rendered = self._template.render(
-            messages=[{"role": m["role"], "content": slot} for m, slot in zip(messages, slots)],
-            add_generation_prompt=True,
-            bos_token=self._bos_text,
-            eos_token=self._eos_text,
-        )
-        tokens: List[int] = []
-        rest = rendered
-        for message, slot in zip(messages, slots):
-            head, sep, rest = rest.partition(slot)
-            if not sep:  # the template dropped this message (some drop system prompts)
-                rest = head
-                continue
-            tokens += self._tokenize(head.encode("utf-8"), True)
-            parts = message.get("parts") or [message["content"]]
-            cut = prefix and message is messages[-1]
-            # "replace": a lone surrogate (undecodable bytes in a variable's repr) must not crash us
-            for part in parts[:-1] if cut else parts:
-                tokens += self._tokenize(part.encode("utf-8", "replace"), False)
-            if cut:
-                return tokens
-        tokens += self._tokenize(rest.encode("utf-8"), True)
-        if self._bos_id is not None and (not tokens or tokens[0] != self._bos_id):
-            tokens.insert(0, self._bos_id)
-        return tokens
-
-
-def _raise_template_error(message):
-    raise GenerationError(f"chat template error: {message}")
-
-
 class LlamaBackend(Backend):
     """One loaded ``llama_cpp.Llama``; keep the object to keep its KV cache."""
 
     name = kind = "llama"
+    capabilities = Capabilities(prefix_cache=True, prefill=True, saves_state=True)
 
     def __init__(self, model_path: str, n_ctx: int = 0, n_threads: int = 0, n_gpu_layers: int = -1,
                  seed: Optional[int] = None, kv_folder: str = "", kv_bytes: int = 0, share_cores: bool = False):
@@ -145,7 +91,7 @@ class LlamaBackend(Backend):
     def tokenize_messages(self, messages: Sequence[Message]) -> List[int]:
         """The prompt's tokens. The fit check and the generation that follows tokenize the same
         messages: the last result is kept, so a long prompt is tokenized once."""
-        key = tuple((m["role"], m["content"]) for m in messages)
+        key = tuple(messages)
         if self._last_prompt is None or self._last_prompt[0] != key:
             self._last_prompt = (key, self._chat(messages))
         return self._last_prompt[1]
@@ -157,6 +103,11 @@ class LlamaBackend(Backend):
     @property
     def cached_tokens(self) -> int:
         return int(self.llm.n_tokens) if self.llm is not None else 0
+
+    def clear_cache(self) -> None:
+        with self.lock:
+            if self.llm is not None:
+                self.llm.n_tokens = 0  # the next eval drops the cache beyond this
 
     def prefill(self, tokens: Sequence[int], stop: Callable[[], bool], threads: int = 0,
                 batch_seconds: float = 0.25) -> int:
@@ -235,7 +186,7 @@ class LlamaBackend(Backend):
             usage.seconds = time.perf_counter() - start
 
     def close(self) -> None:
-        with getattr(self, "lock", threading.RLock()):  # never free the model under a prefill batch
+        with self.lock:  # never free the model under a prefill batch
             llm, self.llm = getattr(self, "llm", None), None
             if llm is not None and hasattr(llm, "close"):
                 llm.close()  # frees the weights and the KV cache now, not at some later collection

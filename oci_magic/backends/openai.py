@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence
 
 from ..errors import GenerationError
-from .base import Backend, GenerationParams, Message, Usage, context_size
+from .base import Backend, Capabilities, GenerationParams, Message, Usage, context_size
 
 API_KEY_ENV = "OCI_API_KEY"
 NO_KEY = "not-needed"  # the client will not start without a key; local servers ignore it
@@ -39,9 +39,10 @@ def base_url(url: str) -> str:
 
 
 class OpenAIBackend(Backend):
-    kind = "openai"
-
     """Streams chat completions from ``url``. ``model`` empty: the server's first listed model."""
+
+    kind = "openai"
+    capabilities = Capabilities(prefix_cache=True)  # llama-server's slots, vLLM's prefix caching
 
     def __init__(self, url: str, model: str = "", api_key: Optional[str] = None, n_ctx: int = 0,
                  timeout: float = 600.0):
@@ -53,7 +54,6 @@ class OpenAIBackend(Backend):
         self.n_ctx = context_size(n_ctx)
         self.timeout = timeout
         self.name = f"openai:{model}" if model else "openai"
-        self.load_seconds = 0.0
         self._client = openai.OpenAI(base_url=self.url, api_key=self.api_key or NO_KEY, max_retries=MAX_RETRIES,
                                      timeout=openai.Timeout(timeout, connect=CONNECT_TIMEOUT))
 
@@ -75,7 +75,7 @@ class OpenAIBackend(Backend):
     def stream(self, messages: Sequence[Message], params: GenerationParams, usage: Usage) -> Iterator[str]:
         request = dict(
             model=self._model_name(),
-            messages=[{"role": m["role"], "content": m["content"]} for m in messages],  # no "parts"
+            messages=[{"role": m.role, "content": m.content} for m in messages],
             max_tokens=params.max_tokens,
             temperature=params.temperature,
             stream=True,
@@ -84,7 +84,7 @@ class OpenAIBackend(Backend):
         if params.seed is not None:
             request["seed"] = params.seed
         # an estimate until the server reports (it does not when the loop stops reading early)
-        usage.prompt_tokens = sum(self.count_tokens(m["content"]) for m in messages)
+        usage.prompt_tokens = sum(self.count_tokens(m.content) for m in messages)
         start = time.perf_counter()
         with _one_line_errors(self.url):
             chunks = self._client.chat.completions.create(**request)

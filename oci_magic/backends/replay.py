@@ -12,7 +12,7 @@ import tempfile
 from typing import Iterable, Iterator, List, Sequence
 
 from ..errors import ReplayError, ReplayExhausted
-from .base import Backend, Completion, GenerationParams, Message, Usage
+from .base import Backend, Capabilities, Completion, GenerationParams, Message, Usage
 
 _PIECES = re.compile(r"\s*\S+|\s+")
 
@@ -21,7 +21,7 @@ class ReplayBackend(Backend):
     """Answers each call with the next recorded reply, streamed in word-sized pieces."""
 
     name = kind = "replay"
-    timed = False
+    capabilities = Capabilities(timed=False)
 
     def __init__(self, replies: Iterable[str], source: str = "<replies>"):
         self.replies: List[str] = list(replies)
@@ -42,7 +42,7 @@ class ReplayBackend(Backend):
             raise ReplayExhausted(
                 f"replay file {self.source} has {len(self.replies)} replies; call {index + 1} asked for another"
             )
-        self.calls.append([dict(m) for m in messages])
+        self.calls.append(list(messages))
         # Counts only: replayed text has no generation speed worth showing.
         usage.prompt_tokens = self.prompt_tokens(messages)
         for piece in _PIECES.findall(self.replies[index]) or [""]:
@@ -56,7 +56,8 @@ class RecordingBackend(Backend):
     def __init__(self, inner: Backend):
         self.inner = inner
         self.replies: List[str] = []
-        self.name, self.kind, self.timed, self.n_ctx = inner.name, inner.kind, inner.timed, inner.n_ctx
+        self.name, self.kind, self.n_ctx, self.n_threads = inner.name, inner.kind, inner.n_ctx, inner.n_threads
+        self.capabilities, self.load_seconds, self.lock = inner.capabilities, inner.load_seconds, inner.lock
 
     def generate(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
         inner = self.inner.generate(messages, params)
@@ -81,8 +82,21 @@ class RecordingBackend(Backend):
     def describe(self):
         return self.inner.describe()
 
-    def __getattr__(self, name):  # the inner backend's extras (tokenize_messages, model_path, ...)
-        return getattr(self.inner, name)
+    def prefix_tokens(self, messages):
+        return self.inner.prefix_tokens(messages)
+
+    def prefill(self, tokens, stop, threads=0, batch_seconds=0.25):
+        return self.inner.prefill(tokens, stop, threads, batch_seconds)
+
+    @property
+    def cached_tokens(self) -> int:
+        return self.inner.cached_tokens
+
+    def clear_cache(self) -> None:
+        self.inner.clear_cache()
+
+    def save_state(self, step: int = 0):
+        return self.inner.save_state(step)
 
     def save(self, path: str) -> None:
         save_replies(path, self.replies)

@@ -10,13 +10,15 @@ from . import notebooks
 
 def add_arguments(parser) -> None:
     sub = parser.add_subparsers(dest="bench", metavar="BENCH", required=True)
-    loop = sub.add_parser("loop", help="prompt-cache reuse, time-to-first-token, throughput, %%load_ext, gathering")
+    loop = sub.add_parser("loop", help="prompt-cache reuse, idle-time prefill, generation speed, %%load_ext")
     loop.add_argument("--model", metavar="PATH", help="GGUF model (default: as %%oci chooses)")
     loop.add_argument("--threads", type=int, default=0, help="llama.cpp threads (default: all cores)")
     loop.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
-    loop.add_argument("--part", choices=["all", "loop", "cache"], default="all",
-                      help="loop: the prompt path of one run and the next; cache: idle-time prefill, after a failed "
-                           "run, the disk cache across a restart, contention (default: all)")
+    loop.add_argument("--part", action="append", choices=["prompt", "idle", "speed", "startup"],
+                      help="only this part (repeatable): prompt (the KV cache within and across runs), idle (prefill "
+                           "while idle, after a failed run, after a restart, a busy cell beside it), speed (generation "
+                           "against raw llama-cpp-python, and beside a busy process), startup (%%load_ext, reading a "
+                           "big notebook); default: all")
     he = sub.add_parser("humaneval", help="HumanEval pass@1 through the refinement loop")
     he.add_argument("--model", metavar="PATH", help="GGUF model (default: as %%oci chooses)")
     he.add_argument("--limit", type=int, default=0, help="first N problems only (default: all 164)")
@@ -35,18 +37,12 @@ def main(args) -> int:
     if args.bench == "notebooks":
         return notebooks.main(args)
     from .humaneval import bench_humaneval
-    from .loop import bench_loop, print_loop
+    from .loop import PARTS, bench_loop, print_report
 
     try:
         if args.bench == "loop":
-            from .cache import bench_cache, print_cache
-
-            report = bench_loop(args.model, args.threads) if args.part != "cache" else {}
-            if report:
-                print_loop(report)
-            if args.part != "loop":
-                report["cache"] = bench_cache(args.model, args.threads)
-                print_cache(report["cache"])
+            report = bench_loop(args.model, args.threads, args.part or PARTS)
+            print_report(report)
         else:
             report = bench_humaneval(args)
     except OciError as exc:

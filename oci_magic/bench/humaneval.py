@@ -25,7 +25,7 @@ from typing import Dict, List, Tuple
 from ..engine.session import Session
 from ..engine.settings import OciConfig
 from ..errors import OciError
-from ..execution.result import Execution
+from ..execution.result import Execution, Executor
 
 TIMEOUT = 10.0
 MEMORY = 2 << 30  # bytes of address space a candidate may take (POSIX), so one cannot swap the machine out
@@ -134,7 +134,7 @@ def passes(problem: Dict[str, str], code: str, timeout: float = TIMEOUT) -> bool
     return run_isolated(program(problem, code) + oracle_tests(problem), timeout).ok
 
 
-class ProblemExecutor:
+class ProblemExecutor(Executor):
     """The loop's executor for one problem: candidate + (self or oracle) tests, isolated."""
 
     def __init__(self, problem: Dict[str, str], feedback: str = "self", timeout: float = TIMEOUT):

@@ -84,21 +84,18 @@ def settings(args) -> Dict[str, object]:
 
 def prepare(args) -> List[dict]:
     """The tasks to run, after every check a user can fail (so a typo costs no kernel start)."""
-    from ..engine.settings import OciConfig
+    from ..runner.headless import UsageProblem, check_model, check_run_options, check_seconds
 
-    try:  # the magic's own defaults and checks, said once
-        options = OciConfig().run_options(rounds=args.rounds, temperature=args.temperature, max_tokens=args.max_tokens)
-    except ValueError as exc:
-        raise SetupProblem(f"--{exc}") from None
+    try:  # the magic's own defaults and checks, and oci run's
+        options = check_run_options(args.rounds, args.temperature, args.max_tokens, args.replay, args.model)
+        check_seconds(args.timeout)
+        if args.model:
+            args.model = check_model(args.model)
+    except UsageProblem as exc:
+        raise SetupProblem(str(exc)) from None
     args.rounds = options.settings.rounds
-    if not (math.isfinite(args.timeout) and args.timeout > 0):
-        raise SetupProblem(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
-    if args.replay and args.model:
-        raise SetupProblem("--replay answers from files; it cannot be combined with --model")
     if args.replay and not os.path.isdir(args.replay):
         raise SetupProblem(f"--replay: no such folder: {args.replay}")
-    if args.model:
-        args.model = _check_model(args.model)
     for item in args.set:
         _check_trait(item)
     if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
@@ -109,18 +106,6 @@ def prepare(args) -> List[dict]:
         except OSError as exc:
             raise SetupProblem(f"--record: cannot create folder {args.record}: {exc.strerror}") from None
     return select(load_suite(args.suite), args.tasks, args.suite)
-
-
-def _check_model(value: str) -> str:
-    """The model's file (a path, catalog name or REPO_ID/FILE); a bad one would otherwise fail
-    every task, one kernel start each."""
-    from oci_magic.backends.models import model_file
-    from oci_magic.errors import OciError
-
-    try:
-        return model_file(value)
-    except OciError as exc:
-        raise SetupProblem(first_line(exc)) from None
 
 
 def _check_trait(item: str) -> None:
@@ -203,7 +188,7 @@ def oci_line(task: dict, args) -> str:
 
 
 def kernel_arguments(args) -> List[str]:
-    from ..runner.kernel import HEADLESS_ARGUMENTS  # as oci run (round markers: _bench_output)
+    from ..runner.headless import HEADLESS_ARGUMENTS  # as oci run (round markers: _bench_output)
 
     return ["--ext=oci_magic"] + HEADLESS_ARGUMENTS + [f"--OciMagics.{item}" for item in args.set]
 
@@ -230,22 +215,20 @@ def run_task(task: dict, args) -> dict:
 def _execute(task: dict, args, folder: str, started: float) -> dict:
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from ..runner.kernel import headless_env
+    from ..runner import headless
     from ..runner.weave import find_record, split_outputs
 
     cells = [new_code_cell(s) for s in task.get("setup", [])] + [new_code_cell(oci_line(task, args) + "\n" + task["task"])]
     nb = new_notebook(cells=cells)
-    client = _client_class()(nb, allow_errors=True, record_timing=False, interrupt_on_timeout=True,
-                             extra_arguments=kernel_arguments(args), kernel_name="python3",
-                             resources={"metadata": {"path": folder}})
-    client.create_kernel_manager().kernel_spec.argv[0] = sys.executable  # the interpreter that has oci_magic
+    client = headless.client(nb, timeout=None, grace=GRACE, extra_arguments=kernel_arguments(args), folder=folder,
+                             allow_errors=True)
     deadline = started + args.timeout
 
     def run(index: int):
         client.timeout = max(1, math.ceil(deadline - time.perf_counter()))  # the task's budget, not per cell
         return client.execute_cell(nb.cells[index], index)
 
-    with client.setup_kernel(env=headless_env(), cleanup_kc=True):
+    with client.setup_kernel(env=headless.headless_env(), cleanup_kc=True):
         for i in range(len(cells) - 1):
             error = report.cell_error(run(i))
             if error:
@@ -261,32 +244,6 @@ def _execute(task: dict, args, folder: str, started: float) -> dict:
         run(len(nb.cells) - 2)
         check = run(len(nb.cells) - 1)
         return {"record": record, "output": output, "check": report.cell_error(check), "timed_out": client.timed_out}
-
-
-def _client_class():
-    import asyncio
-
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError
-    from nbclient.util import ensure_async
-
-    class BenchClient(NotebookClient):
-        """At the task's timeout: interrupt once (%%oci then stops cleanly), give up GRACE s later."""
-
-        timed_out = False
-
-        async def _async_handle_timeout(self, timeout, cell=None):
-            if not self.timed_out:
-                self.timed_out = True
-                await ensure_async(self.km.interrupt_kernel())
-                # nbclient would wait a whole timeout again; the reply gets GRACE seconds
-                for _ in range(GRACE * 10):
-                    if await ensure_async(self.kc.shell_channel.msg_ready()):
-                        return None
-                    await asyncio.sleep(0.1)
-            raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
-
-    return BenchClient
 
 
 if __name__ == "__main__":

@@ -1,28 +1,44 @@
 """The refinement loop: generate, extract, execute, feed the error back, until it works.
 
 Plain Python on purpose: it talks to a backend (``generate``) and an executor (``execute``) and
-emits events; it imports neither IPython nor llama_cpp.
+emits events; it imports neither IPython nor llama_cpp. :meth:`RefinementLoop.run` returns one
+:class:`~.records.RunResult`: the first prompt, each round (made once, when it ends), the
+transcript and the outcome. Nothing else of a run is left on the loop.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import replace
-from typing import Callable, Iterable, List, Optional
+from dataclasses import dataclass, field, replace
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from . import feedback, prompt
-from ..backends.base import Backend, GenerationParams, Message
+from ..backends.base import Backend, GenerationParams, Message, Usage
 from ..errors import OciError
 from ..execution.gate import SKIP, SKIPPED_BY_USER, STOP, Gate, run_everything
 from ..execution.result import Execution, Executor
 from .events import CodeReady, ExecutionFinished, ExecutionStarted, Listener, RoundFinished, RoundStarted, RunFinished, RunStarted, TokenGenerated
 from .extract import extract_code, closed_block_end
-from .feedback import ASK_FOR_CODE
+from .prompting import feedback, plain
 from .records import (ERROR, FAILED, GAVE_UP, GENERATED, INCOMPLETE, INTERRUPTED, NO_CODE, NO_PROGRESS, NOT_RUN, OK,
-                      REPEATED, SKIPPED, STOPPED, SUCCESS, TIMEOUT, UNVERIFIED, Round, RunResult)
+                      REPEATED, SKIPPED, STOPPED, SUCCESS, TIMEOUT, UNVERIFIED, Round, RunResult, Undone)
 from .settings import RunSettings
 
 
 Check = Callable[[str, str, Execution], Optional[str]]  # (task, code, execution) -> what it missed, or None
+
+
+@dataclass
+class _Run:
+    """One run's state while it goes; the loop turns it into the RunResult at the end."""
+
+    task: str
+    prompt: Tuple[Message, ...]
+    transcript: Tuple[Message, ...]
+    rounds: List[Round] = field(default_factory=list)
+    outcome: str = ""
+    message: str = ""
+    final_index: Optional[int] = None
+    stuck: int = 0  # rounds in a row that repeated code or an error
+    unconfirmed: Optional[Round] = None  # ran, missed a check, its effects still in place
 
 
 class _Stop(Exception):
@@ -30,154 +46,153 @@ class _Stop(Exception):
         self.outcome, self.message = outcome, message
 
 
+@dataclass(frozen=True)
+class _Reply:
+    text: str
+    seconds: float
+    usage: Optional[Usage]
+    stop: Optional[Tuple[str, str]] = None  # (outcome, message) when generation broke off
+
+
 class RefinementLoop:
     def __init__(self, backend: Backend, executor: Optional[Executor], settings: RunSettings,
-                 listeners: Iterable[Listener] = (), gate: Gate = run_everything, check: Optional[Check] = None):
+                 listeners: Iterable[Listener] = (), gate: Gate = run_everything, check: Optional[Check] = None,
+                 model: Optional[Dict[str, object]] = None):
         self.backend = backend
         self.gate = gate
         self.executor = executor
         self.settings = settings
         self.listeners: List[Listener] = list(listeners)
         self.check = check if settings.checks else None
+        self.model = model if model is not None else {"name": backend.name, "backend": backend.kind}
 
     def emit(self, event) -> None:
         for listener in self.listeners:
             listener(event)
 
-    def run(self, task: str, context: str = "", messages: Optional[List[Message]] = None) -> RunResult:
-        """Run ``task``; ``messages``, when given, is the whole first prompt (a continued
-        conversation) and ``context`` is not used. Afterwards ``self.transcript`` holds every
-        message of the run, the last reply included."""
-        result = RunResult(task=task, max_rounds=self.settings.rounds)
-        self.emit(RunStarted(task, self.settings.rounds, self.backend.name, self.backend.timed))
-        first = list(messages) if messages is not None else prompt.initial_messages(task, context)
-        messages = self.transcript = first
-        self.task, self.stuck = task, 0
-        self.unconfirmed: Optional[Round] = None  # ran, missed a check, its effects still in place
+    def run(self, task: str, prompt: Optional[Sequence[Message]] = None) -> RunResult:
+        """Run ``task`` from ``prompt`` (default: the task alone, with the system prompt)."""
+        first = tuple(prompt) if prompt is not None else plain(task)
+        run = _Run(task, first, first)
+        self.emit(RunStarted(task, self.settings.rounds, self.backend.name, self.backend.capabilities.timed))
+        messages = first
         try:
             for index in range(1, self.settings.rounds + 1):
-                round_ = self._round(index, messages, result)
-                self.transcript = messages + [{"role": "assistant", "content": round_.reply}]
-                result.rounds.append(round_)
+                round_ = self._round(index, messages, run)
+                run.transcript = messages + (Message.of("assistant", round_.reply),)
+                run.rounds.append(round_)
                 self.emit(RoundFinished(round_))
-                if result.outcome:
+                if run.outcome:
                     break
-                messages = self._next_prompt(first, messages, round_, result)
+                messages = self._next_prompt(first, messages, round_, run)
             else:
-                result.outcome = GAVE_UP
-            if result.outcome in (GAVE_UP, NO_PROGRESS):
-                self._keep_what_ran(result)
+                run.outcome = GAVE_UP
+            if run.outcome in (GAVE_UP, NO_PROGRESS) and run.unconfirmed is not None:
+                # no round passed; code that ran but missed a check is still the best there is
+                run.outcome, run.final_index = UNVERIFIED, run.unconfirmed.index
         except _Stop as stop:
-            result.outcome, result.message = stop.outcome, stop.message
+            run.outcome, run.message = stop.outcome, stop.message
         except KeyboardInterrupt:
-            result.outcome, result.message = STOPPED, "by the user"
+            run.outcome, run.message = STOPPED, "by the user"
+        result = RunResult(task, self.settings.rounds, tuple(run.rounds), run.outcome, run.message, self.model,
+                           run.final_index, run.prompt, run.transcript)
         self.emit(RunFinished(result))
         return result
 
-    def _next_prompt(self, first: List[Message], messages: List[Message], round_: Round, result: RunResult):
+    def _next_prompt(self, first, messages, round_: Round, run: _Run):
         """``transcript``: the reply and its feedback are appended (the model sees its own code).
         ``restart``: the first prompt again, with what went wrong in each try and no earlier code
         -- small models repeat code they can see. Both keep the first prompt as a cached prefix."""
         if self.settings.refine == "restart":
-            return prompt.with_attempts(first, [feedback.attempt_line(r, self.settings.facts) for r in result.rounds])
-        return prompt.extend(messages, round_.reply, round_.feedback)
+            return feedback.with_attempts(first, [feedback.attempt_line(r, self.settings.facts) for r in run.rounds])
+        return feedback.extend(messages, round_.reply, round_.feedback)
 
-    def _keep_what_ran(self, result: RunResult) -> None:
-        """No round passed; code that ran but missed a check is still the best there is."""
-        if self.unconfirmed is not None:
-            result.outcome, result.final_index = UNVERIFIED, self.unconfirmed.index
-
-    def _params(self) -> GenerationParams:
+    def _params(self, run: _Run) -> GenerationParams:
         """After a repeat or the same error, sample more freely: greedy decoding repeats itself."""
         params = self.settings.generation
-        if self.stuck and self.settings.retry_temperature > params.temperature:
+        if run.stuck and self.settings.retry_temperature > params.temperature:
             return replace(params, temperature=self.settings.retry_temperature)
         return params
 
-    def _round(self, index: int, messages: List[Message], result: RunResult) -> Round:
+    def _round(self, index: int, messages, run: _Run) -> Round:
         self.emit(RoundStarted(index, self.settings.rounds))
-        round_ = Round(index=index)
-        try:
-            round_.reply = self._generate(index, messages, round_)
-        except KeyboardInterrupt:
-            self._keep_partial(round_, result, STOPPED, "during generation")
-        except (OciError, ValueError, RuntimeError) as exc:
-            self._keep_partial(round_, result, FAILED, str(exc))
-        round_.code = extract_code(round_.reply)
-        previous = result.rounds[-1] if result.rounds else None
+        reply = self._generate(index, messages, self._params(run))
+        made = dict(index=index, reply=reply.text, usage=reply.usage, generate_seconds=reply.seconds)
+        if reply.stop is not None:  # a round cut short still belongs to the record, then the run stops
+            outcome, message = reply.stop
+            partial = Round(status=INTERRUPTED if outcome == STOPPED else ERROR, **made)
+            run.rounds.append(partial)
+            self.emit(RoundFinished(partial))
+            raise _Stop(outcome, message)
+        code = made["code"] = extract_code(reply.text)
+        previous = run.rounds[-1] if run.rounds else None
 
-        if round_.code is None:
-            round_.status, round_.feedback = NO_CODE, ASK_FOR_CODE
+        if code is None:
             if previous is not None and previous.status == NO_CODE:
-                result.outcome = NO_PROGRESS
-            return round_
-        self.emit(CodeReady(index, round_.code))
-        if any(r.code is not None and round_.code.strip() == r.code.strip() for r in result.rounds):
-            round_.status, round_.feedback = REPEATED, feedback.REPEATED_CODE
-            self._stuck(result)
-            return round_
+                run.outcome = NO_PROGRESS
+            return Round(status=NO_CODE, feedback=feedback.ASK_FOR_CODE, **made)
+        self.emit(CodeReady(index, code))
+        if any(r.code is not None and code.strip() == r.code.strip() for r in run.rounds):
+            self._stuck(run)
+            return Round(status=REPEATED, feedback=feedback.REPEATED_CODE, **made)
         if not self.settings.execute or self.executor is None:
-            round_.status, result.outcome = NOT_RUN, GENERATED
-            return round_
+            run.outcome = GENERATED
+            return Round(status=NOT_RUN, **made)
 
-        decision = self.gate(index, round_.code)
+        decision = self.gate(index, code)
         if decision.action == STOP:
-            round_.status, result.outcome, result.message = SKIPPED, STOPPED, decision.reason or "stopped before running"
-            return round_
+            run.outcome, run.message = STOPPED, decision.reason or "stopped before running"
+            return Round(status=SKIPPED, **made)
         if decision.action == SKIP:
-            round_.status = SKIPPED
-            round_.feedback = decision.reason or SKIPPED_BY_USER
-            return round_
-        self._undo_unconfirmed()
-        self.emit(ExecutionStarted(index, round_.code))
-        execution = self.executor.execute(round_.code)
-        round_.execution = execution
+            return Round(status=SKIPPED, feedback=decision.reason or SKIPPED_BY_USER, **made)
+        made["undone"] = self._undo_unconfirmed(run)
+        self.emit(ExecutionStarted(index, code))
+        execution = made["execution"] = self.executor.execute(code)
         self.emit(ExecutionFinished(index, execution))
         if execution.interrupted:
-            round_.status, result.outcome, result.message = INTERRUPTED, STOPPED, "during execution"
-        elif execution.ok:
-            missed = self.check(self.task, round_.code, execution) if self.check else None
+            run.outcome, run.message = STOPPED, "during execution"
+            return Round(status=INTERRUPTED, **made)
+        if execution.ok:
+            missed = self.check(run.task, code, execution) if self.check else None
             if missed is None:
-                round_.status, result.outcome = OK, SUCCESS
-            else:
-                round_.status, round_.miss = INCOMPLETE, missed
-                round_.feedback = feedback.check_feedback(missed, execution)
-                self.stuck, self.unconfirmed = 0, round_
+                run.outcome = SUCCESS
+                return Round(status=OK, **made)
+            round_ = Round(status=INCOMPLETE, miss=missed, feedback=feedback.check_feedback(missed, execution), **made)
+            run.stuck, run.unconfirmed = 0, round_
+            return round_
+        note = self.check(run.task, code, execution) if self.check else None
+        round_ = Round(status=TIMEOUT if execution.timed_out else ERROR, **made,
+                       feedback=feedback.error_feedback(execution, self.settings.feedback_chars, self.settings.facts, note))
+        if previous is not None and previous.execution is not None and \
+                previous.execution.signature() == execution.signature():
+            self._stuck(run)
         else:
-            round_.status = TIMEOUT if execution.timed_out else ERROR
-            note = self.check(self.task, round_.code, execution) if self.check else None
-            round_.feedback = feedback.error_feedback(execution, self.settings.feedback_chars, self.settings.facts, note)
-            same = previous is not None and previous.execution is not None and \
-                previous.execution.signature() == execution.signature()
-            if same:
-                self._stuck(result)
-            else:
-                self.stuck = 0
+            run.stuck = 0
         return round_
 
-    def _undo_unconfirmed(self) -> None:
+    def _undo_unconfirmed(self, run: _Run) -> Optional[Undone]:
         """The next try starts where the missed one started: its names back as they were (what it
         changed in place stays). Code that missed a check and is not followed by another run
         keeps its effects: it is then the result."""
-        undo = getattr(self.executor, "undo", None)
-        if self.unconfirmed is not None and undo is not None:
-            ex = self.unconfirmed.execution
-            ex.restored, ex.removed = undo()
-        self.unconfirmed = None
+        missed, run.unconfirmed = run.unconfirmed, None
+        if missed is None:
+            return None
+        restored, removed = self.executor.undo()
+        return Undone(missed.index, tuple(restored), tuple(removed))
 
-    def _stuck(self, result: RunResult) -> None:
+    def _stuck(self, run: _Run) -> None:
         """Once stuck, the next round gets a sharper request and a higher temperature; stuck again
         right after that, the run stops (the round cap bounds it either way)."""
-        self.stuck += 1
-        if self.stuck > self.settings.retries:
-            result.outcome = NO_PROGRESS
+        run.stuck += 1
+        if run.stuck > self.settings.retries:
+            run.outcome = NO_PROGRESS
 
-    def _generate(self, index: int, messages: List[Message], round_: Round) -> str:
+    def _generate(self, index: int, messages, params: GenerationParams) -> _Reply:
         parts: List[str] = []
-        round_.reply = ""
         start = time.perf_counter()
-        completion = self.backend.generate(messages, self._params())
+        completion, stop = None, None
         try:
+            completion = self.backend.generate(messages, params)
             for piece in completion:
                 parts.append(piece)
                 self.emit(TokenGenerated(index, piece))
@@ -186,16 +201,11 @@ class RefinementLoop:
                     if end is not None:
                         parts = ["".join(parts)[:end]]
                         break
+        except KeyboardInterrupt:
+            stop = (STOPPED, "during generation")
+        except (OciError, ValueError, RuntimeError) as exc:
+            stop = (FAILED, str(exc))
         finally:
-            completion.close()  # stops llama.cpp at once; the usage is complete after it
-            round_.reply = "".join(parts)
-            round_.generate_seconds = time.perf_counter() - start
-            round_.usage = completion.usage
-        return round_.reply
-
-    def _keep_partial(self, round_: Round, result: RunResult, outcome: str, message: str) -> None:
-        """A round cut short still belongs to the record, then the run stops."""
-        round_.status = INTERRUPTED if outcome == STOPPED else ERROR
-        result.rounds.append(round_)
-        self.emit(RoundFinished(round_))
-        raise _Stop(outcome, message)
+            if completion is not None:
+                completion.close()  # stops llama.cpp at once; the usage is complete after it
+        return _Reply("".join(parts), time.perf_counter() - start, completion.usage if completion else None, stop)

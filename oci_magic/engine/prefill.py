@@ -18,6 +18,7 @@ from typing import List, Optional
 
 from ..backends.base import Message
 from ..backends.cpu import free_threads
+from ..text import one_line
 from .settings import PrefillSettings
 
 
@@ -32,7 +33,7 @@ class PrefillStatus:
 
 
 class Prefiller:
-    """One background thread per kernel; :meth:`schedule` hands it the newest prefix."""
+    """One background thread per kernel; :meth:`Prefiller.schedule` hands it the newest prefix."""
 
     def __init__(self):
         self.status = PrefillStatus()
@@ -78,6 +79,10 @@ class Prefiller:
             pass
         self._idle.set()
 
+    def failed(self, error: BaseException) -> None:
+        """Laying out the prefix failed before any job: kept, one line, for ``%oci`` to show."""
+        self.status.state, self.status.error = "failed", _line(error)
+
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Block until no job is pending or running (benchmarks, tests); False on timeout."""
         return self._idle.wait(timeout)
@@ -119,9 +124,14 @@ class Prefiller:
                 threads = free_threads(settings.threads or max(1, backend.n_threads // 2))
                 status.evaluated += backend.prefill(tokens, stale, threads, settings.batch_seconds)
             if not stale():
-                backend.save_state()
+                if backend.capabilities.saves_state:
+                    backend.save_state()  # its own step: a state is tens of MB
                 status.state = "idle"
         except Exception as exc:  # never into the user's cell: shown by %oci
-            status.state, status.error = "failed", f"{type(exc).__name__}: {exc}"[:300]
+            status.state, status.error = "failed", _line(exc)
         finally:
             status.seconds += time.perf_counter() - start
+
+
+def _line(error: BaseException) -> str:
+    return one_line(f"{type(error).__name__}: {error}")[:300]

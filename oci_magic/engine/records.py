@@ -1,11 +1,11 @@
 """What a run produced: rounds and the run's result, and the words for them (round statuses, run
-outcomes, the one summary line). Plain data, JSON-ready."""
+outcomes, the one summary line). Plain values, JSON-ready; each is made once, when it is done."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, Optional, Tuple
 
-from ..backends.base import Usage
+from ..backends.base import Message, Usage
 from ..execution.result import Execution
 
 # Round statuses
@@ -15,12 +15,22 @@ TIMEOUT = "timeout"
 INCOMPLETE = "incomplete"  # the code ran, but a check of the task found it missed something
 # Run outcomes
 SUCCESS, GAVE_UP, NO_PROGRESS, GENERATED, STOPPED, FAILED = (
-    "success", "gave-up", "no-progress", "generated", "interrupted", "failed")
+    "success", "gave-up", "no-progress", "generated", "stopped", "failed")
 UNVERIFIED = "unverified"  # the rounds ran out; the last code that ran (missing a check) is the result
 OK_OUTCOMES = (SUCCESS, GENERATED, UNVERIFIED)  # the run produced code to keep
 
 
-@dataclass
+@dataclass(frozen=True)
+class Undone:
+    """What a round put back before its code ran: the names an earlier round's code (which ran,
+    but missed a check) rebound, deleted or created."""
+
+    round: int  # the earlier round
+    restored: Tuple[str, ...] = ()
+    removed: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Round:
     index: int
     reply: str = ""
@@ -31,6 +41,7 @@ class Round:
     miss: Optional[str] = None  # what a check found amiss in code that ran (status incomplete)
     usage: Optional[Usage] = None
     generate_seconds: float = 0.0
+    undone: Optional[Undone] = None  # what was put back before this round's code ran
 
     @property
     def error_line(self) -> Optional[str]:
@@ -46,15 +57,20 @@ class Round:
         return self.execution.error_line if self.execution and not self.execution.ok else None
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunResult:
+    """One run, as the loop returns it: the first prompt, each round, the whole transcript (the
+    last reply included) and how it ended."""
+
     task: str
     max_rounds: int
-    rounds: List[Round] = field(default_factory=list)
+    rounds: Tuple[Round, ...] = ()
     outcome: str = ""
     message: str = ""  # why a run stopped early (interrupt, backend error)
     model: Dict[str, object] = field(default_factory=dict)  # the backend that answered (runrecord.model_info)
     final_index: Optional[int] = None  # for an unverified run: the round whose code is kept
+    prompt: Tuple[Message, ...] = ()  # the first prompt, as the backend got it
+    transcript: Tuple[Message, ...] = ()  # every message of the run, the last reply included
 
     @property
     def final_round(self) -> Optional[Round]:

@@ -15,7 +15,7 @@ from .settings import RunSettings
 
 RUN_MIME = "application/vnd.oci-magic.run+json"
 ROUND_MIME = "application/vnd.oci-magic.round+json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SCHEMA_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "schemas", "run.schema.json")
 _ID_BYTES = 1 << 20  # hashing the first MiB names a multi-GB model in milliseconds
 _ids: Dict[tuple, str] = {}
@@ -35,10 +35,8 @@ def file_id(path: str) -> Optional[str]:
 
 
 def model_info(backend) -> Dict[str, object]:
-    """The model part of a record, from ``backend.describe()`` (optional: a backend needs only
-    ``generate``): a replay run names its file."""
-    describe = getattr(backend, "describe", None)
-    description = describe() if describe else {"name": getattr(backend, "name", "?")}
+    """The model part of a record, from ``backend.describe()``: a replay run names its file."""
+    description = backend.describe()
     path = description.get("path")
     info = {"name": str(description.get("name", "?")), "backend": str(description.get("backend", "?")),
             "file": os.path.basename(str(path)) if path else None, "path": str(path) if path else None,
@@ -75,6 +73,8 @@ def round_dict(round_: Round) -> Dict[str, object]:
         "tokens": _tokens(round_),
         "seconds": {"generate": round(round_.generate_seconds, 4),
                     "execute": round(ex.seconds, 4) if ex is not None else 0.0},
+        "undone": ({"round": round_.undone.round, "restored": list(round_.undone.restored),
+                    "removed": list(round_.undone.removed)} if round_.undone else None),
     }
 
 

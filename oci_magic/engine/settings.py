@@ -15,12 +15,22 @@ from typing import Optional
 from traitlets import Bool, Float, Int, Unicode
 from traitlets.config import Configurable
 
+from ..backends import ModelOptions
 from ..backends.base import GenerationParams
-from ..context.layout import ContextSpec
 from ..execution.guard import MAX_TIMEOUT, GuardSettings
+from .prompting.history import ContextSpec
 
-MAX_ROUNDS = 50
 REFINE = ("restart", "transcript")
+# The range of each numeric option, for its trait and for a call's own value alike.
+LIMITS = {"rounds": (1, 50), "temperature": (0, 5), "max_tokens": (1, 32768), "seed": (0, 2**32 - 1)}
+MAX_ROUNDS = LIMITS["rounds"][1]
+
+
+def check_range(name: str, value) -> None:
+    """Raise ValueError (one line, the option's name as typed) for a value outside LIMITS."""
+    low, high = LIMITS[name]
+    if not low <= value <= high:  # nan is outside every range too
+        raise ValueError(f"{name.replace('_', '-')} must be between {low} and {high}, not {value}")
 
 
 @dataclass(frozen=True)
@@ -44,35 +54,13 @@ class RunSettings:
         return self.feedback_chars // 3 + 40
 
     def __post_init__(self):
-        if not 1 <= self.rounds <= MAX_ROUNDS:
-            raise ValueError(f"rounds must be between 1 and {MAX_ROUNDS}, not {self.rounds}")
-        if not 0.0 <= self.generation.temperature <= 5.0:
-            raise ValueError(f"temperature must be between 0 and 5, not {self.generation.temperature}")
-        if not 1 <= self.generation.max_tokens <= 32768:
-            raise ValueError(f"max-tokens must be between 1 and 32768, not {self.generation.max_tokens}")
+        gen = self.generation
+        for name, value in (("rounds", self.rounds), ("temperature", gen.temperature), ("max_tokens", gen.max_tokens)):
+            check_range(name, value)
         if self.refine not in REFINE:
             raise ValueError(f"refine must be one of {', '.join(REFINE)}, not {self.refine!r}")
-        if self.generation.seed is not None and not 0 <= self.generation.seed < 2**32:
-            raise ValueError(f"seed must be between 0 and 4294967295, not {self.generation.seed}")
-
-
-@dataclass(frozen=True)
-class ModelOptions:
-    """Where a run's replies come from, before a model is chosen or loaded."""
-
-    backend: str  # a registered backend name: llama, openai, replay, or a plugin's
-    model: str  # this run's --model ("": not given)
-    model_path: str  # the configured default model file ("": $OCI_MODEL, else the embedded one)
-    url: str
-    remote_model: str
-    replay: str  # this run's --replay file: a fresh replay each run
-    replay_path: str  # one replay file answering every run, continuing across runs
-    n_ctx: int
-    n_threads: int
-    n_gpu_layers: int
-    kv_folder: str = ""  # the prompt cache on disk ("": none)
-    kv_bytes: int = 0
-    share_cores: bool = False
+        if gen.seed is not None:
+            check_range("seed", gen.seed)
 
 
 @dataclass(frozen=True)
@@ -99,9 +87,9 @@ class OciConfig(Configurable):
     n_ctx = Int(0, min=0, help="Context window in tokens. 0: the model's trained context, at most 8192.").tag(config=True)
     n_threads = Int(0, min=0, help="CPU threads for llama.cpp. 0: all cores this process may use.").tag(config=True)
     n_gpu_layers = Int(-1, help="Layers to offload to the GPU/Metal when llama.cpp was built with it. -1: all; 0: none.").tag(config=True)
-    rounds = Int(3, min=1, max=MAX_ROUNDS, help="Most generate-run-fix rounds per %%oci run.").tag(config=True)
-    temperature = Float(0.2, min=0.0, max=5.0, help="Sampling temperature; 0 is greedy.").tag(config=True)
-    max_tokens = Int(512, min=1, max=32768, help="Most tokens the model may write per round.").tag(config=True)
+    rounds = Int(3, min=LIMITS["rounds"][0], max=LIMITS["rounds"][1], help="Most generate-run-fix rounds per %%oci run.").tag(config=True)
+    temperature = Float(0.2, min=LIMITS["temperature"][0], max=LIMITS["temperature"][1], help="Sampling temperature; 0 is greedy.").tag(config=True)
+    max_tokens = Int(512, min=LIMITS["max_tokens"][0], max=LIMITS["max_tokens"][1], help="Most tokens the model may write per round.").tag(config=True)
     seed = Int(-1, help="Sampling seed for reproducible runs. -1: random.").tag(config=True)
     context = Unicode("all", help="Notebook context sent with the task: all, vars (variables only), none, or N (the last N cells).").tag(config=True)
     context_tokens = Int(0, min=0, help="Token budget for the notebook context. 0: what n_ctx leaves after the answers of all rounds.").tag(config=True)
@@ -122,7 +110,7 @@ class OciConfig(Configurable):
                              "copy warnings. A miss is fed back for another round.").tag(config=True)
     retries = Int(1, min=0, max=10, help="Rounds a stuck run (the same code again, the same error) gets, with a "
                                          "sharper request and retry_temperature, before it stops.").tag(config=True)
-    retry_temperature = Float(0.7, min=0.0, max=5.0, help="Sampling temperature of a round after a stuck one "
+    retry_temperature = Float(0.7, min=LIMITS["temperature"][0], max=LIMITS["temperature"][1], help="Sampling temperature of a round after a stuck one "
                                                           "(never lower than `temperature`).").tag(config=True)
     timeout = Float(60.0, min=0.0, max=MAX_TIMEOUT, help="Seconds generated code may run per round before it is interrupted (the round fails, "
                                                          "the kernel and its state stay). 0: no limit.").tag(config=True)
@@ -162,7 +150,7 @@ class OciConfig(Configurable):
         ValueError with a one-line message for a value out of range or a contradiction."""
         pick = lambda value, trait: trait if value is None else value  # noqa: E731
         if replay and model:
-            raise ValueError("--replay answers from a file; it cannot be combined with --model")
+            raise ValueError("--replay answers with recorded replies; it cannot be combined with --model")
         spec = ContextSpec.parse(pick(context, self.context))
         seconds = pick(timeout, self.timeout)
         kind = "replay" if replay or (self.replay_path and not model) else (

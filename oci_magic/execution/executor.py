@@ -15,7 +15,7 @@ import warnings
 from typing import List, Optional
 
 from .facts import failure_facts
-from .result import Execution
+from .result import Execution, Executor
 
 GENERATED_FILE, NOTEBOOK_FILE = "<generated code>", "<notebook cell>"  # frame labels the model sees
 _TAIL_CHARS = 4000
@@ -43,8 +43,6 @@ def is_cell(filename: str) -> bool:
     entry, ``(loader,)``, is a module's file not yet read: not a cell.)"""
     entry = linecache.cache.get(filename)
     return entry is not None and len(entry) > 1 and entry[1] is None
-
-
 
 
 def _frame_lines(filename: str, lineno: int, name: str, label: str) -> str:
@@ -89,7 +87,7 @@ def _evalue(error: BaseException) -> str:
         return f"<{type(error).__name__}: unprintable>"
 
 
-class ShellExecutor:
+class ShellExecutor(Executor):
     """Executes with ``shell.run_cell`` (not stored in history)."""
 
     def __init__(self, shell):
@@ -169,7 +167,7 @@ def _show_again(caught) -> List[str]:
     return said
 
 
-class NamespaceExecutor:
+class NamespaceExecutor(Executor):
     """Executes in a plain dict, without IPython: for benchmarks, scripts and tests of the loop."""
 
     def __init__(self, namespace: Optional[dict] = None):

@@ -11,12 +11,12 @@ import os
 import signal
 import threading
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator, Mapping, MutableMapping, Optional
 
 from . import rollback as rb
 from .executor import is_cell
-from .result import Execution
+from .result import Execution, Executor
 from .timeout import time_limit
 
 
@@ -34,7 +34,7 @@ class GuardSettings:
             raise ValueError(f"--timeout must be 0 (no limit) or up to {MAX_TIMEOUT:g} seconds, not {self.timeout:g}")
 
 
-class GuardedExecutor:
+class GuardedExecutor(Executor):
     def __init__(self, inner, namespace: MutableMapping[str, object], hidden: Mapping[str, object],
                  settings: GuardSettings, shell=None):
         self.inner = inner
@@ -61,19 +61,18 @@ class GuardedExecutor:
         except KeyboardInterrupt:  # landed between the code and our cleanup: it means the same
             execution = Execution(ok=False, ename="KeyboardInterrupt", interrupted=True)
         if limit is not None and limit.fired:
-            execution.ok, execution.interrupted, execution.timed_out = False, False, True
-            execution.ename, execution.evalue = "TimeoutError", limit.describe()
+            execution = replace(execution, ok=False, interrupted=False, timed_out=True, ename="TimeoutError",
+                                evalue=limit.describe())
         elif execution.interrupted and sigint.available and not sigint.received:
-            execution.interrupted = False  # the code raised KeyboardInterrupt itself: an error like any other
-        execution.isolated = copied
+            execution = replace(execution, interrupted=False)  # the code raised KeyboardInterrupt itself: an error like any other
         if not execution.ok:
-            execution.restored, execution.removed = snap.restore(self.namespace, self.hidden)
-        else:
-            execution.created, execution.changed, execution.unchanged = snap.changes(self.namespace, self.hidden, watched)
-            after = _folder_state() if files is not None else None
-            execution.wrote = sorted(n for n, s in (after or {}).items() if files.get(n) != s)
-            self._last = snap
-        return execution
+            restored, removed = snap.restore(self.namespace, self.hidden)
+            return replace(execution, isolated=copied, restored=restored, removed=removed)
+        created, changed, unchanged = snap.changes(self.namespace, self.hidden, watched)
+        after = _folder_state() if files is not None else None
+        self._last = snap
+        return replace(execution, isolated=copied, created=created, changed=changed, unchanged=unchanged,
+                       wrote=sorted(n for n, s in (after or {}).items() if files.get(n) != s))
 
     def undo(self):
         """Put back the names the last code that ran rebound, deleted or created (it ran, but did
@@ -101,7 +100,13 @@ def _folder_state(limit: int = 2000) -> Optional[dict]:
 
 class _SigintWatch:
     """Tells a real interrupt (SIGINT: the ■ button, Ctrl-C) from generated code that merely
-    raises KeyboardInterrupt. The current handler still runs; we only take note."""
+    raises KeyboardInterrupt, and makes SIGINT interrupt the code however the process was started.
+
+    A handler set in Python still runs; we only take note. Where SIGINT was ignored (SIG_IGN: a
+    process started in the background by a script, or under nohup) or left to the OS (SIG_DFL), the
+    code gets Python's own KeyboardInterrupt while it runs, as in a foreground process; the old
+    disposition comes back after. A handler set from C (``getsignal`` gives None) cannot be put back
+    from Python: then we leave it alone and cannot tell the two apart."""
 
     def __init__(self):
         self.received = False
@@ -112,13 +117,14 @@ class _SigintWatch:
         if not self.available:
             return self
         previous = signal.getsignal(signal.SIGINT)
-        if not callable(previous):  # SIG_IGN / SIG_DFL / set from C: leave it alone
+        if previous is None:
             self.available = False
             return self
+        chain = previous if callable(previous) else signal.default_int_handler
 
         def note(signum, frame):
             self.received = True
-            previous(signum, frame)
+            chain(signum, frame)
 
         self._previous = previous
         signal.signal(signal.SIGINT, note)

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Protocol
+from typing import List, Optional, Sequence, Tuple
 
 
-@dataclass
+@dataclass(frozen=True)
 class Execution:
     """The outcome of running one round's code; what an executor returns."""
 
@@ -37,6 +37,14 @@ class Execution:
         return (self.ename, self.evalue, tuple(frame.split("\n")[0] for frame in self.traceback))
 
 
-class Executor(Protocol):
+class Executor:
+    """Runs a round's code somewhere: the user's shell, a plain namespace, a subprocess."""
+
     def execute(self, code: str) -> Execution:
         """Run ``code``; report failure in the result, never by raising."""
+        raise NotImplementedError
+
+    def undo(self) -> Tuple[Sequence[str], Sequence[str]]:
+        """Put back the names the last code that ran rebound, deleted or created (it ran, but did
+        not do the task); (restored, removed). An executor that keeps no snapshot undoes nothing."""
+        return (), ()

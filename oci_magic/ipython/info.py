@@ -5,10 +5,10 @@ import os
 
 from ..backends.base import context_size
 from ..backends.gguf import read_gguf
-from ..backends.models import model_file
+from ..backends.models import choose_model, model_file
 from ..backends.statecache import folder_usage
 from ..engine.session import Session
-from ..engine.settings import ModelOptions
+from ..backends import ModelOptions
 from ..errors import OciError
 from ..text import one_line
 
@@ -24,12 +24,12 @@ def info_text(session: Session, where: ModelOptions) -> str:
     from ..backends.llama import llama_cpp_build, machine_threads
 
     try:
-        choice = session.model_choice(where)
+        choice = choose_model(where.model, session.models.override, where.model_path)
         info = read_gguf(choice.path)
     except OciError as exc:
         return f"model      unusable: {one_line(exc)}"
     loaded = session.loaded_backend("llama")
-    if loaded is not None and loaded.model_path == choice.path:
+    if loaded is not None and loaded.describe().get("path") == choice.path:
         n_ctx, threads, state = loaded.n_ctx, loaded.n_threads, f"loaded in {loaded.load_seconds:.2f} s"
     else:
         n_ctx = context_size(where.n_ctx, info.context_length)
@@ -55,8 +55,7 @@ def info_text(session: Session, where: ModelOptions) -> str:
 
 def cache_line(session: Session, loaded) -> str:
     status = session.prefiller.status
-    tokens = getattr(loaded, "cached_tokens", None)
-    cached = f"{tokens:,} tokens cached" if tokens is not None else "empty (no model loaded)"
+    cached = f"{loaded.cached_tokens:,} tokens cached" if loaded is not None else "empty (no model loaded)"
     read = (f"; prefill {status.state}, {status.evaluated:,} tokens read in the background in {status.seconds:.1f} s"
             if status.evaluated or status.state != "idle" else "")
     return cached + read + (f" (last error: {status.error})" if status.error else "")

@@ -1,7 +1,7 @@
 """The live status line of a run in a notebook frontend (JupyterLab, Notebook 7, VS Code).
 
 One output updated in place by ``display_id``: round k/N, phase, tokens/s, elapsed time. It is a
-listener of the loop's events, like ``render.TextRenderer`` (its terminal counterpart). Updates
+listener of the loop's events, like ``text.TextRenderer`` (its terminal counterpart). Updates
 are throttled: a model writing 200 tokens/s must not send 200 messages/s to the browser, but a
 phase change is always shown at once.
 

@@ -20,14 +20,19 @@ def usage_line(usage, sep: str = ", ") -> str:
     return sep.join(parts)
 
 
+def put_back(what) -> str:
+    """``restored df; removed tmp``: the names an execution's rollback (or a round's undo) put back."""
+    parts = []
+    if what.restored:
+        parts.append("restored " + ", ".join(what.restored))
+    if what.removed:
+        parts.append("removed " + ", ".join(what.removed))
+    return "; ".join(parts)
+
+
 def rollback_line(execution) -> str:
     """``rolled back: restored df, removed tmp`` for a failed round that touched the user's names."""
-    parts = []
-    if execution.restored:
-        parts.append("restored " + ", ".join(execution.restored))
-    if execution.removed:
-        parts.append("removed " + ", ".join(execution.removed))
-    return "rolled back: " + "; ".join(parts)
+    return "rolled back: " + put_back(execution)
 
 
 def print_model_lines(event) -> None:
@@ -68,6 +73,8 @@ class TextRenderer:
                 self._write(f"  {rollback_line(ex)}\n")
         elif isinstance(event, RoundFinished):
             r = event.round
+            if r.undone is not None and (r.undone.restored or r.undone.removed):
+                self._write(f"  round {r.undone.round}'s changes were undone first: {put_back(r.undone)}\n")
             if r.status in (NO_CODE, REPEATED, SKIPPED, INCOMPLETE):
                 self._write(f"\n✗ round {r.index}: {r.error_line}\n")
             if r.usage is not None:

@@ -6,16 +6,11 @@ import os
 import sys
 from typing import Tuple
 
-from ..backends.replay import check_record_path, load_replies, save_replies
-from ..engine.settings import OciConfig
-from ..errors import OciError
+from ..backends.replay import save_replies
 from ..text import first_line
+from .headless import UsageProblem, check_model, check_record, check_replay, check_run_options, check_seconds
 from .kernel import Progress, execute
 from .weave import records, weave
-
-
-class UsageProblem(Exception):
-    """A bad command line or input file: one line on stderr, exit 2."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,33 +69,14 @@ def _check(args) -> Tuple[object, str]:
     except Exception as exc:  # nbformat raises JSON, validation and reader errors alike
         raise UsageProblem(f"not a readable notebook: {path} ({first_line(exc)})") from None
     _ensure_cell_ids(nb)
-    if args.rounds is not None:
-        try:
-            OciConfig().run_options(rounds=args.rounds)  # the magic's own check, said once
-        except ValueError as exc:
-            raise UsageProblem(f"--{exc}") from None
-    if args.timeout is not None and args.timeout <= 0:
-        raise UsageProblem(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
-    if args.replay and args.model:
-        raise UsageProblem("--replay answers from a file; it cannot be combined with --model")
+    check_run_options(rounds=args.rounds, replay=args.replay, model=args.model)
+    check_seconds(args.timeout)
     if args.replay:
-
-        try:
-            load_replies(args.replay)
-        except OciError as exc:
-            raise UsageProblem(str(exc)) from None
+        check_replay(args.replay)
     if args.model:  # a path, a catalog name or REPO_ID/FILE: the kernel gets the file
-        from ..backends.models import model_file
-
-        try:
-            args.model = model_file(args.model)
-        except OciError as exc:
-            raise UsageProblem(first_line(exc)) from None
+        args.model = check_model(args.model)
     if args.record:
-        try:
-            check_record_path(args.record)
-        except OciError as exc:
-            raise UsageProblem(str(exc)) from None
+        check_record(args.record)
     out = args.output or default_output(path)
     folder = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(folder):

@@ -2,32 +2,19 @@
 progress line per cell and per %%oci round."""
 from __future__ import annotations
 
-import math
 import os
 import re
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 from ..engine.records import OK_OUTCOMES
-from ..engine.runrecord import ROUND_MIME
 from ..text import first_line
+from . import headless
+from .headless import HEADLESS_ARGUMENTS, headless_env
 from .weave import find_record
 
 _LOAD = re.compile(r"^\s*%(load_ext|reload_ext)\s+oci_magic\b", re.M)
-
-
-# Every headless kernel of ours (oci run, oci bench notebooks): round markers split a %%oci cell's
-# outputs per round; ERROR: not the kernel's TCP warning.
-HEADLESS_ARGUMENTS = ["--OciMagics.round_markers=True", "--IPKernelApp.log_level=ERROR"]
-
-
-def headless_env(model: Optional[str] = None) -> Dict[str, str]:
-    env = dict(os.environ, OCI_HEADLESS="1", MPLBACKEND="module://matplotlib_inline.backend_inline")
-    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiets a debugger warning on kernel start
-    if model:
-        env["OCI_MODEL"] = model
-    return env
 
 
 def kernel_arguments(args, nb) -> List[str]:
@@ -46,26 +33,18 @@ def kernel_arguments(args, nb) -> List[str]:
     return extra
 
 
-def kernel_env(args) -> Dict[str, str]:
-    return headless_env(args.model)
-
-
 def execute(nb, args, progress: "Progress") -> Optional[str]:
     """Run every cell in place; return None, or why the run stopped early (one line)."""
-    from jupyter_client import AsyncKernelManager
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    km = AsyncKernelManager(kernel_name="python3")  # a blocking client would stall nbclient's timeout
-    km.kernel_spec.argv[0] = sys.executable  # the interpreter that has oci_magic, whatever spec is installed
-    client = _client_class()(
-        nb, km=km, timeout=math.ceil(args.timeout) if args.timeout else None, interrupt_on_timeout=True, record_timing=False,
-        extra_arguments=kernel_arguments(args, nb), kernel_name="python3",
-        resources={"metadata": {"path": os.path.dirname(os.path.abspath(args.notebook))}},
-        on_cell_execute=progress.started, on_cell_executed=progress.executed,
-    )
-    client.progress = progress
+    # on a timeout the interrupted cell gets one timeout more to stop cleanly
+    client = headless.client(nb, timeout=args.timeout, grace=args.timeout or 0, extra_arguments=kernel_arguments(args, nb),
+                             folder=os.path.dirname(os.path.abspath(args.notebook)), on_marker=progress.marker,
+                             on_timeout=lambda seconds: progress.say(f"cell {progress.label(progress.current)}: "
+                                                                     f"over {seconds} s, interrupting"),
+                             on_cell_execute=progress.started, on_cell_executed=progress.executed)
     try:
-        client.execute(env=kernel_env(args))
+        client.execute(env=headless_env(args.model))
     except CellTimeoutError:
         return f"cell {progress.label(progress.current)} did not stop within {args.timeout:g} s of being interrupted"
     except CellExecutionError as exc:
@@ -82,34 +61,6 @@ def _error_line(exc) -> str:
     return f"{ename}: {evalue}" if evalue else (ename or first_line(exc))
 
 
-def _client_class():
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError
-    from nbclient.util import ensure_async
-
-    class RunnerClient(NotebookClient):
-        """Reports rounds as their markers arrive; on a timeout interrupts once (a %%oci run then
-        stops cleanly), and gives up if the kernel still does not answer one timeout later."""
-
-        progress: "Progress"
-
-        def output(self, outs, msg, display_id, cell_index):
-            out = super().output(outs, msg, display_id, cell_index)
-            if out is not None and out.get("output_type") == "display_data" and ROUND_MIME in out.get("data", {}):
-                self.progress.marker(cell_index, out["data"][ROUND_MIME])
-            return out
-
-        async def _async_handle_timeout(self, timeout, cell=None):
-            if self.progress.interrupted:
-                raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
-            self.progress.interrupted = True
-            self.progress.say(f"cell {self.progress.label(self.progress.current)}: over {timeout} s, interrupting")
-            await ensure_async(self.km.interrupt_kernel())
-            return None
-
-    return RunnerClient
-
-
 class Progress:
     """One line per cell (and per %%oci round) on stderr."""
 
@@ -119,7 +70,6 @@ class Progress:
         self.number = {index: n for n, index in enumerate(code, 1)}
         self.total = len(code)
         self.current: Optional[int] = None
-        self.interrupted = False
         self.started_at = 0.0
 
     def say(self, text: str) -> None:
@@ -129,7 +79,7 @@ class Progress:
         return f"{self.number.get(index, '?')}/{self.total}" if index is not None else "?"
 
     def started(self, cell, cell_index, **_):
-        self.current, self.interrupted, self.started_at = cell_index, False, time.perf_counter()
+        self.current, self.started_at = cell_index, time.perf_counter()
 
     def marker(self, cell_index: int, fields: dict) -> None:
         if fields.get("event") != "finished":

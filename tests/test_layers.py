@@ -2,6 +2,8 @@
 from a lower layer, never upward (lazy imports inside functions included), and no module grows
 past 300 lines."""
 import ast
+import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -99,3 +101,44 @@ def test_no_import_cycles():
 
     for module in graph:
         visit(module)
+
+
+_REFERENCE = re.compile(r":(?:mod|class|func|meth|attr):`~?([A-Za-z_.][\w.]*)`")
+
+
+def _resolve(dotted: str):
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            found = getattr(found, name)
+        return found
+    raise ImportError(dotted)
+
+
+@pytest.mark.parametrize("path", [p for p in MODULES if p.name != "__main__.py"],  # importing it runs oci
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_docstrings_name_what_exists(path):
+    """A reference in a docstring (``:mod:`.history```, ``:class:`~oci_magic.engine.memory.Memory```,
+    ``:meth:`Session.run```) names a module, class or function that exists: renamed code takes its
+    references along. A bare name is looked up in the module itself, as Sphinx does."""
+    name = "oci_magic." + _module_name(path) if _module_name(path) else "oci_magic"
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    module = importlib.import_module(name)
+    for dotted in _REFERENCE.findall(path.read_text(encoding="utf-8")):
+        try:
+            if dotted.startswith("."):
+                level = len(dotted) - len(dotted.lstrip("."))
+                base = package.split(".")[: len(package.split(".")) - (level - 1)]
+                _resolve(".".join(base) + "." + dotted.lstrip("."))
+            elif dotted.startswith("oci_magic"):
+                _resolve(dotted)
+            else:
+                found = module
+                for part in dotted.split("."):
+                    found = getattr(found, part)
+        except (ImportError, AttributeError):
+            pytest.fail(f"{path.relative_to(PACKAGE)} refers to {dotted}, which does not exist")

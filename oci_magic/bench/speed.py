@@ -1,0 +1,113 @@
+"""``oci bench loop --part speed``: how fast replies come. Generation tokens/s through the
+backend against raw llama-cpp-python on the same prompt, and llama.cpp's reading and generation
+speed with a CPU-bound process beside it, for all threads, fewer, and ``share_cores``."""
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+from ..backends.base import GenerationParams
+from ..backends.cpu import free_threads
+from ..engine.prompting import plain
+from ..engine.session import Session
+from ..engine.settings import OciConfig
+from .workload import verdict
+
+TASK = "write a function that returns the mean revenue per region"
+TARGETS = {"throughput_ratio": 0.95}
+
+
+def measure_throughput(backend, repeats: int = 3, max_tokens: int = 128) -> Dict[str, float]:
+    """Generation tokens/s through LlamaBackend.generate vs raw ``Llama.create_completion`` on the
+    same prompt tokens, interleaved. The prompt is cached before timing, so both measure
+    generation only (the time after the first token)."""
+    messages = plain(TASK)
+    params = GenerationParams(0.0, max_tokens, 1)
+    tokens = backend.tokenize_messages(messages)
+    backend.generate(messages, params).text()  # warm: prompt in the cache
+    ours, raw = [], []
+    for _ in range(repeats):
+        completion = backend.generate(messages, params)
+        completion.text()
+        usage = completion.usage
+        ours.append(usage.tokens_per_second)
+        raw.append(_raw_rate(backend.llm, tokens, params))
+    return {"ours_tokens_per_second": statistics.median(ours), "raw_tokens_per_second": statistics.median(raw),
+            "ratio": statistics.median(ours) / statistics.median(raw), "generated_tokens": usage.generated_tokens}
+
+
+def _raw_rate(llm, tokens: List[int], params: GenerationParams) -> float:
+    start, first, n = time.perf_counter(), 0.0, 0
+    for chunk in llm.create_completion(tokens, max_tokens=params.max_tokens, temperature=params.temperature,
+                                       seed=params.seed, stream=True):
+        if not first:
+            first = time.perf_counter() - start
+        n = llm.n_tokens - len(tokens) + 1
+    total = time.perf_counter() - start
+    return n / (total - first) if total > first else 0.0
+
+
+def measure_contention(model: Optional[str], threads: int) -> Dict[str, object]:
+    """Generation and prompt reading (tokens/s) alone and with a CPU-bound process beside, for
+    all threads and for the fewer threads background prefill uses."""
+    from ..backends.llama import machine_threads
+
+    session = Session()
+    backend, _ = session.backend(OciConfig(n_threads=threads, kv_cache_mb=0).run_options(model=model).model)
+    messages = plain(TASK)
+    text = " ".join(f"revenue_{i} = sales[{i}] * price" for i in range(120))
+    reading = backend.llm.tokenize(text.encode(), add_bos=False)[:256]
+    rows = []
+    counts = sorted({backend.n_threads, max(1, backend.n_threads // 2)}, reverse=True) + [0]  # 0: share_cores
+    for beside in (False, True):
+        hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if beside else None
+        try:
+            time.sleep(0.5 if hog else 0)
+            for n in counts:
+                backend.share_cores, backend.n_threads = n == 0, n or counts[0]
+                used = free_threads(backend.n_threads) if n == 0 else n
+                with backend.lock, backend.states.threads(used):
+                    backend.clear_cache()
+                    start = time.perf_counter()
+                    backend.llm.eval(reading)
+                    read = len(reading) / (time.perf_counter() - start)
+                    completion = backend.generate(messages, GenerationParams(0.0, 48, 1))
+                    completion.text()
+                rows.append({"beside": beside, "threads": n or "auto", "used": completion.usage.threads,
+                             "read_tokens_per_second": read,
+                             "generate_tokens_per_second": completion.usage.tokens_per_second})
+        finally:
+            if hog:
+                hog.kill()
+                hog.wait()
+    session.close()
+    return {"cores": machine_threads(), "rows": rows}
+
+
+def measure(backend, model: Optional[str] = None, threads: int = 0, contention: bool = True) -> Dict[str, object]:
+    found: Dict[str, object] = {"throughput": measure_throughput(backend)}
+    if contention:
+        found["contention"] = measure_contention(model, threads)
+    return found
+
+
+def report(r: Dict[str, object]) -> list:
+    if "contention" in r:
+        print_contention(r["contention"])
+    t = r["throughput"]
+    return [("generation tok/s, ours / raw", f"{t['ours_tokens_per_second']:.1f} / {t['raw_tokens_per_second']:.1f} "
+             f"= {t['ratio']:.3f}", ">= 0.95", verdict(t["ratio"], TARGETS["throughput_ratio"], False))]
+
+
+def print_contention(c: Dict[str, object]) -> None:
+    print(f"\nllama.cpp beside a CPU-bound process ({c['cores']} cores): tokens/s")
+    print(f"{'threads':>16}{'read alone':>12}{'read beside':>13}{'gen alone':>11}{'gen beside':>12}")
+    for n in dict.fromkeys(row["threads"] for row in c["rows"]):
+        alone = next(x for x in c["rows"] if x["threads"] == n and not x["beside"])
+        beside = next(x for x in c["rows"] if x["threads"] == n and x["beside"])
+        label = f"share_cores {alone['used']}/{beside['used']}" if n == "auto" else str(n)
+        print(f"{label:>16}{alone['read_tokens_per_second']:>12.1f}{beside['read_tokens_per_second']:>13.1f}"
+              f"{alone['generate_tokens_per_second']:>11.1f}{beside['generate_tokens_per_second']:>12.1f}")
