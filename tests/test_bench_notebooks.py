@@ -165,17 +165,79 @@ def test_embedded_model_completes_and_reports(tmp_path, capsys, model_path):
 
 def test_a_kernel_that_never_started_gets_one_more_try(monkeypatch):
     """Two benches side by side can race for a port; that is not the model's failure."""
+    from oci_magic.bench import tasks
+
     calls = []
 
-    def flaky(task, args, folder, started):
-        calls.append(folder)
-        if len(calls) == 1:
-            raise RuntimeError("Kernel didn't respond in 60 seconds")
-        raise RuntimeError("Kernel died before replying to kernel_info")
+    class Flaky:
+        def __init__(self, args, folder):
+            calls.append(folder)
 
-    monkeypatch.setattr(notebooks, "_execute", flaky)
+        def __enter__(self):
+            if len(calls) == 1:
+                raise RuntimeError("Kernel didn't respond in 60 seconds")
+            raise RuntimeError("Kernel died before replying to kernel_info")
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(tasks, "Kernel", Flaky)
     args = argparse.Namespace(replay=None)
     task = {"id": "t", "kind": "stats", "split": "dev", "setup": [], "task": "x", "check": "pass"}
-    result = notebooks.run_task(task, args)
+    result = tasks.run_fresh(task, args)
     assert len(calls) == 2 and calls[0] != calls[1]  # a fresh folder, a fresh kernel; then no third try
     assert (result["solved"], result["why"]) == (False, "kernel error") and "died before" in result["error"]
+
+
+SESSION = [
+    {"id": "make-prices", "kind": "parsing", "split": "dev",
+     "setup": ["prices = ['$1,200', '$35.50']"],
+     "task": "Convert prices to a list of floats, in place.",
+     "check": "got = prices\nassert got == [1200.0, 35.5], got"},
+    {"id": "total-prices", "kind": "stats", "split": "dev", "after": "make-prices",
+     "setup": ["prices = [1200.0, 35.5]"],
+     "task": "Print the total of prices.",
+     "check": "assert _bench_output.strip() == '1235.5', _bench_output"},
+    {"id": "no-trace", "kind": "stats", "split": "heldout", "setup": ["x = 1"],
+     "task": "Print whether the bench's checks left anything behind.",
+     "check": "assert _bench_output.strip() == 'False False False', _bench_output"},
+]
+SESSION_REPLIES = {
+    "make-prices": [fenced("prices = [float(p.replace('$', '').replace(',', '')) for p in prices]")],
+    "total-prices": [fenced("print(sum(prices))")],
+    # the checks' names, and their cells in the input history the next %%oci reads
+    "no-trace": [fenced("print('got' in globals(), '_ns' in globals(), any('assert' in c for c in In))")],
+}
+
+
+def test_one_session_runs_the_tasks_in_one_kernel_and_leaves_no_trace_of_the_checks(tmp_path, capsys):
+    path = tmp_path / "suite.json"
+    path.write_text(json.dumps({"version": 1, "tasks": SESSION}))
+    replay = tmp_path / "replay"
+    replay.mkdir()
+    for task_id, replies in SESSION_REPLIES.items():
+        (replay / f"{task_id}.json").write_text(json.dumps(replies))
+    out_json = tmp_path / "both.json"
+    assert bench("--suite", path, "--replay", replay, "--mode", "both", "--json", out_json, "--timeout", 120) == 0
+    stdout, stderr = capsys.readouterr()
+    data = json.loads(out_json.read_text())
+    for mode in ("fresh", "session"):
+        assert [t["solved"] for t in data[mode]["tasks"]] == [True, True, True], (mode, data[mode]["tasks"])
+        assert data[mode]["settings"]["mode"] == mode
+    assert "fresh kernels against one session" in stdout and "session [1/3] make-prices" in stderr
+
+
+def test_a_later_task_works_on_what_the_earlier_run_left(tmp_path, capsys):
+    """In one session the task that builds on another runs no setup of its own: a wrong earlier
+    result stays wrong, as in a user's notebook. Fresh, its setup gives it the right start."""
+    path = tmp_path / "suite.json"
+    path.write_text(json.dumps({"version": 1, "tasks": SESSION[:2]}))
+    replay = tmp_path / "replay"
+    replay.mkdir()
+    (replay / "make-prices.json").write_text(json.dumps([fenced("prices = [1.0, 2.0]")] * 3))  # wrong
+    (replay / "total-prices.json").write_text(json.dumps(SESSION_REPLIES["total-prices"]))
+    out_json = tmp_path / "both.json"
+    assert bench("--suite", path, "--replay", replay, "--mode", "both", "--json", out_json, "--timeout", 120) == 0
+    data = json.loads(out_json.read_text())
+    assert [t["solved"] for t in data["fresh"]["tasks"]] == [False, True]
+    assert [t["solved"] for t in data["session"]["tasks"]] == [False, False]

@@ -183,3 +183,33 @@ def test_concurrent_kernels_share_the_folder(model_path, tmp_path):
     longest = notebook(CELLS[:21], "t")
     assert reader.prefill(reader.prefix_tokens(longest), lambda: False) == 0
     reader.close()
+
+
+def test_a_stop_inside_a_chunk_ends_it_within_milliseconds(model_path):
+    """llama.cpp asks whether to stop inside each chunk: a cell that starts (or a %%oci that
+    wants the model) waits milliseconds even for a chunk of many seconds, and the cache holds
+    exactly the chunks that finished."""
+    from oci_magic.backends.llama import LlamaBackend
+
+    backend = LlamaBackend(model_path, n_ctx=4096, n_threads=1)
+    tokens = backend.prefix_tokens(notebook(CELLS * 3, "t"))
+    assert 2000 < len(tokens) < 4000
+    stop = threading.Event()
+    found = {}
+
+    def read():
+        found["evaluated"] = backend.prefill(tokens, stop.is_set, batch_seconds=60.0)  # one chunk: all 512 tokens
+        found["at"] = time.perf_counter()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    time.sleep(1.0)  # past the first (16-token) chunk, inside the big one
+    stop.set()
+    stopped = time.perf_counter()
+    thread.join(10)
+    assert found["at"] - stopped < 0.3
+    cached = backend.cached_tokens
+    assert found["evaluated"] == cached and 0 < cached < len(tokens)  # the aborted chunk left nothing behind
+    stop.clear()
+    assert backend.prefill(tokens, stop.is_set) == len(tokens) - cached  # and the rest reads on from there
+    backend.close()

@@ -52,6 +52,7 @@ class GenerationParams:
     temperature: float
     max_tokens: int
     seed: Optional[int] = None  # None: random
+    draft: int = 0  # most tokens drafted from the context per step, where the backend drafts (0: none)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Capabilities:
     prefix_cache: bool = False  # it reuses the longest common prefix of the previous prompt (a KV cache)
     prefill: bool = False  # prefix_tokens(), prefill(), cached_tokens, clear_cache(): read a prompt's start while idle
     saves_state: bool = False  # save_state(): its cache goes to disk, for the next kernel
+    drafts: bool = False  # it honours GenerationParams.draft: drafted tokens checked in one decode, same output
     candidates: int = 1  # the most replies one call can return
     timed: bool = True  # its replies come at the model's own speed (a replay's do not: no tok/s to show)
 
@@ -77,6 +79,8 @@ class Usage:
     first_token_seconds: float = 0.0
     seconds: float = 0.0
     threads: int = 0  # CPU threads the reply used (0: not a local model)
+    drafted: int = 0  # tokens drafted from the context and checked in a batch (GenerationParams.draft)
+    accepted: int = 0  # of which kept: generated without a decode of their own
 
     @property
     def evaluated_tokens(self) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from .statecache import StateStore, common_prefix, remove
 
@@ -22,6 +22,7 @@ class KVStates:
     def __init__(self, llm, llama_cpp, store: Optional[StateStore]):
         self.llm, self.lib, self.store = llm, llama_cpp, store
         self.saved: List[int] = []  # the tokens of the last state saved or loaded
+        self._abort = None
 
     def restore(self, tokens: Sequence[int]) -> int:
         """Load the saved state that shares the longest prefix with ``tokens`` when it beats the
@@ -67,6 +68,28 @@ class KVStates:
         if path:
             self.saved = tokens
         return path
+
+    @contextlib.contextmanager
+    def stoppable(self, stop: Callable[[], bool]):
+        """Within the block, llama.cpp asks ``stop()`` between the steps of its computation (an
+        abort callback) and ends a decode within milliseconds when it says so: the decode raises
+        RuntimeError, and what it had written to the cache is removed, so the cache stays
+        consistent. Only for background work: a callback per step costs a single-token decode
+        about 5 %. llama.cpp's note that it removed those entries is not printed (it would land in
+        whatever cell ran last)."""
+        import logging
+
+        ctx, quiet = self.llm._ctx.ctx, logging.getLogger("llama-cpp-python")
+        level = quiet.level
+        self._abort = self.lib.ggml_abort_callback(lambda _: bool(stop()))  # kept alive while set
+        self.lib.llama_set_abort_callback(ctx, self._abort, None)
+        quiet.setLevel(logging.CRITICAL)
+        try:
+            yield
+        finally:
+            quiet.setLevel(level)
+            self.lib.llama_set_abort_callback(ctx, ctypes.cast(None, self.lib.ggml_abort_callback), None)
+            self._abort = None
 
     @contextlib.contextmanager
     def threads(self, n: int):

@@ -13,10 +13,14 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence
 from ..errors import ModelError, PromptTooLong
 from .cpu import free_threads, usable_cpus
 from .base import MIN_ROOM, Backend, Capabilities, GenerationParams, Message, Usage, context_size
+from . import decode
 from .chat import ChatTokenizer
 from .gguf import GGUFInfo, read_gguf
 from .kvstate import STEP, KVStates
 from .statecache import StateStore, model_key
+
+
+CHUNK_MIN, CHUNK_MAX = 16, 512  # tokens per prefill chunk (the first one measures the speed)
 
 
 def machine_threads() -> int:
@@ -38,7 +42,7 @@ class LlamaBackend(Backend):
     """One loaded ``llama_cpp.Llama``; keep the object to keep its KV cache."""
 
     name = kind = "llama"
-    capabilities = Capabilities(prefix_cache=True, prefill=True, saves_state=True)
+    capabilities = Capabilities(prefix_cache=True, prefill=True, saves_state=True, drafts=True)
 
     def __init__(self, model_path: str, n_ctx: int = 0, n_threads: int = 0, n_gpu_layers: int = -1,
                  seed: Optional[int] = None, kv_folder: str = "", kv_bytes: int = 0, share_cores: bool = False):
@@ -69,6 +73,8 @@ class LlamaBackend(Backend):
         self.load_seconds = time.perf_counter() - start
         self._chat = self._make_chat_tokenizer()
         self._last_prompt = None  # (messages key, tokens)
+        self.drafter = decode.Drafter(0)  # what drafting costs and earns on this model, across replies
+        self.draft_stats: Dict[str, int] = {}  # decodes, drafted and kept tokens, all replies
         # One user of llama.cpp's context at a time: a generation, a prefill batch, a state save.
         self.lock = threading.RLock()
         self.states = KVStates(self.llm, llama_cpp, StateStore(
@@ -110,11 +116,14 @@ class LlamaBackend(Backend):
                 self.llm.n_tokens = 0  # the next eval drops the cache beyond this
 
     def prefill(self, tokens: Sequence[int], stop: Callable[[], bool], threads: int = 0,
-                batch_seconds: float = 0.25) -> int:
-        """Evaluate into the KV cache what of ``tokens`` is not there yet, in small batches, until
-        done or ``stop()``. Each batch holds the lock, so a generation waits at most for one.
-        Returns the tokens evaluated."""
-        done, size = 0, 16
+                batch_seconds: float = 1.0) -> int:
+        """Evaluate into the KV cache what of ``tokens`` is not there yet, until done or
+        ``stop()``, in chunks of about ``batch_seconds`` of reading (near llama.cpp's own batch
+        speed: here a chunk of 64 tokens reads at ~90 % of a 512-token one). llama.cpp asks ``stop()``
+        inside each chunk, so a cell that starts or a reply that wants the model waits
+        milliseconds, not the chunk; the chunk in flight is then lost. Returns the tokens evaluated."""
+        done, size, have = 0, CHUNK_MIN, None
+        tokens = tokens[: self.n_ctx - MIN_ROOM]  # a prompt past the window is refused at the run anyway
         with self.lock:
             if self.llm is None:
                 return 0
@@ -124,18 +133,33 @@ class LlamaBackend(Backend):
                 llm = self.llm
                 if llm is None or stop():
                     break
-                have = llm.longest_token_prefix(llm._input_ids[: llm.n_tokens].tolist(), tokens)
+                if have is None or llm.n_tokens != have:  # first, or something else used the model
+                    have = llm.longest_token_prefix(llm._input_ids[: llm.n_tokens].tolist(), tokens)
                 if have >= len(tokens):
                     break
                 chunk = list(tokens[have: have + size])
                 start = time.perf_counter()
-                with self.states.threads(threads or self.n_threads):
+                with self.states.threads(threads or self.n_threads), self.states.stoppable(stop):
                     llm.n_tokens = have  # eval() drops the cache beyond this
-                    llm.eval(chunk)
+                    try:
+                        llm.eval(chunk)
+                    except RuntimeError:  # stopped mid-chunk (or a failed decode): what it wrote is gone
+                        if stop():
+                            break
+                        raise
                 seconds = time.perf_counter() - start
             done += len(chunk)
+            have += len(chunk)
             rate = len(chunk) / seconds if seconds > 0 else 1e4
-            size = max(8, min(512, int(rate * batch_seconds)))  # about batch_seconds per batch
+            size = max(CHUNK_MIN, min(CHUNK_MAX, int(rate * batch_seconds) // 16 * 16))
+        with self.lock:  # the notebook is read and the kernel still idle: time the drafter's batches now
+            if self.llm is not None and not self.drafter.calibrated and self.llm.n_tokens > 16 and not stop():
+                with self.states.threads(threads or self.n_threads), self.states.stoppable(stop):
+                    try:
+                        self.drafter.calibrate(decode.LlamaStep(self.llm, 0.0, None).time_batch,
+                                               self.n_ctx - self.llm.n_tokens - 2, stop)
+                    except RuntimeError:  # stopped mid-decode: the next idle time tries again
+                        self.drafter.ratios = {}
         return done
 
     def save_state(self, step: int = STEP) -> Optional[str]:
@@ -162,28 +186,14 @@ class LlamaBackend(Backend):
 
     def _generate(self, tokens: List[int], room: int, params: GenerationParams, usage: Usage) -> Iterator[str]:
         self.states.restore(tokens)
-        cached = self.llm._input_ids[: self.llm.n_tokens].tolist()
-        reused = min(self.llm.longest_token_prefix(cached, tokens), len(tokens) - 1)
-        usage.prompt_tokens, usage.reused_tokens = len(tokens), max(reused, 0)
-        start = time.perf_counter()
-        stream = self.llm.create_completion(
-            tokens,
-            max_tokens=min(params.max_tokens, room),
-            temperature=params.temperature,
-            seed=params.seed,
-            stream=True,
-        )
+        self.drafter.limit = params.draft
+        step = decode.LlamaStep(self.llm, params.temperature, params.seed)
+        reply = decode.generate(step, tokens, min(params.max_tokens, room), usage,
+                                self.drafter if params.draft > 0 else None, self.draft_stats)
         try:
-            for chunk in stream:
-                piece = chunk["choices"][0]["text"]
-                if not usage.first_token_seconds:
-                    usage.first_token_seconds = time.perf_counter() - start
-                usage.generated_tokens = self.llm.n_tokens - len(tokens) + 1
-                if piece:
-                    yield piece
+            yield from reply
         finally:
-            stream.close()  # an interrupted reply ends llama.cpp's generator now, not at garbage collection
-            usage.seconds = time.perf_counter() - start
+            reply.close()  # an interrupted reply stops now, not at garbage collection
 
     def close(self) -> None:
         with self.lock:  # never free the model under a prefill batch

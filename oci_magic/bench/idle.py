@@ -16,14 +16,16 @@ import time
 from typing import Dict, List, Optional
 
 from ..engine.session import Session
-from ..engine.settings import OciConfig
+from ..engine.settings import OciConfig, PrefillSettings
 from . import workload
 
 CELLS = 40
 TASK = "plot the total revenue per product as a bar chart"
 TASK2 = "show the monthly revenue of the north region as a line chart"  # after the restart
 TARGETS = {"prefilled_evaluated": 0.10, "prefilled_ttft": 0.10, "after_failed_evaluated": 0.05,
-           "restart_ttft": 0.15, "busy_cell_ratio": 1.10}
+           "restart_ttft": 0.15, "busy_cell_ratio": 1.10, "idle_evaluated": 0.10, "prefill_speed": 0.85}
+IDLE = 20.0  # seconds the kernel sits idle after the cells, before the %%oci: a user reading, typing
+SMALL_CELLS = 40
 
 
 def _run(session, options, inputs, outputs, task, executor):
@@ -41,11 +43,56 @@ def _cells_run(session: Session, config: OciConfig, options, inputs: List[str], 
     return time.perf_counter() - start
 
 
+def bounded(model: Optional[str], threads: int, settings: PrefillSettings, cells: int = SMALL_CELLS,
+            idle: float = IDLE) -> Dict[str, object]:
+    """Small cells run back to back (each: pre_run_cell's pause, 50 ms of work, post_run_cell's
+    prefill), then ``idle`` seconds of nothing, then a %%oci: how much of its prompt it still
+    evaluates, and how fast prefill read, against reading the same prompt in one call."""
+    config = OciConfig(n_threads=threads, kv_cache_mb=0)  # no disk cache: only what prefill read counts
+    options = config.run_options(model=model, temperature=0.0, max_tokens=16, seed=1, rounds=1)
+    session = Session()
+    backend, _ = session.backend(options.model)
+    inputs, outputs, names = workload.small_notebook(cells)
+    for n in range(2, len(inputs) + 1):
+        session.prefiller.pause()  # pre_run_cell
+        _spin(0.05)  # the cell runs
+        session.prefill(workload.state(inputs[:n], outputs, names(n)), options, settings)  # post_run_cell
+    time.sleep(idle)
+    result = workload.run(session, options, inputs, outputs, TASK, workload.Works(), names(len(inputs)))
+    usage = result.rounds[0].usage
+    session.prefiller.wait(60)  # the run stopped the job in flight: its counts are in now
+    read, reading = session.prefiller.status.evaluated, session.prefiller.status.reading_seconds
+    tokens = backend.tokenize_messages(result.prompt)
+    with backend.lock:  # the same prompt read in one call, every thread: the backend's full speed
+        backend.clear_cache()
+        start = time.perf_counter()
+        backend.llm.eval(tokens)
+        full = len(tokens) / (time.perf_counter() - start)
+    session.close()
+    rate = read / reading if reading > 0 else 0.0
+    return {"threads": settings.threads or backend.n_threads, "batch_seconds": settings.batch_seconds,
+            "idle_seconds": idle, "prompt_tokens": usage.prompt_tokens, "evaluated_tokens": usage.evaluated_tokens,
+            "evaluated_share": usage.evaluated_tokens / max(1, usage.prompt_tokens), "prefill_tokens": read,
+            "prefill_read_seconds": reading, "prefill_tokens_per_second": rate, "full_tokens_per_second": full,
+            "speed_share": rate / full if full else 0.0}
+
+
+def _spin(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
 def measure(model: Optional[str] = None, threads: int = 0, cells: int = CELLS,
-            busy_n: int = 30_000_000) -> Dict[str, object]:
-    """All figures of the part; ``cells`` and ``busy_n`` (the CPU-bound cell's loop) are smaller
-    in the tests."""
+            busy_n: int = 30_000_000, idle: float = IDLE) -> Dict[str, object]:
+    """All figures of the part; ``cells``, ``busy_n`` (the CPU-bound cell's loop) and ``idle``
+    are smaller in the tests."""
     report: Dict[str, object] = {"cells": cells}
+    from ..backends.llama import machine_threads
+
+    before = PrefillSettings(True, max(1, (threads or machine_threads()) // 2), 0.25)  # half the cores, 1/4 s batches
+    report["bounded_before"] = bounded(model, threads, before, idle=idle)
+    report["bounded"] = bounded(model, threads, OciConfig().prefill_settings(), idle=idle)
     disk = tempfile.mkdtemp(prefix="oci-bench-kv-")
     config = OciConfig(n_threads=threads, kv_cache_dir=disk)
     cold_config = OciConfig(n_threads=threads, kv_cache_mb=0, prefill=False)
@@ -163,6 +210,13 @@ def report(r: Dict[str, object]) -> list:
           f"after a restart in {r['restart_prefilled']['prefill_seconds']:.1f} s")
     print(f"CPU-bound cell: alone {b['alone_seconds']:.2f} s, started mid-prefill {b['paused_seconds']:.2f} s "
           f"(x{b['paused_ratio']:.2f}); had prefill not paused {b['not_paused_seconds']:.2f} s (x{b['not_paused_ratio']:.2f})")
+    print(f"\nprefill with a bounded idle time: {SMALL_CELLS} small cells, then {r['bounded']['idle_seconds']:g} s idle, "
+          f"then a %%oci of {r['bounded']['prompt_tokens']} prompt tokens")
+    print(f"{'':30}{'threads':>8}{'read':>7}{'tok/s':>8}{'of full':>9}{'evaluated':>11}")
+    for key, label in (("bounded_before", "before (half cores, 1/4 s)"), ("bounded", "after")):
+        x = r[key]
+        print(f"{label:30}{x['threads']:>8}{x['prefill_tokens']:>7}{x['prefill_tokens_per_second']:>8.1f}"
+              f"{x['speed_share'] * 100:>8.1f}%{x['evaluated_share'] * 100:>10.1f}%")
     rows = [("first %%oci after cells: evaluated", r["prefilled"]["evaluated_share"], TARGETS["prefilled_evaluated"]),
             ("first %%oci after cells: first token / cold", r["prefilled"]["ttft_share"], TARGETS["prefilled_ttft"]),
             ("after a failed run: evaluated", r["after_failed_prefilled"]["evaluated_share"],
@@ -170,6 +224,10 @@ def report(r: Dict[str, object]) -> list:
             ("after a restart: first token / cold", r["restart_prefilled"]["ttft_share"], TARGETS["restart_ttft"])]
     found = [(name, f"{value * 100:.1f} %", f"<= {target * 100:.0f} %", workload.verdict(value, target))
              for name, value, target in rows]
-    ratio = b["paused_ratio"]
+    ratio, x = b["paused_ratio"], r["bounded"]
     return found + [("CPU-bound cell mid-prefill / alone", f"{ratio:.2f}", "<= 1.10",
-                     workload.verdict(ratio, TARGETS["busy_cell_ratio"]))]
+                     workload.verdict(ratio, TARGETS["busy_cell_ratio"])),
+                    (f"after {x['idle_seconds']:g} s idle: evaluated", f"{x['evaluated_share'] * 100:.1f} %", "<= 10 %",
+                     workload.verdict(x["evaluated_share"], TARGETS["idle_evaluated"])),
+                    ("prefill speed / full prompt speed", f"{x['speed_share'] * 100:.1f} %", ">= 85 %",
+                     workload.verdict(x["speed_share"], TARGETS["prefill_speed"], False))]

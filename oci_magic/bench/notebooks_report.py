@@ -132,12 +132,12 @@ def build(results: List[dict], settings: dict) -> Dict[str, object]:
     return {"settings": settings, "model": model, "summary": summary, "tasks": tasks}
 
 
-def print_summary(data: dict, stream=None) -> None:
+def print_summary(data: dict, stream=None, title: str = "") -> None:
     out = stream or sys.stdout
     s, rounds = data["summary"], data["settings"]["rounds"]
     model = data.get("model") or {}
-    print(f"oci bench notebooks · {s['all']['tasks']} tasks · model {model.get('name', '?')} · "
-          f"up to {rounds} rounds · seed {data['settings']['seed']}", file=out)
+    print(f"oci bench notebooks{' · ' + title if title else ''} · {s['all']['tasks']} tasks · model "
+          f"{model.get('name', '?')} · up to {rounds} rounds · seed {data['settings']['seed']}", file=out)
     print(f"{'':<9}{'round 1':>16}{f'after {rounds} rounds':>20}{'lift':>9}{'mean rounds':>13}{'seconds':>10}", file=out)
     for g in GROUPS:
         x = s[g]
@@ -154,3 +154,23 @@ def print_summary(data: dict, stream=None) -> None:
             print(f"\n{title:<{width}}  count", file=out)
             for key, count in counts.items():
                 print(f"{key:<{width}}  {count:>5}", file=out)
+
+
+def print_modes(fresh: dict, session: dict, stream=None) -> None:
+    """The two modes side by side: solved in round 1 and after N, seconds per task, and which
+    tasks one mode solved and the other did not."""
+    out = stream or sys.stdout
+    rounds = fresh["settings"]["rounds"]
+    print(f"\nfresh kernels against one session{'':>4}{'fresh r1':>10}{f'after {rounds}':>9}{'s/task':>8}"
+          f"{'session r1':>12}{f'after {rounds}':>9}{'s/task':>8}", file=out)
+    for g in GROUPS:
+        a, b = fresh["summary"][g], session["summary"][g]
+        if not a["tasks"]:
+            continue
+        per = lambda x: x["seconds"] / x["tasks"] if x["tasks"] else 0.0  # noqa: E731
+        print(f"{g:<38}{a['solved_round1']:>10}{a['solved']:>9}{per(a):>8.1f}{b['solved_round1']:>12}{b['solved']:>9}"
+              f"{per(b):>8.1f}", file=out)
+    solved = {m: {t["id"] for t in d["tasks"] if t["solved"]} for m, d in (("fresh", fresh), ("session", session))}
+    for label, ids in (("solved fresh, not in the session", solved["fresh"] - solved["session"]),
+                       ("solved in the session, not fresh", solved["session"] - solved["fresh"])):
+        print(f"{label}: {', '.join(sorted(ids)) or '-'}", file=out)

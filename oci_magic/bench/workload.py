@@ -100,6 +100,21 @@ def cell_variables(inputs: List[str]) -> Dict[str, object]:
     return found
 
 
+def small_notebook(cells: int):
+    """``cells`` small cells (a list and its sum each), their outputs, and ``names(n)``: the
+    variables the first n-1 cells define, as the kernel holds them when cell n runs."""
+    inputs, outputs, values = [""], {}, {}
+    for i in range(cells):
+        row = [round(j * (i + 1) * 0.37, 2) for j in range(8)]
+        inputs.append(f"values_{i} = [round(j * {i + 1} * 0.37, 2) for j in range(8)]\nsum(values_{i})")
+        outputs[i + 1], values[f"values_{i}"] = repr(sum(row)), row
+
+    def names(n: int) -> Dict[str, object]:
+        return {f"values_{i}": values[f"values_{i}"] for i in range(min(n - 1, cells))}
+
+    return inputs, outputs, names
+
+
 def state(inputs: List[str], outputs, namespace: Dict[str, object], cell: Optional[int] = None) -> NotebookState:
     return NotebookState(inputs, outputs, namespace, (), len(inputs) if cell is None else cell)
 

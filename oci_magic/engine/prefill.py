@@ -2,10 +2,10 @@
 ``%%oci`` prompt will share with today's (system prompt, notebook history, or the last run's
 transcript and the cells since) into the loaded model's KV cache while the kernel is idle.
 
-It yields to everything: a cell that starts running pauses it at the end of the batch in flight
-(about a quarter of a second: batches are sized from the measured speed), a ``%%oci`` waits at
-most for that batch (the backend's lock), a model switch or unload cancels it, and its errors are
-kept for ``%oci`` to show, never raised into a cell. When a prefix is complete the state is saved
+It reads at the model's full prompt speed on every core other processes leave free, and yields to
+everything: a cell that starts running stops it within milliseconds (the backend checks inside each
+chunk; the chunk in flight is lost), so does a ``%%oci`` that wants the model; a model switch or
+unload cancels it, and its errors are kept for ``%oci`` to show, never raised into a cell. When a prefix is complete the state is saved
 to the prompt cache on disk, so a restarted kernel finds it too.
 """
 from __future__ import annotations
@@ -28,7 +28,8 @@ class PrefillStatus:
 
     state: str = "idle"  # idle | reading | paused | failed
     evaluated: int = 0  # tokens evaluated in the background, all jobs
-    seconds: float = 0.0
+    seconds: float = 0.0  # spent on jobs (laying out, reading, saving)
+    reading_seconds: float = 0.0  # of which reading: evaluated / reading_seconds is prefill's speed
     error: str = ""  # the last error, one line
 
 
@@ -121,8 +122,10 @@ class Prefiller:
                 with backend.lock:
                     tokens = backend.prefix_tokens(messages)
                 status.state = "reading"
-                threads = free_threads(settings.threads or max(1, backend.n_threads // 2))
+                threads = free_threads(settings.threads or backend.n_threads)  # the kernel is idle: every free core
+                reading = time.perf_counter()
                 status.evaluated += backend.prefill(tokens, stale, threads, settings.batch_seconds)
+                status.reading_seconds += time.perf_counter() - reading
             if not stale():
                 if backend.capabilities.saves_state:
                     backend.save_state()  # its own step: a state is tens of MB

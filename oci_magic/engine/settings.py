@@ -68,8 +68,8 @@ class PrefillSettings:
     """Reading the notebook into the KV cache while the kernel is idle (see engine.prefill)."""
 
     enabled: bool
-    threads: int  # llama.cpp threads for background batches (0: half of n_threads, at least 1)
-    batch_seconds: float  # about how long one batch holds the model
+    threads: int  # llama.cpp threads for background reading (0: n_threads, less the cores others keep busy)
+    batch_seconds: float  # about how long one chunk reads (work lost when a cell starts mid-chunk)
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,12 @@ class OciConfig(Configurable):
     temperature = Float(0.2, min=LIMITS["temperature"][0], max=LIMITS["temperature"][1], help="Sampling temperature; 0 is greedy.").tag(config=True)
     max_tokens = Int(512, min=LIMITS["max_tokens"][0], max=LIMITS["max_tokens"][1], help="Most tokens the model may write per round.").tag(config=True)
     seed = Int(-1, help="Sampling seed for reproducible runs. -1: random.").tag(config=True)
+    draft = Int(32, min=0, max=64, help="Most tokens drafted per step from what the reply copies (prompt lookup: "
+                                        "the tokens that followed its last few tokens earlier in the prompt or the "
+                                        "reply) and checked in one batched decode, where the backend can "
+                                        "(llama): a fix round that rewrites its code writes several tokens per pass "
+                                        "over the weights. Only drafts that pay are made (the backend times its "
+                                        "decodes); each token is still the one the sampler draws. 0: off.").tag(config=True)
     context = Unicode("all", help="Notebook context sent with the task: all, vars (variables only), none, or N (the last N cells).").tag(config=True)
     context_tokens = Int(0, min=0, help="Token budget for the notebook context. 0: what n_ctx leaves after the answers of all rounds.").tag(config=True)
     samples = Int(2, min=0, max=10, help="First values shown for each column of a DataFrame (and each Series or array) "
@@ -136,8 +142,9 @@ class OciConfig(Configurable):
     prefill = Bool(True, help="While the kernel is idle, read each executed cell into the loaded model's KV cache in "
                               "a background thread, so the next %%oci finds the notebook already read. A running "
                               "cell pauses it.").tag(config=True)
-    prefill_threads = Int(0, min=0, help="llama.cpp threads for background prefill. 0: half of n_threads (at least "
-                                         "1), so it leaves room for the user's own work.").tag(config=True)
+    prefill_threads = Int(0, min=0, help="llama.cpp threads for background prefill. 0: n_threads, less the cores "
+                                         "other processes keep busy (the kernel is idle while it reads; a cell that "
+                                         "starts stops it within milliseconds).").tag(config=True)
     replay_path = Unicode("", help="Answer every %%oci from this replay file, one reply per round, continuing across "
                                    "runs (oci run --replay). A run's own --model or --replay wins.").tag(config=True)
 
@@ -161,7 +168,7 @@ class OciConfig(Configurable):
             rounds=pick(rounds, self.rounds),
             execute=not no_exec,
             generation=GenerationParams(pick(temperature, self.temperature), pick(max_tokens, self.max_tokens),
-                                        pick(seed, None if self.seed < 0 else self.seed)),
+                                        pick(seed, None if self.seed < 0 else self.seed), self.draft),
             context=ContextSpec(spec.cells, spec.variables, self.context_tokens or None, self.samples),
             feedback_chars=self.feedback_chars,
             refine=self.refine,
@@ -179,7 +186,7 @@ class OciConfig(Configurable):
         return RunOptions(settings, where, guard, record or "")
 
     def prefill_settings(self) -> PrefillSettings:
-        return PrefillSettings(self.prefill, self.prefill_threads, 0.25)
+        return PrefillSettings(self.prefill, self.prefill_threads, 1.0)
 
 
 def kv_folder(configured: str = "") -> str:
