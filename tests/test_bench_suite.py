@@ -118,3 +118,31 @@ def test_check_fails_before_the_task(task, tmp_path, monkeypatch, plt):
 @pytest.mark.parametrize("task", TASKS, ids=[t["id"] for t in TASKS])
 def test_reference_passes_the_check(task, tmp_path, monkeypatch, plt):
     _run(task, tmp_path, monkeypatch, plt, solve=True)
+
+
+CHAINS = [t for t in TASKS if t.get("after")]
+
+
+def test_a_task_that_builds_on_another_comes_right_after_it():
+    ids = [t["id"] for t in TASKS]
+    assert len(CHAINS) >= 5
+    for t in CHAINS:
+        assert ids.index(t["after"]) == ids.index(t["id"]) - 1, t["id"]
+
+
+@pytest.mark.parametrize("task", CHAINS, ids=[t["id"] for t in CHAINS])
+def test_in_one_session_a_chained_task_starts_from_its_predecessors_result(task, tmp_path, monkeypatch, plt):
+    """What the session mode runs: the earlier task's setup and reference, then only this task's
+    session setup: its reference passes its check there too, and its check fails without it."""
+    before = next(t for t in TASKS if t["id"] == task["after"])
+    monkeypatch.chdir(tmp_path)
+    ns = {"__name__": "__main__"}
+    for cell in before["setup"] + [before["reference"]] + task.get("session_setup", []):
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(cell, task["id"], "exec"), ns)
+    ns["_bench_output"] = ""
+    with pytest.raises((AssertionError, NameError)):
+        exec(compile(task["check"], task["id"], "exec"), dict(ns))
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(task["reference"], task["id"], "exec"), ns)
+    exec(compile(task["check"], task["id"], "exec"), ns)
