@@ -77,3 +77,7 @@ class NothingToFix(OciError):
 
 class UnknownBackend(OciError):
     """No backend is registered under the name asked for."""
+
+
+class NestedRun(OciError):
+    """A ``%%oci`` (or ``%oci fix``/``pull``/``model``) started from inside a run's own code."""

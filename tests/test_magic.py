@@ -303,3 +303,77 @@ def test_oci_fix_fixes_the_last_cell_that_raised(ip, magics, replay_file):
 def test_oci_fix_with_nothing_to_fix_is_one_line(ip):
     with pytest.raises(UsageError, match="^no cell has raised an error in this kernel yet: nothing to fix$"):
         ip.run_line_magic("oci", "fix")
+
+
+def test_oci_fix_takes_the_options_of_oci_and_the_last_runs_model(ip, magics, fake_llama, model_path, tmp_path,
+                                                                  replay_file):
+    import shutil
+
+    other = tmp_path / "other.gguf"
+    shutil.copy(model_path, other)
+    ip.run_cell_magic("oci", f"--model {other}", "make it")  # the fake model answers `made = True`
+    ip.run_cell("1/0", store_history=True)
+    ip.run_line_magic("oci", "fix")
+    assert fake_llama == [str(other)]  # the last run's model, kept loaded: not the default
+    assert magics.session.last_result.model["name"] == "fake"
+    ip.run_cell("1/0", store_history=True)
+    ip.run_line_magic("oci", f"fix --rounds 1 --replay {replay_file(fenced('fixed = 1'))}")
+    assert magics.session.last_result.max_rounds == 1 and ip.user_ns["fixed"] == 1
+    with pytest.raises(UsageError, match="unrecognized arguments: --nope"):
+        ip.run_line_magic("oci", "fix --nope")
+
+
+@pytest.mark.parametrize("code", [
+    "%%oci\nmake y",
+    "get_ipython().run_cell_magic('oci', '', 'make y')",
+    "%load_ext oci_magic",
+    "import llama_cpp\nllm = llama_cpp.Llama('model.gguf')",
+])
+def test_generated_code_never_starts_another_model_run(ip, magics, replay_file, code, fake_llama):
+    """The notebook's own %%oci cells are in the model's view: a small model writes one back. It
+    is refused before it runs, with a reason the model can act on, and the next round runs."""
+    path = replay_file(fenced(code), fenced("y = 2"))
+    ip.run_cell_magic("oci", f"--replay {path} --allow risky", "make y")
+    result = magics.session.last_result
+    assert [r.status for r in result.rounds] == ["skipped", "ok"] and ip.user_ns["y"] == 2
+    assert "starts another model run" in result.rounds[0].feedback and fake_llama == []
+
+
+def test_a_model_run_hidden_from_the_policy_fails_its_round(ip, magics, replay_file, fake_llama):
+    hidden = "m = getattr(get_ipython(), 'run_' + 'cell_magic')\nm('o' + 'ci', '', 'again')"
+    path = replay_file(fenced(hidden), fenced("y = 3"))
+    ip.run_cell_magic("oci", f"--replay {path}", "make y")
+    result = magics.session.last_result
+    assert [r.status for r in result.rounds] == ["error", "ok"] and ip.user_ns["y"] == 3
+    assert "cannot start from the code of another run" in result.rounds[0].execution.evalue and fake_llama == []
+
+
+def test_a_failed_rounds_traceback_is_about_the_users_code(ip, magics, replay_file, capsys):
+    pd = pytest.importorskip("pandas")
+    ip.user_ns["sales"] = pd.DataFrame({"amount": ["$1,200", "$35"]})
+    path = replay_file(fenced("x = 1\nsales['amount'] = sales['amount'].astype(float)"),
+                       fenced("sales['amount'] = sales['amount'].str.replace('[$,]', '', regex=True).astype(float)"))
+    ip.run_cell_magic("oci", f"--replay {path}", "Make the amount column of sales numbers, in place.")
+    out = capsys.readouterr().out
+    first = magics.session.last_result.rounds[0]
+    assert first.execution.traceback[-1].startswith('  File "pandas/') and ", in astype" in first.execution.traceback[-1]
+    assert "managers.py" not in first.feedback and "astype.py" not in first.feedback
+    assert "File \"<generated code>\", line 2" in out and "(the whole traceback: %tb)" in out
+    assert "managers.py" not in out and "blocks.py" not in out  # the whole one is folded away, not printed
+    magics.short_tracebacks = False
+    ip.user_ns["sales"] = pd.DataFrame({"amount": ["$1,200", "$35"]})
+    ip.run_cell_magic("oci", f"--replay {path}", "Make the amount column of sales numbers, in place.")
+    assert "(the whole traceback: %tb)" not in capsys.readouterr().out
+
+
+def test_a_later_run_can_lay_the_notebook_out_afresh(ip, magics, replay_file):
+    path = replay_file(fenced("a = 1"), fenced("b = a + 1"))
+    magics.replay_path = path
+    magics.continue_runs = False
+    ip.run_cell("x = 0", store_history=True)
+    ip.run_cell("%%oci\nmake a", store_history=True)
+    ip.run_cell("%%oci\nmake b", store_history=True)
+    calls = magics.session.loaded_backend("replay").calls
+    assert len(calls[1]) == 2  # system + one user message: no earlier conversation
+    assert "# %%oci task: make a\na = 1" in calls[1][1].content and calls[1][1].parts[-1] == "## Task\nmake b"
+    assert calls[1][1].parts[:2] == calls[0][1].parts[:2] == ("## Notebook so far\n\n", "```python\nx = 0\n```\n\n")

@@ -100,7 +100,7 @@ def test_exact_cell_layout(fail_fix):
         "print('after', total, doubled)",
     ]
     assert [outputs(c) for c in cells] == [
-        [], [], ["stream", "display_data"], ["error"], ["stream", "execute_result"],
+        [], [], ["stream", "display_data"], ["error", "display_data"], ["stream", "execute_result"],
         ["stream", "display_data"], [], ["stream"]]
     assert len({c.id for c in cells}) == len(cells)
 

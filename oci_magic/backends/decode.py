@@ -71,7 +71,7 @@ class Ngrams:
 
 class Drafter:
     """How many tokens to draft: from what a batch of each size costs against a one-token decode
-    (timed once, :meth:`calibrate`, then kept current from the decodes themselves) and how often
+    (timed once, :meth:`Drafter.calibrate`, then kept current from the decodes themselves) and how often
     drafted tokens were kept, by n-gram length and by whether the last draft was kept whole (the
     reply is copying a stretch of its context) or not, and by how long a stretch of the context's
     end matched where the draft comes from. Kept by the backend across replies: the costs are the

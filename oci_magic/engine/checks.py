@@ -11,8 +11,10 @@ the next round.
 from __future__ import annotations
 
 import ast
+import builtins
+import keyword
 import re
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Set
 
 from ..execution.result import Execution
 
@@ -32,14 +34,42 @@ _WORDS = {"a", "an", "the", "it", "its", "them", "this", "that", "place", "order
 COPY_WARNINGS = ("ChainedAssignmentError", "SettingWithCopyWarning")  # pandas: a copy changed, not the data
 
 
-def targets(task: str, strong_only: bool = False) -> List[str]:
+def targets(task: str, strong_only: bool = False, code: str = "") -> List[str]:
     """Names the task asks to create or change, in the order it names them. ``strong_only``: just
     the unmistakable ones ("named X", "called X", `` `X` ``), not "store ... in X", which may be
-    an input ("the highest scorers in scores")."""
+    an input ("the highest scorers in scores"). Never a keyword, a builtin, or a parameter of a
+    function ``code`` defines ("complete task_func(num_types) so that it returns ... in num_types")."""
     patterns = (_NAMED, _TICKED) if strong_only else (_NAMED, _STORED, _TICKED)
     found = [m.group(1) for pattern in patterns for m in pattern.finditer(task)
              if not _COLUMN.search(task[max(0, m.start(1) - 40):m.start(1)])]
-    return [n for n in dict.fromkeys(found) if n.lower() not in _WORDS]
+    skip = parameters(code) | parameters(task) if code else parameters(task)
+    return [n for n in dict.fromkeys(found) if n.lower() not in _WORDS and not keyword.iskeyword(n)
+            and not hasattr(builtins, n) and n not in skip]
+
+
+_SIGNATURE = re.compile(r"\b([A-Za-z_]\w*)\(([A-Za-z_][\w ,=*]*)\)")
+
+
+def parameters(text: str) -> Set[str]:
+    """Parameter names: of the functions ``text`` defines when it parses as code, else of the
+    signatures it writes out ("a function clean_phone(s, strict)")."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return {p.strip(" *").split("=")[0].strip() for m in _SIGNATURE.finditer(text) for p in m.group(2).split(",")}
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            a = node.args
+            found |= {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs + [v for v in (a.vararg, a.kwarg) if v]}
+    return found
+
+
+def defines_function(code: str) -> bool:
+    try:
+        return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in ast.parse(code).body)
+    except (SyntaxError, ValueError):
+        return False
 
 
 _BUILDERS = {"DataFrame", "Series", "array", "dict", "list"}
@@ -107,8 +137,8 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
         problems.append("pandas warned that it changed a copy, not the data, so nothing was changed: " + copies[0]
                         + ". Assign the result back (df['col'] = df['col'].fillna(...)) instead of inplace=True "
                           "on a column.")
-    strong = targets(task, strong_only=True)
-    for name in targets(task):
+    strong = targets(task, strong_only=True, code=code)
+    for name in targets(task, code=code):
         if not exists(name):
             made = ", ".join(f"`{n}`" for n in execution.created)
             problems.append(f"The task asks for `{name}`, but the code did not create it"
@@ -120,7 +150,25 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
     if _IN_PLACE.search(task) and named and all(unchanged(n) for n in named):
         problems.append(f"The task asks to change `{named[0]}` in place, but it is unchanged. "
                         f"Assign the new values back into `{named[0]}`.")
-    if not problems and not (execution.shown or execution.created or execution.changed or execution.wrote):
+    if not problems and not (execution.shown or execution.created or execution.changed or execution.wrote
+                             or defines_function(code)):  # a function is a result: the next cell calls it
         problems.append("The code ran but did nothing visible: it printed nothing, displayed nothing and stored "
                         "nothing. Print the result the task asks for, or store it under the name the task gives.")
     return " ".join(problems + ([note] if note else [])) if problems else None
+
+
+def review(task: str, code: str, execution: Execution, namespace, settings, seconds: float = 5.0) -> Optional[str]:
+    """Every check of a round, in order: the task's names and its words (:func:`check`), then for
+    code that ran, its uncalled functions called on the task's examples (``settings.exercise``)
+    and the values it left (``settings.sanity``). The first miss, or None."""
+    from .exercise import exercise
+    from .sanity import sanity
+
+    missed = check(task, code, execution, namespace.__contains__)
+    if missed is not None or not execution.ok:
+        return missed
+    if settings.exercise:
+        missed = exercise(task, code, namespace, seconds)
+    if missed is None and settings.sanity:
+        missed = sanity(task, code, execution, namespace, settings.sanity)
+    return missed

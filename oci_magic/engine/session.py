@@ -14,6 +14,7 @@ from typing import Optional, Sequence, Tuple
 from ..backends import ModelOptions
 from ..backends.base import Backend
 from ..backends.replay import RecordingBackend, check_record_path
+from ..errors import NestedRun
 from ..execution.executor import notebook_frames
 from ..execution.gate import Gate, run_everything
 from ..execution.result import Executor
@@ -94,6 +95,8 @@ class Session:
             gate: Gate = run_everything, listeners: Sequence[Listener] = ()) -> RunResult:
         """Run ``task`` against the notebook ``state``. Raises OciError (one line) for what stops
         a run before the loop: a model that cannot load, a task that cannot fit the window."""
+        if self._running:  # generated code that hid a %%oci from the policy
+            raise NestedRun("a %%oci run cannot start from the code of another run; write the code for the task itself")
         state = state or NotebookState()
         self.prefiller.pause()  # a run never shares the model with a background batch
         self._running = True
@@ -119,7 +122,7 @@ class Session:
             _emit(listeners, RunAborted(type(exc).__name__))
             raise
         namespace = state.namespace
-        check = (lambda task, code, ran: checks.check(task, code, ran, namespace.__contains__)) if executor else None
+        check = (lambda task, code, ran: checks.review(task, code, ran, namespace, settings)) if executor else None
         loop = RefinementLoop(backend, executor, settings, listeners, gate, check, model_info(backend))
         try:
             result = loop.run(task, prompt)
@@ -136,6 +139,11 @@ class Session:
 
     def fix_task(self, inputs: Sequence[str]) -> str:
         return self.memory.fix_task(inputs)
+
+    @property
+    def running(self) -> bool:
+        """A run is in progress (its code is running, or its model is generating)."""
+        return self._running
 
     def close(self) -> None:
         self.prefiller.close()

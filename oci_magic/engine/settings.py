@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 from traitlets import Bool, Float, Int, Unicode
 from traitlets.config import Configurable
@@ -19,6 +19,7 @@ from ..backends import ModelOptions
 from ..backends.base import GenerationParams
 from ..execution.guard import MAX_TIMEOUT, GuardSettings
 from .prompting.history import ContextSpec
+from .sanity import rules as sanity_rules
 
 REFINE = ("restart", "transcript")
 # The range of each numeric option, for its trait and for a call's own value alike.
@@ -45,6 +46,10 @@ class RunSettings:
     checks: bool  # code that ran is checked against the task (names it asks for, in place, output)
     retries: int  # rounds a stuck run (repeated code, the same error) gets before it stops
     retry_temperature: float  # sampling temperature for a round after getting stuck
+    continue_runs: bool  # a later run continues the last run's conversation (else: the notebook afresh)
+    exercise: bool  # functions the code defines and never calls are called on the task's examples
+    sanity: Tuple[str, ...]  # rules for the values code left (engine.sanity): nan, coerced, text, merge
+    short_tracebacks: bool  # library frames of a traceback reduced to the call that failed
     stop_after_code: bool = True  # end a reply at its first complete ```python block (not an option)
 
     @property
@@ -118,6 +123,20 @@ class OciConfig(Configurable):
                                          "sharper request and retry_temperature, before it stops.").tag(config=True)
     retry_temperature = Float(0.7, min=LIMITS["temperature"][0], max=LIMITS["temperature"][1], help="Sampling temperature of a round after a stuck one "
                                                           "(never lower than `temperature`).").tag(config=True)
+    continue_runs = Bool(True, help="A later %%oci continues the last run's conversation (its replies and feedback "
+                                    "stay in view) instead of laying the notebook out afresh: the cells as they are, "
+                                    "earlier %%oci cells as their task and the code that worked, the variables, the "
+                                    "last error.").tag(config=True)
+    exercise = Bool(True, help="When code that ran defines a function it never calls, call it on the task's examples "
+                               "(f(x) -> y, >>> lines) or on the notebook's data its parameters fit; an exception or a "
+                               "result other than the example's is fed back.").tag(config=True)
+    sanity = Unicode("nan,coerced,text,merge", help="Rules for the values code that ran left, comma-separated: nan (a "
+                     "result that is NaN, None or empty), coerced (a column turned mostly NaN), text (numbers left as "
+                     "text where the task asks for numbers), merge (a merge that blanked the columns it brought). A "
+                     "miss is fed back with the values. Empty: none.").tag(config=True)
+    short_tracebacks = Bool(True, help="Tracebacks of generated code keep its own frames and, of the libraries', only the "
+                                       "call that failed, in the feedback and on screen (the whole one a click away "
+                                       "in a notebook, %tb in a terminal).").tag(config=True)
     timeout = Float(60.0, min=0.0, max=MAX_TIMEOUT, help="Seconds generated code may run per round before it is interrupted (the round fails, "
                                                          "the kernel and its state stay). 0: no limit.").tag(config=True)
     isolate = Bool(False, help="Run generated code on deep copies of the (small) variables it mentions, so a failed "
@@ -176,6 +195,10 @@ class OciConfig(Configurable):
             checks=self.checks,
             retries=self.retries,
             retry_temperature=self.retry_temperature,
+            continue_runs=self.continue_runs,
+            exercise=self.exercise,
+            sanity=tuple(sanity_rules(self.sanity)),
+            short_tracebacks=self.short_tracebacks,
         )
         guard = GuardSettings(timeout=seconds or None, isolate=isolate or self.isolate,
                               isolate_max_bytes=self.isolate_max_mb * 2**20)

@@ -7,13 +7,16 @@ the model gets is cut down to notebook frames (plus the frame that raised).
 from __future__ import annotations
 
 import contextlib
+import html
 import linecache
+import os
 import sys
 import time
 import traceback
 import warnings
 from typing import List, Optional
 
+from ..text import strip_ansi
 from .facts import failure_facts
 from .result import Execution, Executor
 
@@ -51,24 +54,38 @@ def _frame_lines(filename: str, lineno: int, name: str, label: str) -> str:
     return text + (f"\n    {source}" if source else "")
 
 
-def notebook_frames(error: BaseException) -> List[str]:
-    """The traceback frames from notebook code, the generated code's named as such, and the
-    innermost frame wherever it is."""
+def notebook_frames(error: BaseException, short: bool = False) -> List[str]:
+    """The traceback frames from notebook code, the generated code's named as such, and of the
+    rest: the innermost frame wherever it is, or (``short``) only the library call the code made
+    that failed (``pandas/core/generic.py, in astype``), without the library's own depths."""
     frames = traceback.extract_tb(error.__traceback__)
     if isinstance(error, SyntaxError) and not any(is_cell(f.filename) for f in frames):
         return _syntax_error_lines(error)  # the code did not compile: no frame of its own
     ours: Optional[str] = next((f.filename for f in frames if is_cell(f.filename)), None)
+    last_cell = max((i for i, f in enumerate(frames) if is_cell(f.filename)), default=None)
     lines = []
     for i, frame in enumerate(frames):
-        innermost = i == len(frames) - 1
         if is_cell(frame.filename):
             label = GENERATED_FILE if frame.filename == ours else NOTEBOOK_FILE
-        elif innermost and ours is not None:
+        elif short and last_cell is not None and i == last_cell + 1:
+            lines.append(f'  File "{library_path(frame.filename)}", line {frame.lineno}, in {frame.name}')
+            continue
+        elif not short and i == len(frames) - 1 and ours is not None:
             label = frame.filename
         else:
             continue
         lines.append(_frame_lines(frame.filename, frame.lineno or 0, frame.name, label))
     return lines
+
+
+def library_path(filename: str) -> str:
+    """A library's file as its package names it: ``pandas/core/generic.py``, not the site-packages path."""
+    parts = filename.replace("\\", "/").split("/")
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts:
+            return "/".join(parts[len(parts) - parts[::-1].index(marker):])
+    stdlib = os.path.dirname(os.__file__).replace("\\", "/")
+    return filename[len(stdlib) + 1:] if filename.replace("\\", "/").startswith(stdlib + "/") else filename
 
 
 def _syntax_error_lines(error: SyntaxError) -> List[str]:
@@ -88,10 +105,12 @@ def _evalue(error: BaseException) -> str:
 
 
 class ShellExecutor(Executor):
-    """Executes with ``shell.run_cell`` (not stored in history)."""
+    """Executes with ``shell.run_cell`` (not stored in history). ``short``: a traceback keeps the
+    code's own frames and the library call that failed, for the model and on screen (the whole
+    one folded below it, and in ``%tb``)."""
 
-    def __init__(self, shell):
-        self.shell = shell
+    def __init__(self, shell, short: bool = False):
+        self.shell, self.short = shell, short
 
     def execute(self, code: str) -> Execution:
         tee = _Tee(sys.stdout)
@@ -99,7 +118,7 @@ class ShellExecutor(Executor):
         start = time.perf_counter()
         sys.stdout = tee
         try:
-            with _watching(self.shell, tee, displays), warnings.catch_warnings(record=True) as caught:
+            with _watching(self.shell, tee, displays, self.short), warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")  # each one, even if this line warned before
                 result = self.shell.run_cell(code, store_history=False)
         except KeyboardInterrupt:  # arrived outside the user code, in IPython's own machinery
@@ -118,7 +137,7 @@ class ShellExecutor(Executor):
             ok=False,
             ename=type(error).__name__,
             evalue=_evalue(error),
-            traceback=notebook_frames(error),
+            traceback=notebook_frames(error, self.short),
             stdout_tail=tee.tail,
             seconds=seconds,
             interrupted=isinstance(error, KeyboardInterrupt),
@@ -129,9 +148,10 @@ class ShellExecutor(Executor):
 
 
 @contextlib.contextmanager
-def _watching(shell, tee: _Tee, displays: list):
+def _watching(shell, tee: _Tee, displays: list, short: bool = False):
     """While the code runs: note each display (a plot, a DataFrame), and stop keeping stdout once
-    IPython prints its traceback (a terminal shell prints it there; the feedback has its own)."""
+    IPython prints its traceback (a terminal shell prints it there; the feedback has its own);
+    ``short``: show the short traceback instead of IPython's."""
     publish = getattr(getattr(shell, "display_pub", None), "publish", None)
     shown = vars(shell).get("showtraceback"), vars(shell).get("showsyntaxerror")
 
@@ -141,9 +161,22 @@ def _watching(shell, tee: _Tee, displays: list):
             return original(*args, **kwargs)
         return call
 
+    def shortened(original):
+        def call(exc_tuple=None, filename=None, tb_offset=None, exception_only=False, running_compiled_code=False):
+            tee.keep = False
+            try:
+                etype, value, tb = shell._get_exc_info(exc_tuple)
+            except ValueError:
+                etype = value = None
+            if value is None or exception_only or not isinstance(value, Exception):  # ■, a time limit: as IPython says it
+                return original(exc_tuple, filename, tb_offset, exception_only, running_compiled_code)
+            show_short(shell, etype, value, tb, tb_offset)
+        return call
+
     if publish is not None:
         shell.display_pub.publish = lambda *a, **k: displays.append(1) or publish(*a, **k)
-    shell.showtraceback, shell.showsyntaxerror = quiet(shell.showtraceback), quiet(shell.showsyntaxerror)
+    shell.showtraceback = (shortened if short else quiet)(shell.showtraceback)
+    shell.showsyntaxerror = quiet(shell.showsyntaxerror)
     try:
         yield
     finally:
@@ -154,6 +187,21 @@ def _watching(shell, tee: _Tee, displays: list):
                 del shell.__dict__[name]
             else:
                 setattr(shell, name, own)
+
+
+def show_short(shell, etype, value, tb, tb_offset=None) -> None:
+    """The error output of generated code: its own frames and the failing library call, then the
+    whole traceback folded (a notebook) or a pointer to ``%tb`` (a terminal)."""
+    from IPython.display import display
+
+    full = strip_ansi("\n".join(shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)))
+    lines = ["Traceback (most recent call last):", *notebook_frames(value, short=True), f"{etype.__name__}: {_evalue(value)}"]
+    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb  # %tb shows the whole one
+    shell._showtraceback(etype, value, lines)
+    display({"text/plain": "(the whole traceback: %tb)",
+             "text/html": f'<details class="oci-traceback"><summary style="cursor:pointer;color:#59636e;font-size:12px">'
+                          f'the whole traceback</summary><pre style="font-size:12px">{html.escape(full)}</pre></details>'},
+            raw=True)
 
 
 def _show_again(caught) -> List[str]:

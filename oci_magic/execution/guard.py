@@ -46,7 +46,9 @@ class GuardedExecutor(Executor):
 
     def execute(self, code: str) -> Execution:
         snap = rb.snapshot(self.namespace, self.hidden)
-        watched = {n: rb.fingerprint(snap.bindings[n]) for n in rb.mentioned_names(code) if n in snap.bindings}
+        mentioned = [n for n in rb.mentioned_names(code) if n in snap.bindings]
+        watched = {n: rb.fingerprint(snap.bindings[n]) for n in mentioned}
+        profiles = {n: p for n in mentioned for p in [rb.profile(snap.bindings[n])] if p is not None}
         files = _folder_state()
         copied = []
         sigint, limit = _SigintWatch(), None
@@ -72,7 +74,7 @@ class GuardedExecutor(Executor):
         after = _folder_state() if files is not None else None
         self._last = snap
         return replace(execution, isolated=copied, created=created, changed=changed, unchanged=unchanged,
-                       wrote=sorted(n for n, s in (after or {}).items() if files.get(n) != s))
+                       wrote=sorted(n for n, s in (after or {}).items() if files.get(n) != s), before=profiles)
 
     def undo(self):
         """Put back the names the last code that ran rebound, deleted or created (it ran, but did

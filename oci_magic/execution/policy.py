@@ -19,6 +19,7 @@ from .gate import RUN, SKIP, STOP, Decision, Gate
 FILES, SHELL, NETWORK, EXIT, PROCESS, INSTALL, CODE, CRASH = (
     "deletes or overwrites files", "runs a shell command", "accesses the network", "ends the program",
     "kills processes", "installs packages", "runs code this check cannot see", "can crash the kernel")
+MODEL = "starts another model run"  # never allowed: a run inside a run (%%oci, %oci, loading a model)
 
 # Dotted call targets (after resolving imports) -> what they do.
 CALLS: Dict[str, str] = {
@@ -39,7 +40,7 @@ MODULES: Dict[str, str] = {
     "subprocess": SHELL, "socket": NETWORK, "urllib.request": NETWORK, "urllib3": NETWORK, "requests": NETWORK,
     "httpx": NETWORK, "http.client": NETWORK, "ftplib": NETWORK, "smtplib": NETWORK, "aiohttp": NETWORK,
     "paramiko": NETWORK, "telnetlib": NETWORK, "websocket": NETWORK, "websockets": NETWORK, "pip": INSTALL,
-    "ctypes": CRASH,
+    "ctypes": CRASH, "llama_cpp": MODEL, "oci_magic": MODEL,
 }
 # Methods risky on whatever object they are called (pathlib.Path, Popen, ...).
 # Not ``rename`` (DataFrame.rename is everywhere) nor ``remove`` (list.remove).
@@ -48,7 +49,8 @@ METHODS = {"unlink": FILES, "rmdir": FILES, "write_text": FILES, "write_bytes": 
 # IPython magics (get_ipython().run_line_magic / run_cell_magic after transform_cell).
 MAGICS = {**{m: SHELL for m in ("system", "sx", "bash", "sh", "script", "perl", "ruby", "sc", "cd", "killbgscripts")},
           "pip": INSTALL, "conda": INSTALL, "mamba": INSTALL, "micromamba": INSTALL, "uv": INSTALL,
-          "exit": EXIT, "quit": EXIT, "writefile": FILES, "rm": FILES, "reset": FILES, "run": CODE}
+          "exit": EXIT, "quit": EXIT, "writefile": FILES, "rm": FILES, "reset": FILES, "run": CODE,
+          "oci": MODEL}
 _SHELL_LINE = re.compile(r"^[ \t]*(!|%{1,2}([A-Za-z_]\w*))", re.M)  # [ \t]: \s would cross lines
 _URL = re.compile(r"^(https?|ftp|wss?)://", re.I)
 _EXITS = {"SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException"}
@@ -85,6 +87,8 @@ def _magic_lines(code: str) -> List[Finding]:
             found.append(Finding(code.splitlines()[line - 1].strip()[:41], SHELL, line))  # as "!" + 40 below
         elif match.group(2) in MAGICS:
             found.append(Finding(f"%{match.group(2)}", MAGICS[match.group(2)], line))
+        elif "oci_magic" in code.splitlines()[line - 1]:  # %load_ext oci_magic, %reload_ext oci_magic
+            found.append(Finding(f"%{match.group(2)} oci_magic", MODEL, line))
     return found
 
 
@@ -211,6 +215,25 @@ def check_cell(code: str, transform: Optional[Callable[[str], str]] = None) -> L
     except Exception:  # IPython could not transform it: run_cell will report the error
         transformed = None
     return check(code, transformed)
+
+
+NESTED = ("Refused: the code starts another model run ({what}). You are that run: write the Python that does "
+          "the task itself, without %%oci, %oci, oci_magic or llama_cpp. Reply with the complete code in one "
+          "```python block.")
+
+
+def no_model_runs(gate: Gate, transform: Optional[Callable[[str], str]] = None) -> Gate:
+    """``gate``, after refusing code that would start another model run: a small model shown a
+    notebook full of ``%%oci`` cells writes one, which would run a model inside this run, whose
+    model does the same. Nobody may allow it, not even with --allow risky."""
+
+    def refuse(index: int, code: str) -> Decision:
+        nested = [f for f in check_cell(code, transform) if f.why == MODEL]
+        if nested:
+            return Decision(SKIP, NESTED.format(what=describe(nested)))
+        return gate(index, code)
+
+    return refuse
 
 
 def policy_gate(ask: Optional[Ask], allow_risky: bool = False, headless: bool = False,

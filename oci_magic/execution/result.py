@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Execution:
     changed: List[str] = field(default_factory=list)  # existing names it rebound or changed in place (when ok)
     unchanged: List[str] = field(default_factory=list)  # names it used that are known to be the same (when ok)
     wrote: List[str] = field(default_factory=list)  # files in the working folder it created or changed (when ok)
+    before: Dict[str, dict] = field(default_factory=dict)  # tables it used, as they were (rollback.profile; when ok)
 
     @property
     def error_line(self) -> str:

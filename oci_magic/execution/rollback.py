@@ -103,6 +103,32 @@ def fingerprint(value: object) -> Optional[int]:
     return None
 
 
+PROFILE_SAMPLES = 3
+
+
+def profile(value: object) -> Optional[dict]:
+    """A small table's shape before code runs: its rows, and per column how many values are set
+    and the first few, to tell afterwards what the code did to them (a column coerced to NaN, a
+    merge that blanked one); None for anything else or anything too big."""
+    try:
+        cls = type(value)
+        if cls.__module__.split(".")[0] != "pandas" or cls.__name__ not in ("DataFrame", "Series"):
+            return None
+        if len(value) > _FINGERPRINT_ROWS:
+            return None
+        frame = value.to_frame() if cls.__name__ == "Series" else value
+        columns = {}
+        for name in list(frame.columns)[:50]:
+            column = frame[name]
+            if getattr(column, "ndim", 1) != 1:  # a duplicated column name
+                continue
+            set_ = column.dropna()
+            columns[str(name)] = (int(len(set_)), [repr(v) for v in set_.head(PROFILE_SAMPLES).tolist()], str(column.dtype))
+        return {"rows": int(len(frame)), "columns": columns}
+    except Exception:  # a broken frame: nothing is judged
+        return None
+
+
 def snapshot(namespace: Mapping[str, object], hidden: Mapping[str, object]) -> Snapshot:
     return Snapshot({n: v for n, v in namespace.items() if tracked(n, namespace, hidden)})
 

@@ -3,8 +3,8 @@ plain values, ``session.run``, show. The engine (:class:`~oci_magic.engine.sessi
 knows nothing of IPython."""
 from __future__ import annotations
 
+import dataclasses
 import os
-import sys
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -19,10 +19,9 @@ from ..errors import OciError
 from ..execution.confirm import ConfirmGate, ask_stdin
 from ..execution.executor import ShellExecutor
 from ..execution.guard import GuardedExecutor
-from ..execution.policy import policy_gate, risk_note
+from ..execution.policy import no_model_runs, policy_gate, risk_note
 from ..text import clean_text, one_line
-from .outputs import RoundMarkers, record_bundle
-from .text import TextRenderer, print_model_lines
+from .outputs import listeners, record_bundle
 
 _FRONT_END_OPTIONS = ("confirm", "yes", "allow")  # %%oci options the front end acts on itself
 EXAMPLE = "%%oci\nmake a DataFrame df with columns x = 0..9 and y = x squared, then print its mean"
@@ -103,14 +102,17 @@ class OciMagics(Magics, OciConfig):
             raise UsageError(f"%%oci needs a task in the cell body, e.g.\n{EXAMPLE}")
         self._run(args, task)
 
-    def _run(self, args, task: str) -> None:
+    def _run(self, args, task: str, model=None) -> None:
         try:
             options = self.run_options(**{k: v for k, v in vars(args).items() if k not in _FRONT_END_OPTIONS})
+            if model is not None:  # %oci fix: the last run's model
+                options = dataclasses.replace(options, model=model)
             confirming = (args.confirm or self.confirm) and not (args.yes or self.assume_yes)
             state = self._state(task)
             result = self.session.run(task, state, options, executor=self._executor(options),
                                       gate=self._gate(args.allow == "risky" or self.allow_risky, confirming),
-                                      listeners=self._views(confirming))
+                                      listeners=listeners(self.shell, self.view, self.headless, self.round_markers,
+                                                          confirming, _display_raw))
         except (OciError, ValueError) as exc:
             raise UsageError(one_line(exc)) from None
         except KeyboardInterrupt:  # ■ while loading the model or reading the notebook: no traceback of ours
@@ -141,28 +143,21 @@ class OciMagics(Magics, OciConfig):
 
     def _executor(self, options):
         shell = self.shell
-        return GuardedExecutor(ShellExecutor(shell), shell.user_ns, shell.user_ns_hidden, options.guard, shell)
+        return GuardedExecutor(ShellExecutor(shell, options.settings.short_tracebacks), shell.user_ns,
+                               shell.user_ns_hidden, options.guard, shell)
 
     def _gate(self, allow: bool, confirming: bool):
+        transform = self.shell.transform_cell
         if confirming:  # one question per round: the confirmation names the risks
-            return ConfirmGate(headless=self.headless, warn=None if allow else risk_note(self.shell.transform_cell))
-        return policy_gate(ask_stdin, allow, self.headless, self.shell.transform_cell)
-
-    def _views(self, confirming: bool):
-        # Markers first: a display flushes pending stdout, so text written before lands before it.
-        markers = [RoundMarkers(_display_raw)] if self.round_markers else []
-        zmqshell = sys.modules.get("ipykernel.zmqshell")  # loaded in a kernel; never imported here
-        in_kernel = zmqshell is not None and isinstance(self.shell, zmqshell.ZMQInteractiveShell)
-        if self.view == "panel" or (self.view == "auto" and in_kernel and not self.headless):
-            from .panel import RoundPanel
-            from .status import StatusLine
-
-            return markers + [print_model_lines, StatusLine(confirm=confirming), RoundPanel(summary=False)]
-        return markers + [TextRenderer(summary=False)]  # the record's output carries the summary line
+            gate = ConfirmGate(headless=self.headless, warn=None if allow else risk_note(transform))
+        else:
+            gate = policy_gate(ask_stdin, allow, self.headless, transform)
+        return no_model_runs(gate, transform)  # a run inside a run: never, whatever the user allows
 
     @magic_arguments()
     @argument("command", nargs="?", default="info", choices=["info", "model", "fix", "pull", "models"],
-              help="info (default), model, fix (the last cell that raised), pull NAME, or models (the catalog).")
+              help="info (default), model, fix (the last cell that raised; takes the options of %%%%oci, and "
+                   "without --model uses the last run's model), pull NAME, or models (the catalog).")
     @argument("path", nargs="?", help="With 'model': a GGUF file, catalog name or REPO_ID/FILE.gguf to use from now "
                                       "on, or 'default'. With 'pull': the name or REPO_ID/FILE.gguf to download.")
     @line_magic("oci")
@@ -172,7 +167,11 @@ class OciMagics(Magics, OciConfig):
         model (``%oci pull NAME``) or list the catalog (``%oci models``)."""
         from .info import info_text, check_model
 
+        if line.split()[:1] == ["fix"]:  # %oci fix takes the options of %%oci
+            return self._fix(parse_options(self.oci, line.strip()[3:]))
         args = parse_argstring(self.oci_line, line)
+        if self.session.running and args.command in ("pull", "model"):
+            raise UsageError(f"%oci {args.command} cannot run from the code of a %%oci run")
         if args.command in ("pull", "models"):
             from .pull import models_text, pull_model
 
@@ -181,12 +180,7 @@ class OciMagics(Magics, OciConfig):
             except OciError as exc:
                 raise UsageError(one_line(exc)) from None
         if args.command == "fix":
-            inputs = self.shell.history_manager.input_hist_raw
-            try:
-                task = self.session.fix_task(inputs)
-            except OciError as exc:
-                raise UsageError(one_line(exc)) from None
-            return self._run(parse_options(self.oci, ""), task)
+            return self._fix(parse_options(self.oci, ""))
         if args.command == "model" and args.path:
             try:
                 self.session.use_model(None if args.path == "default" else check_model(args.path))
@@ -196,6 +190,17 @@ class OciMagics(Magics, OciConfig):
             raise UsageError("usage: %oci [info] | %oci model NAME|PATH | %oci model default | %oci fix | "
                              "%oci pull NAME | %oci models")
         print(info_text(self.session, self.run_options().model))
+
+    def _fix(self, args) -> None:
+        """``%oci fix [%%oci options]``: the last cell that raised, through the loop; without
+        --model (or --backend, --url, --replay) on the model of the last run."""
+        try:
+            task = self.session.fix_task(self.shell.history_manager.input_hist_raw)
+        except OciError as exc:
+            raise UsageError(one_line(exc)) from None
+        last = self.session.memory.options
+        same = not (args.model or args.backend or args.url or args.replay) and last is not None and not last.model.replay
+        self._run(args, task, last.model if same else None)
 
     def cell_started(self, info=None) -> None:
         """pre_run_cell hook: the kernel is busy, background prefill pauses."""

@@ -1,8 +1,10 @@
-"""What a run leaves in the cell's outputs: its record (whose visible face is the summary line),
-and, for ``oci run``, markers that tell which outputs belong to which round."""
+"""What a run leaves in the cell's outputs: the views that listen to it, its record (whose visible
+face is the summary line), and, for ``oci run``, markers that tell which outputs belong to which
+round."""
 from __future__ import annotations
 
-from typing import Callable, Dict
+import sys
+from typing import Callable, Dict, List
 
 from ..engine.events import ExecutionFinished, ExecutionStarted, RoundFinished
 from ..engine.records import RunResult
@@ -39,3 +41,21 @@ class RoundMarkers:
         elif isinstance(event, RoundFinished):
             r = event.round
             self._mark(round=r.index, event="finished", status=r.status, error=r.error_line)
+
+
+def listeners(shell, view: str, headless: bool, round_markers: bool, confirming: bool,
+              display: Callable[[dict], None]) -> List[Callable]:
+    """The views of one run: the live status line and round panel in a Jupyter frontend, plain
+    text in a terminal and headless (``view``: auto, panel or text)."""
+    from .text import TextRenderer, print_model_lines
+
+    # Markers first: a display flushes pending stdout, so text written before lands before it.
+    markers = [RoundMarkers(display)] if round_markers else []
+    zmqshell = sys.modules.get("ipykernel.zmqshell")  # loaded in a kernel; never imported here
+    in_kernel = zmqshell is not None and isinstance(shell, zmqshell.ZMQInteractiveShell)
+    if view == "panel" or (view == "auto" and in_kernel and not headless):
+        from .panel import RoundPanel
+        from .status import StatusLine
+
+        return markers + [print_model_lines, StatusLine(confirm=confirming), RoundPanel(summary=False)]
+    return markers + [TextRenderer(summary=False)]  # the record's output carries the summary line

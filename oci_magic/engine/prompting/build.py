@@ -43,7 +43,7 @@ def first_prompt(task: str, notebook: NotebookContext, window: Window, conversat
     else the notebook laid out fresh within the budget every round's reply and feedback leave."""
     spec, gen = settings.context, settings.generation
     count = tokens.count
-    if spec.continues:
+    if spec.continues and settings.continue_runs:
         limit = token_budget(tokens.n_ctx, gen.max_tokens, settings.rounds, 0, settings.feedback_tokens)
         messages = continue_from(conversation, notebook, task, tokens.model, limit, count)
         if messages is not None:

