@@ -89,7 +89,7 @@ def test_the_loop_feeds_a_failed_example_back_and_keeps_the_fix(replay_file):
     executor = GuardedExecutor(NamespaceExecutor(namespace), namespace, {}, guard_settings())
     backend = ReplayBackend([fenced("def is_even(n):\n    return n % 2"), fenced("def is_even(n):\n    return n % 2 == 0")])
     settings = run_settings()
-    review = lambda t, c, e: checks.review(t, c, e, namespace, settings)  # noqa: E731
+    review = lambda t, c, e, ns=None: checks.review(t, c, e, ns or namespace, settings)  # noqa: E731
     result = RefinementLoop(backend, executor, settings, check=review).run(task)
     assert [r.status for r in result.rounds] == ["incomplete", "ok"] and result.outcome == "success"
     assert "is_even(4) returned 0, but the task says it should give True" in result.rounds[0].feedback

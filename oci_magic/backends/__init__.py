@@ -35,6 +35,7 @@ class ModelOptions:
     kv_folder: str = ""  # the prompt cache on disk ("": none)
     kv_bytes: int = 0
     share_cores: bool = False
+    sequences: int = 1  # the most candidates a run asks for in one round
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class BackendSpec:
     kv_folder: str = ""  # the prompt cache on disk ("": none); a backend without one ignores it
     kv_bytes: int = 0
     share_cores: bool = False  # use only the cores other processes leave free
+    sequences: int = 1  # replies one call may decode together (llama: the context's room for them)
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,8 @@ def _llama(spec: BackendSpec) -> Backend:
     from .llama import LlamaBackend
 
     return LlamaBackend(spec.model, n_ctx=spec.n_ctx, n_threads=spec.n_threads, n_gpu_layers=spec.n_gpu_layers,
-                        kv_folder=spec.kv_folder, kv_bytes=spec.kv_bytes, share_cores=spec.share_cores)
+                        kv_folder=spec.kv_folder, kv_bytes=spec.kv_bytes, share_cores=spec.share_cores,
+                        sequences=spec.sequences)
 
 
 def _llama_model(where: ModelOptions, override: Optional[str] = None) -> Choice:

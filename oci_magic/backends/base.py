@@ -120,6 +120,30 @@ class Completion:
             self.close()
 
 
+class Replies:
+    """Several replies to one prompt as they are generated (together, where the backend can):
+    iterate for ``(index, piece)``; ``texts`` and ``usages`` are complete once it is exhausted or
+    closed. Reply 0 comes first among pieces generated at the same step: it streams to the view."""
+
+    def __init__(self, pieces: Iterator[Tuple[int, str]], count: int, usages: Optional[List[Usage]] = None):
+        self._pieces = pieces
+        self.texts = [""] * count
+        self.usages = usages if usages is not None else [Usage() for _ in range(count)]
+
+    def __iter__(self) -> Iterator[Tuple[int, str]]:
+        for index, piece in self._pieces:
+            self.texts[index] += piece
+            yield index, piece
+
+    def close(self) -> None:
+        close = getattr(self._pieces, "close", None)
+        if close is not None:
+            close()
+
+
+Done = Callable[[int, str], bool]  # (reply index, its text so far) -> that reply is complete
+
+
 class Backend:
     """Subclasses implement :meth:`Backend.stream` and declare :attr:`Backend.capabilities`; everything else has
     a usable default. The methods a capability names are implemented where it is declared."""
@@ -144,6 +168,28 @@ class Backend:
     def generate(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
         usage = Usage()
         return Completion(self.stream(messages, params, usage), usage)
+
+    def generate_many(self, messages: Sequence[Message], params: Sequence[GenerationParams], done: Done) -> Replies:
+        """One reply per ``params`` to the same prompt, each ended once ``done`` says so. Here one
+        after another; a backend that declares ``capabilities.candidates`` > 1 makes up to that many
+        in one call (together in one batch, or as requests served at once)."""
+        usages = [Usage() for _ in params]
+
+        def pieces() -> Iterator[Tuple[int, str]]:
+            for index, p in enumerate(params):
+                completion = self.generate(messages, p)
+                text = ""
+                try:
+                    for piece in completion:
+                        text += piece
+                        yield index, piece
+                        if done(index, text):
+                            break
+                finally:
+                    completion.close()
+                    usages[index] = completion.usage
+
+        return Replies(pieces(), len(params), usages)
 
     def count_tokens(self, text: str) -> int:
         """Token count used for context budgets; a backend with a tokenizer overrides it."""

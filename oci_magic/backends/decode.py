@@ -284,3 +284,4 @@ def generate(step, tokens: List[int], max_tokens: int, usage, drafter: Optional[
         if tail:
             yield tail
         usage.seconds = time.perf_counter() - start
+

@@ -5,15 +5,17 @@ prompt, and the prompt cache on disk (:mod:`.kvstate`) carries it across kernels
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
+from dataclasses import replace
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 from ..errors import ModelError, PromptTooLong
 from .cpu import free_threads, usable_cpus
-from .base import MIN_ROOM, Backend, Capabilities, GenerationParams, Message, Usage, context_size
-from . import decode
+from .base import MIN_ROOM, Backend, Capabilities, GenerationParams, Message, Replies, Usage, context_size
+from . import decode, parallel
 from .chat import ChatTokenizer
 from .gguf import GGUFInfo, read_gguf
 from .kvstate import STEP, KVStates
@@ -21,6 +23,29 @@ from .statecache import StateStore, model_key
 
 
 CHUNK_MIN, CHUNK_MAX = 16, 512  # tokens per prefill chunk (the first one measures the speed)
+
+
+@contextlib.contextmanager
+def _sequences(llama_cpp, count: int):
+    """A context made within has room for ``count`` sequences in one unified KV cache (the
+    prompt's cells shared). llama-cpp-python's Llama takes no such option: its default context
+    parameters are amended while it is made."""
+    if count <= 1:
+        yield
+        return
+    module = llama_cpp.llama_cpp
+    original = module.llama_context_default_params
+
+    def params():
+        made = original()
+        made.n_seq_max, made.kv_unified = count, True
+        return made
+
+    module.llama_context_default_params = params
+    try:
+        yield
+    finally:
+        module.llama_context_default_params = original
 
 
 def machine_threads() -> int:
@@ -45,7 +70,8 @@ class LlamaBackend(Backend):
     capabilities = Capabilities(prefix_cache=True, prefill=True, saves_state=True, drafts=True)
 
     def __init__(self, model_path: str, n_ctx: int = 0, n_threads: int = 0, n_gpu_layers: int = -1,
-                 seed: Optional[int] = None, kv_folder: str = "", kv_bytes: int = 0, share_cores: bool = False):
+                 seed: Optional[int] = None, kv_folder: str = "", kv_bytes: int = 0, share_cores: bool = False,
+                 sequences: int = 1):
         self.info: GGUFInfo = read_gguf(model_path)  # fails fast, before the slow import and load
         self.model_path = os.path.abspath(model_path)
         self.name = os.path.splitext(os.path.basename(self.model_path))[0]  # general.name is often noise
@@ -58,16 +84,20 @@ class LlamaBackend(Backend):
 
         self.gpu_offload = bool(llama_cpp.llama_supports_gpu_offload())
         self.n_gpu_layers = n_gpu_layers if self.gpu_offload else 0
+        self.sequences = max(1, int(sequences))
+        if self.sequences > 1:  # several replies decoded together (parallel.py): one cache, shared cells
+            self.capabilities = replace(self.capabilities, candidates=self.sequences)
         try:
-            self.llm = llama_cpp.Llama(
-                model_path=self.model_path,
-                n_ctx=self.n_ctx,
-                n_threads=self.n_threads,
-                n_threads_batch=self.n_threads,
-                n_gpu_layers=self.n_gpu_layers,
-                seed=seed if seed is not None else llama_cpp.LLAMA_DEFAULT_SEED,
-                verbose=False,
-            )
+            with _sequences(llama_cpp, self.sequences):
+                self.llm = llama_cpp.Llama(
+                    model_path=self.model_path,
+                    n_ctx=self.n_ctx,
+                    n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,
+                    n_gpu_layers=self.n_gpu_layers,
+                    seed=seed if seed is not None else llama_cpp.LLAMA_DEFAULT_SEED,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"llama.cpp could not load {self.model_path}: {exc}") from None
         self.load_seconds = time.perf_counter() - start
@@ -78,7 +108,8 @@ class LlamaBackend(Backend):
         # One user of llama.cpp's context at a time: a generation, a prefill batch, a state save.
         self.lock = threading.RLock()
         self.states = KVStates(self.llm, llama_cpp, StateStore(
-            os.path.join(kv_folder, model_key(self.model_path, self.n_ctx, llama_cpp.__version__)), kv_bytes)
+            os.path.join(kv_folder, model_key(self.model_path, self.n_ctx, f"{llama_cpp.__version__}/{self.sequences}")),
+            kv_bytes)
             if kv_folder and kv_bytes > 0 else None)
 
     def _make_chat_tokenizer(self) -> ChatTokenizer:
@@ -183,6 +214,27 @@ class LlamaBackend(Backend):
             usage.threads = free_threads(self.n_threads) if self.share_cores and self.n_threads > 1 else self.n_threads
             with self.states.threads(usage.threads):
                 yield from self._generate(tokens, room, params, usage)
+
+    def generate_many(self, messages: Sequence[Message], params: Sequence[GenerationParams], done) -> Replies:
+        """Up to ``capabilities.candidates`` replies decoded together in one batch per step."""
+        if len(params) == 1 or len(params) > self.capabilities.candidates:
+            return super().generate_many(messages, params, done)
+        tokens = self.tokenize_messages(messages)
+        if self.n_ctx - len(tokens) < MIN_ROOM * len(params):
+            raise PromptTooLong(len(tokens), self.n_ctx)
+        usages = [Usage() for _ in params]
+
+        def pieces() -> Iterator:
+            with self.lock:
+                threads = free_threads(self.n_threads) if self.share_cores and self.n_threads > 1 else self.n_threads
+                with self.states.threads(threads):
+                    self.states.restore(tokens)
+                    yield from parallel.generate_many(self.llm, tokens, params, max(p.max_tokens for p in params),
+                                                      usages, done)
+            for u in usages:
+                u.threads = threads
+
+        return Replies(pieces(), len(params), usages)
 
     def _generate(self, tokens: List[int], room: int, params: GenerationParams, usage: Usage) -> Iterator[str]:
         self.states.restore(tokens)

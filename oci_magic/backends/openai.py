@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 import time
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence
 
 from ..errors import GenerationError
-from .base import Backend, Capabilities, GenerationParams, Message, Usage, context_size
+from .base import Backend, Capabilities, GenerationParams, Message, Replies, Usage, context_size
 
 API_KEY_ENV = "OCI_API_KEY"
 NO_KEY = "not-needed"  # the client will not start without a key; local servers ignore it
@@ -42,7 +44,8 @@ class OpenAIBackend(Backend):
     """Streams chat completions from ``url``. ``model`` empty: the server's first listed model."""
 
     kind = "openai"
-    capabilities = Capabilities(prefix_cache=True)  # llama-server's slots, vLLM's prefix caching
+    # llama-server's slots, vLLM's prefix caching; candidates: requests at once, which a served engine batches
+    capabilities = Capabilities(prefix_cache=True, candidates=8)
 
     def __init__(self, url: str, model: str = "", api_key: Optional[str] = None, n_ctx: int = 0,
                  timeout: float = 600.0):
@@ -102,6 +105,56 @@ class OpenAIBackend(Backend):
         finally:
             chunks.close()  # on an early stop this drops the connection: the server stops generating
             usage.seconds = time.perf_counter() - start
+
+    def generate_many(self, messages: Sequence[Message], params: Sequence[GenerationParams], done) -> Replies:
+        """One streaming request per reply, all at once (a served engine batches them; not every
+        server takes ``n``); the first error ends them all."""
+        if len(params) == 1:
+            return super().generate_many(messages, params, done)
+        self._model_name()  # once, before the threads
+        found: "queue.Queue" = queue.Queue()
+        usages, stop = [Usage() for _ in params], threading.Event()
+
+        def work(index: int, p: GenerationParams) -> None:
+            completion, text = None, ""
+            try:
+                completion = self.generate(messages, p)
+                for piece in completion:
+                    if stop.is_set():
+                        break
+                    text += piece
+                    found.put((index, piece))
+                    if done(index, text):
+                        break
+            except Exception as exc:  # GenerationError, one line: the caller raises it
+                found.put((index, exc))
+            finally:
+                if completion is not None:
+                    completion.close()
+                    usages[index] = completion.usage
+                found.put((index, None))
+
+        threads = [threading.Thread(target=work, args=(i, p), daemon=True) for i, p in enumerate(params)]
+        for thread in threads:
+            thread.start()
+
+        def pieces():
+            finished = 0
+            try:
+                while finished < len(threads):
+                    index, item = found.get()
+                    if item is None:
+                        finished += 1
+                    elif isinstance(item, Exception):
+                        raise item
+                    else:
+                        yield index, item
+            finally:
+                stop.set()
+                for thread in threads:
+                    thread.join(timeout=30)
+
+        return Replies(pieces(), len(params), usages)
 
     def describe(self) -> Dict[str, object]:
         return {"name": self.name, "backend": "openai", "url": self.url, "model": self.model, "n_ctx": self.n_ctx}

@@ -9,10 +9,10 @@ import json
 import os
 import re
 import tempfile
-from typing import Iterable, Iterator, List, Sequence
+from typing import Iterable, Iterator, List, Sequence, Union
 
 from ..errors import ReplayError, ReplayExhausted
-from .base import Backend, Capabilities, Completion, GenerationParams, Message, Usage
+from .base import Backend, Capabilities, Completion, GenerationParams, Message, Replies, Usage
 
 _PIECES = re.compile(r"\s*\S+|\s+")
 
@@ -21,10 +21,10 @@ class ReplayBackend(Backend):
     """Answers each call with the next recorded reply, streamed in word-sized pieces."""
 
     name = kind = "replay"
-    capabilities = Capabilities(timed=False)
+    capabilities = Capabilities(timed=False, candidates=64)  # as many as were recorded
 
-    def __init__(self, replies: Iterable[str], source: str = "<replies>"):
-        self.replies: List[str] = list(replies)
+    def __init__(self, replies: Iterable[Union[str, List[str]]], source: str = "<replies>"):
+        self.replies: List[Union[str, List[str]]] = list(replies)  # a list: the candidates of one call
         self.source = source
         self.calls: List[List[Message]] = []  # the prompts it was sent, for inspection
 
@@ -45,9 +45,33 @@ class ReplayBackend(Backend):
         self.calls.append(list(messages))
         # Counts only: replayed text has no generation speed worth showing.
         usage.prompt_tokens = self.prompt_tokens(messages)
-        for piece in _PIECES.findall(self.replies[index]) or [""]:
+        reply = self.replies[index]
+        for piece in _PIECES.findall(reply if isinstance(reply, str) else reply[0]) or [""]:
             usage.generated_tokens += 1
             yield piece
+
+    def generate_many(self, messages: Sequence[Message], params: Sequence[GenerationParams], done) -> Replies:
+        """The next recorded entry: a list holds one call's candidates (a string: just one)."""
+        index = len(self.calls)
+        if index >= len(self.replies):
+            raise ReplayExhausted(
+                f"replay file {self.source} has {len(self.replies)} replies; call {index + 1} asked for another")
+        self.calls.append(list(messages))
+        entry = self.replies[index]
+        texts = ([entry] if isinstance(entry, str) else list(entry))[: len(params)]
+        usages = [Usage(prompt_tokens=self.prompt_tokens(messages)) for _ in texts]
+
+        def pieces():
+            for i, text in enumerate(texts):
+                so_far = ""
+                for piece in _PIECES.findall(text) or [""]:
+                    usages[i].generated_tokens += 1
+                    so_far += piece
+                    yield i, piece
+                    if done(i, so_far):
+                        break
+
+        return Replies(pieces(), len(texts), usages)
 
 
 class RecordingBackend(Backend):
@@ -62,6 +86,18 @@ class RecordingBackend(Backend):
     def generate(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
         inner = self.inner.generate(messages, params)
         return Completion(self._record(inner), inner.usage)
+
+    def generate_many(self, messages: Sequence[Message], params: Sequence[GenerationParams], done) -> Replies:
+        inner = self.inner.generate_many(messages, params, done)
+
+        def pieces():
+            try:
+                yield from inner
+            finally:
+                inner.close()
+                self.replies.append(list(inner.texts))  # one entry: the call's candidates
+
+        return Replies(pieces(), len(inner.texts), inner.usages)
 
     def _record(self, inner: Completion) -> Iterator[str]:
         parts: List[str] = []
@@ -119,8 +155,10 @@ def load_replies(path: str) -> List[str]:
         raise ReplayError(f"replay file is not UTF-8 text: {path}") from None
     except json.JSONDecodeError as exc:
         raise ReplayError(f"replay file is not valid JSON ({exc.msg} at line {exc.lineno}): {path}") from None
-    if not isinstance(data, list) or not all(isinstance(r, str) for r in data):
-        raise ReplayError(f"replay file must hold a JSON list of strings (the model's replies): {path}")
+    if not isinstance(data, list) or not all(
+            isinstance(r, str) or (isinstance(r, list) and r and all(isinstance(c, str) for c in r)) for r in data):
+        raise ReplayError(f"replay file must hold a JSON list of strings (the model's replies; a list of strings for "
+                          f"a round's candidates): {path}")
     if not data:
         raise ReplayError(f"replay file holds no replies: {path}")
     return data

@@ -28,6 +28,9 @@ def add_arguments(parser) -> None:
     he.add_argument("--max-tokens", type=int, default=384, help="most tokens per reply (default 384)")
     he.add_argument("--timeout", type=float, default=10.0, help="seconds per execution (default 10)")
     he.add_argument("--threads", type=int, default=0, help="llama.cpp threads (default: all cores)")
+    he.add_argument("--candidates", type=int, help="replies per round, chosen by their trials (default: the magic's)")
+    he.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="an OciMagics trait (exercise, sanity, ...), for ablations; repeatable")
     he.add_argument("--json", metavar="FILE", help="also write per-problem results as JSON")
     nb = sub.add_parser("notebooks", help="notebook tasks through the real %%oci path: solved in round 1 vs after N rounds")
     notebooks.add_arguments(nb)

@@ -146,6 +146,27 @@ class ProblemExecutor(Executor):
         tests = oracle_tests(self.problem) if self.feedback == "oracle" else self_tests(self.problem)
         return run_isolated(program(self.problem, code) + tests, self.timeout)
 
+    def trials(self):
+        """Every run here is off the live state already (a subprocess): a trial is a run."""
+        return _Trials(self)
+
+
+class _Trials:
+    def __init__(self, executor: ProblemExecutor):
+        self.executor = executor
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def run(self, code: str):
+        from ..execution.trials import Trial
+
+        ran = self.executor.execute(code)
+        return Trial(ran, {}, ran.stdout_tail)
+
 
 def task_text(problem: Dict[str, str]) -> str:
     return ("Complete this Python function. Reply with the whole function in one ```python block.\n\n"
@@ -153,11 +174,17 @@ def task_text(problem: Dict[str, str]) -> str:
 
 
 # -- oci bench humaneval: the same Session as %%oci, with no notebook context ----------------------
-def run_options(n_threads: int = 0, **overrides):
+def run_options(n_threads: int = 0, traits=(), **overrides):
     """Greedy, no notebook context, and no notebook checks: the problem's tests are the check, and
-    an isolated run creates no names in a kernel for the checks to find."""
+    an isolated run creates no names in a kernel for the checks to find. ``traits``: KEY=VALUE
+    strings for OciConfig, for ablations."""
     overrides = {"temperature": 0.0, "seed": 1, "context": "none", **overrides}
-    return OciConfig(n_threads=n_threads, checks=False).run_options(**overrides)
+    config = OciConfig(n_threads=n_threads, checks=False)
+    for item in traits:
+        key, _, value = item.partition("=")
+        trait = config.traits()[key]
+        setattr(config, key, trait.from_string(value))
+    return config.run_options(**overrides)
 
 
 def bench_humaneval(args) -> Dict[str, object]:
@@ -169,7 +196,8 @@ def bench_humaneval(args) -> Dict[str, object]:
     if args.limit:
         problems = problems[: args.limit]
     session = Session()
-    options = run_options(model=args.model, rounds=args.rounds, max_tokens=args.max_tokens, n_threads=args.threads)
+    options = run_options(model=args.model, rounds=args.rounds, max_tokens=args.max_tokens, n_threads=args.threads,
+                          traits=getattr(args, "set", ()), candidates=getattr(args, "candidates", None))
     args.rounds = options.settings.rounds
     results = []
     start = time.perf_counter()

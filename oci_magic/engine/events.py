@@ -67,6 +67,17 @@ class CodeReady:
 
 
 @dataclass
+class CandidatesTried:
+    """A round's candidates ran off the live state: how many there were, ran and passed, and
+    how many did what the chosen one did."""
+
+    index: int
+    candidates: int
+    ran: int
+    agree: int
+    note: str = ""  # why the round fell back to one candidate
+
+@dataclass
 class ExecutionStarted:
     index: int
     code: str
@@ -88,5 +99,5 @@ class RunFinished:
     result: RunResult
 
 
-Event = Union[RunAborted, ReadingContext, ModelLoading, ModelLoaded, RunStarted, RoundStarted, TokenGenerated, CodeReady, ExecutionStarted, ExecutionFinished, RoundFinished, RunFinished]
+Event = Union[RunAborted, ReadingContext, ModelLoading, ModelLoaded, RunStarted, RoundStarted, TokenGenerated, CodeReady, CandidatesTried, ExecutionStarted, ExecutionFinished, RoundFinished, RunFinished]
 Listener = Callable[[Event], None]

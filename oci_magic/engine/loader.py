@@ -31,7 +31,7 @@ class Loader:
         kind = backends.backend_type(where.backend)
         choice = kind.choose(where, self.override)
         spec = BackendSpec(kind.name, choice.model, where.url, where.n_ctx, where.n_threads, where.n_gpu_layers,
-                           where.kv_folder, where.kv_bytes, where.share_cores)
+                           where.kv_folder, where.kv_bytes, where.share_cores, where.sequences)
         if choice.fresh:
             return kind.create(spec), None
         with self._lock:

@@ -16,6 +16,7 @@ from ..errors import OciError
 from ..execution.gate import SKIP, SKIPPED_BY_USER, STOP, Gate, run_everything
 from ..execution.result import Execution, Executor
 from .events import CodeReady, ExecutionFinished, ExecutionStarted, Listener, RoundFinished, RoundStarted, RunFinished, RunStarted, TokenGenerated
+from . import candidates
 from .extract import extract_code, closed_block_end
 from .prompting import feedback, plain
 from .records import (ERROR, FAILED, GAVE_UP, GENERATED, INCOMPLETE, INTERRUPTED, NO_CODE, NO_PROGRESS, NOT_RUN, OK,
@@ -23,7 +24,8 @@ from .records import (ERROR, FAILED, GAVE_UP, GENERATED, INCOMPLETE, INTERRUPTED
 from .settings import RunSettings
 
 
-Check = Callable[[str, str, Execution], Optional[str]]  # (task, code, execution) -> what it missed, or None
+# (task, code, execution, namespace it ran in: None for the user's) -> what it missed, or None
+Check = Callable[[str, str, Execution, Optional[dict]], Optional[str]]
 
 
 @dataclass
@@ -57,7 +59,7 @@ class _Reply:
 class RefinementLoop:
     def __init__(self, backend: Backend, executor: Optional[Executor], settings: RunSettings,
                  listeners: Iterable[Listener] = (), gate: Gate = run_everything, check: Optional[Check] = None,
-                 model: Optional[Dict[str, object]] = None):
+                 model: Optional[Dict[str, object]] = None, trial_gate: Optional[Gate] = None):
         self.backend = backend
         self.gate = gate
         self.executor = executor
@@ -65,6 +67,7 @@ class RefinementLoop:
         self.listeners: List[Listener] = list(listeners)
         self.check = check if settings.checks else None
         self.model = model if model is not None else {"name": backend.name, "backend": backend.kind}
+        self.trial_gate = trial_gate or gate  # for candidates' trials: a gate that never asks
 
     def emit(self, event) -> None:
         for listener in self.listeners:
@@ -116,8 +119,13 @@ class RefinementLoop:
 
     def _round(self, index: int, messages, run: _Run) -> Round:
         self.emit(RoundStarted(index, self.settings.rounds))
-        reply = self._generate(index, messages, self._params(run))
-        made = dict(index=index, reply=reply.text, usage=reply.usage, generate_seconds=reply.seconds)
+        made = {}
+        if self.settings.candidates > 1 and self.settings.execute and self.executor is not None:
+            picked = candidates.pick(self, index, messages, run, self.settings.candidates, self._params(run))
+            reply, made["candidates"] = _Reply(picked.reply, picked.seconds, picked.usage, picked.stop), picked.candidates
+        else:
+            reply = self._generate(index, messages, self._params(run))
+        made.update(index=index, reply=reply.text, usage=reply.usage, generate_seconds=reply.seconds)
         if reply.stop is not None:  # a round cut short still belongs to the record, then the run stops
             outcome, message = reply.stop
             partial = Round(status=INTERRUPTED if outcome == STOPPED else ERROR, **made)
@@ -153,14 +161,14 @@ class RefinementLoop:
             run.outcome, run.message = STOPPED, "during execution"
             return Round(status=INTERRUPTED, **made)
         if execution.ok:
-            missed = self.check(run.task, code, execution) if self.check else None
+            missed = self.check(run.task, code, execution, None) if self.check else None
             if missed is None:
                 run.outcome = SUCCESS
                 return Round(status=OK, **made)
             round_ = Round(status=INCOMPLETE, miss=missed, feedback=feedback.check_feedback(missed, execution), **made)
             run.stuck, run.unconfirmed = 0, round_
             return round_
-        note = self.check(run.task, code, execution) if self.check else None
+        note = self.check(run.task, code, execution, None) if self.check else None
         round_ = Round(status=TIMEOUT if execution.timed_out else ERROR, **made,
                        feedback=feedback.error_feedback(execution, self.settings.feedback_chars, self.settings.facts, note))
         if previous is not None and previous.execution is not None and \

@@ -31,6 +31,20 @@ class Undone:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """One of a round's replies, tried off the live state before one was chosen."""
+
+    index: int
+    reply: str
+    code: Optional[str]
+    trial: str  # "ok" (ran, passed the checks), "missed" (ran, missed a check), "error", "refused", "no code", "same code"
+    error: Optional[str] = None  # its error line, or what it missed
+    group: Optional[int] = None  # candidates that did the same share a group
+    chosen: bool = False
+    usage: Optional[Usage] = None
+
+
+@dataclass(frozen=True)
 class Round:
     index: int
     reply: str = ""
@@ -42,6 +56,13 @@ class Round:
     usage: Optional[Usage] = None
     generate_seconds: float = 0.0
     undone: Optional[Undone] = None  # what was put back before this round's code ran
+    candidates: Tuple[Candidate, ...] = ()  # with --candidates: every reply, its trial and group
+
+    @property
+    def disagreed(self) -> bool:
+        """Several candidates ran and passed, and no two did the same."""
+        passed = [c for c in self.candidates if c.trial == "ok"]
+        return len(passed) > 1 and len({c.group for c in passed}) == len(passed)
 
     @property
     def error_line(self) -> Optional[str]:
@@ -98,7 +119,9 @@ class RunResult:
         n = len(self.rounds)
         last = next((r.error_line for r in reversed(self.rounds) if r.error_line), None)
         if self.outcome == SUCCESS:
-            return f"succeeded in round {n} of {self.max_rounds}"
+            final = self.rounds[-1]
+            split = f" ({len(final.candidates)} candidates, no two alike: kept the first that passed)" if final.disagreed else ""
+            return f"succeeded in round {n} of {self.max_rounds}{split}"
         if self.outcome == UNVERIFIED:
             kept = self.final_round
             return (f"kept round {kept.index} of {self.max_rounds}: its code ran, but {kept.error_line[len('it ran, but '):]}"

@@ -92,7 +92,7 @@ class Session:
 
     # -- a run ------------------------------------------------------------------------------
     def run(self, task: str, state: Optional[NotebookState], options: RunOptions, *, executor: Optional[Executor] = None,
-            gate: Gate = run_everything, listeners: Sequence[Listener] = ()) -> RunResult:
+            gate: Gate = run_everything, listeners: Sequence[Listener] = (), trial_gate: Optional[Gate] = None) -> RunResult:
         """Run ``task`` against the notebook ``state``. Raises OciError (one line) for what stops
         a run before the loop: a model that cannot load, a task that cannot fit the window."""
         if self._running:  # generated code that hid a %%oci from the policy
@@ -101,11 +101,11 @@ class Session:
         self.prefiller.pause()  # a run never shares the model with a background batch
         self._running = True
         try:
-            return self._run(task, state, options, executor, gate, listeners)
+            return self._run(task, state, options, executor, gate, listeners, trial_gate)
         finally:
             self._running = False
 
-    def _run(self, task, state, options, executor, gate, listeners) -> RunResult:
+    def _run(self, task, state, options, executor, gate, listeners, trial_gate) -> RunResult:
         settings, memory = options.settings, self.memory
         if options.record:
             check_record_path(options.record)
@@ -122,8 +122,9 @@ class Session:
             _emit(listeners, RunAborted(type(exc).__name__))
             raise
         namespace = state.namespace
-        check = (lambda task, code, ran: checks.review(task, code, ran, namespace, settings)) if executor else None
-        loop = RefinementLoop(backend, executor, settings, listeners, gate, check, model_info(backend))
+        check = (lambda task, code, ran, ns=None: checks.review(task, code, ran, namespace if ns is None else ns, settings)
+                 ) if executor else None
+        loop = RefinementLoop(backend, executor, settings, listeners, gate, check, model_info(backend), trial_gate)
         try:
             result = loop.run(task, prompt)
         finally:

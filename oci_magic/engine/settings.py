@@ -23,7 +23,8 @@ from .sanity import rules as sanity_rules
 
 REFINE = ("restart", "transcript")
 # The range of each numeric option, for its trait and for a call's own value alike.
-LIMITS = {"rounds": (1, 50), "temperature": (0, 5), "max_tokens": (1, 32768), "seed": (0, 2**32 - 1)}
+LIMITS = {"rounds": (1, 50), "temperature": (0, 5), "max_tokens": (1, 32768), "seed": (0, 2**32 - 1),
+          "candidates": (1, 8)}
 MAX_ROUNDS = LIMITS["rounds"][1]
 
 
@@ -50,6 +51,8 @@ class RunSettings:
     exercise: bool  # functions the code defines and never calls are called on the task's examples
     sanity: Tuple[str, ...]  # rules for the values code left (engine.sanity): nan, coerced, text, merge
     short_tracebacks: bool  # library frames of a traceback reduced to the call that failed
+    candidates: int  # replies per round, tried off the live state, one chosen by what they did
+    candidate_temperature: float  # of every candidate but the first
     stop_after_code: bool = True  # end a reply at its first complete ```python block (not an option)
 
     @property
@@ -60,7 +63,8 @@ class RunSettings:
 
     def __post_init__(self):
         gen = self.generation
-        for name, value in (("rounds", self.rounds), ("temperature", gen.temperature), ("max_tokens", gen.max_tokens)):
+        for name, value in (("rounds", self.rounds), ("temperature", gen.temperature), ("max_tokens", gen.max_tokens),
+                            ("candidates", self.candidates)):
             check_range(name, value)
         if self.refine not in REFINE:
             raise ValueError(f"refine must be one of {', '.join(REFINE)}, not {self.refine!r}")
@@ -137,6 +141,13 @@ class OciConfig(Configurable):
     short_tracebacks = Bool(True, help="Tracebacks of generated code keep its own frames and, of the libraries', only the "
                                        "call that failed, in the feedback and on screen (the whole one a click away "
                                        "in a notebook, %tb in a terminal).").tag(config=True)
+    candidates = Int(1, min=LIMITS["candidates"][0], max=LIMITS["candidates"][1], help="Replies per round: generated together (llama: one batch per step), each "
+                                         "tried on copies of the data it uses before any touches yours, the one most "
+                                         "of them agree with (same values, output, figures) run for real. Per run: "
+                                         "--candidates K. 1: one reply, run as it is.").tag(config=True)
+    candidate_temperature = Float(0.8, min=LIMITS["temperature"][0], max=LIMITS["temperature"][1],
+                                  help="Sampling temperature of every candidate but the first (which keeps "
+                                       "`temperature`), so they differ.").tag(config=True)
     timeout = Float(60.0, min=0.0, max=MAX_TIMEOUT, help="Seconds generated code may run per round before it is interrupted (the round fails, "
                                                          "the kernel and its state stay). 0: no limit.").tag(config=True)
     isolate = Bool(False, help="Run generated code on deep copies of the (small) variables it mentions, so a failed "
@@ -171,7 +182,7 @@ class OciConfig(Configurable):
                     temperature: Optional[float] = None, max_tokens: Optional[int] = None, seed: Optional[int] = None,
                     context: Optional[str] = None, timeout: Optional[float] = None, isolate: bool = False,
                     backend: Optional[str] = None, url: Optional[str] = None, replay: Optional[str] = None,
-                    no_exec: bool = False, record: Optional[str] = None) -> RunOptions:
+                    no_exec: bool = False, record: Optional[str] = None, candidates: Optional[int] = None) -> RunOptions:
         """This call's options: each override that is not None wins over its trait. Raises
         ValueError with a one-line message for a value out of range or a contradiction."""
         pick = lambda value, trait: trait if value is None else value  # noqa: E731
@@ -199,13 +210,15 @@ class OciConfig(Configurable):
             exercise=self.exercise,
             sanity=tuple(sanity_rules(self.sanity)),
             short_tracebacks=self.short_tracebacks,
+            candidates=pick(candidates, self.candidates),
+            candidate_temperature=self.candidate_temperature,
         )
         guard = GuardSettings(timeout=seconds or None, isolate=isolate or self.isolate,
                               isolate_max_bytes=self.isolate_max_mb * 2**20)
         where = ModelOptions(kind, model or "", self.model_path, url or self.url, self.remote_model, replay or "",
                              self.replay_path, self.n_ctx, self.n_threads, self.n_gpu_layers,
                              kv_folder(self.kv_cache_dir) if self.kv_cache_mb else "", self.kv_cache_mb * 2**20,
-                             self.share_cores)
+                             self.share_cores, settings.candidates)
         return RunOptions(settings, where, guard, record or "")
 
     def prefill_settings(self) -> PrefillSettings:

@@ -76,6 +76,12 @@ class GuardedExecutor(Executor):
         return replace(execution, isolated=copied, created=created, changed=changed, unchanged=unchanged,
                        wrote=sorted(n for n, s in (after or {}).items() if files.get(n) != s), before=profiles)
 
+    def trials(self):
+        """Trials of candidates on copies of this namespace (:mod:`.trials`), under the round's limits."""
+        from .trials import Trials
+
+        return Trials(self.namespace, self.hidden, self.settings.isolate_max_bytes, self.settings.timeout)
+
     def undo(self):
         """Put back the names the last code that ran rebound, deleted or created (it ran, but did
         not do the task); returns (restored, removed)."""

@@ -45,6 +45,12 @@ class Executor:
         """Run ``code``; report failure in the result, never by raising."""
         raise NotImplementedError
 
+    def trials(self):
+        """A context manager whose ``run(code)`` tries code without touching the user's state
+        (:class:`~oci_magic.execution.trials.Trials`); None where this executor cannot, and a
+        round then has one candidate."""
+        return None
+
     def undo(self) -> Tuple[Sequence[str], Sequence[str]]:
         """Put back the names the last code that ran rebound, deleted or created (it ran, but did
         not do the task); (restored, removed). An executor that keeps no snapshot undoes nothing."""

@@ -86,6 +86,8 @@ class OciMagics(Magics, OciConfig):
     @argument("--isolate", action="store_true", help="Run the code on copies of the small variables it mentions.")
     @argument("--backend", metavar="NAME", help="llama (in-process GGUF), openai (a server at --url), or a registered one.")
     @argument("--url", metavar="URL", help="OpenAI-compatible server for --backend openai (key: $OCI_API_KEY).")
+    @argument("-k", "--candidates", type=int, metavar="K",
+              help="Replies per round, tried on copies first; the one most agree with runs (default 1).")
     @cell_magic
     def oci(self, line, cell):
         """Write Python for the task in the cell body, run it in this kernel, and fix it from the
@@ -109,8 +111,11 @@ class OciMagics(Magics, OciConfig):
                 options = dataclasses.replace(options, model=model)
             confirming = (args.confirm or self.confirm) and not (args.yes or self.assume_yes)
             state = self._state(task)
+            allow = args.allow == "risky" or self.allow_risky
             result = self.session.run(task, state, options, executor=self._executor(options),
-                                      gate=self._gate(args.allow == "risky" or self.allow_risky, confirming),
+                                      gate=self._gate(allow, confirming),
+                                      trial_gate=no_model_runs(policy_gate(None, allow, True, self.shell.transform_cell),
+                                                               self.shell.transform_cell),
                                       listeners=listeners(self.shell, self.view, self.headless, self.round_markers,
                                                           confirming, _display_raw))
         except (OciError, ValueError) as exc:

@@ -18,6 +18,7 @@ import html
 from typing import Dict, Optional
 
 from ..engine.events import CodeReady, ExecutionStarted, RoundFinished, RoundStarted, RunFinished, TokenGenerated
+from ..engine.candidates import summary
 from ..engine.records import NOT_RUN, OK, Round
 from .status import UPDATES_PER_SECOND, Output, Throttle
 from .text import usage_line
@@ -51,6 +52,11 @@ class _RoundView:
         self.open = True
 
     def headline(self) -> str:
+        line = self._headline()
+        r = self.record
+        return f"{line} · {summary(r.candidates)}" if r is not None and r.candidates else line
+
+    def _headline(self) -> str:
         r = self.record
         if r is None:
             return f"round {self.index}/{self.max_rounds} · {self.phase}…"

@@ -19,8 +19,9 @@ import time
 import weakref
 from typing import Callable, Optional
 
-from ..engine.events import (CodeReady, ExecutionFinished, ExecutionStarted, ReadingContext, RoundFinished, RoundStarted, RunAborted,
-                     RunFinished, RunStarted, TokenGenerated)
+from ..engine.events import (CandidatesTried, CodeReady, ExecutionFinished, ExecutionStarted, ReadingContext,
+                             RoundFinished, RoundStarted, RunAborted, RunFinished, RunStarted, TokenGenerated)
+from .text import candidates_line
 
 Bundle = dict  # a MIME bundle: {"text/plain": ..., "text/html": ...}
 UPDATES_PER_SECOND = 10
@@ -128,6 +129,7 @@ class StatusLine:
         self.gen_start: Optional[float] = None
         self.rate: Optional[float] = None
         self.timed = True  # a replay's speed is meaningless: no tok/s then
+        self.tried = ""  # this round's candidates: "4 candidates · 3 ran · 2 agree"
 
     def __call__(self, event) -> None:
         with self._lock:
@@ -149,7 +151,7 @@ class StatusLine:
             self.timed = event.timed
             force = False  # round 1 starts at once
         elif isinstance(event, RoundStarted):
-            self.round, self.max_rounds = event.index, event.max_rounds
+            self.round, self.max_rounds, self.tried = event.index, event.max_rounds, ""
             # later rounds answer a traceback: the model is fixing, not writing afresh
             self.phase = "generating" if event.index == 1 else "fixing"
             self.tokens, self.gen_start, self.rate = 0, self.clock(), None
@@ -159,6 +161,8 @@ class StatusLine:
             elapsed = self.clock() - (self.gen_start or self.start)
             self.rate = self.tokens / elapsed if elapsed > 0 else None
             force = False
+        elif isinstance(event, CandidatesTried):
+            self.tried = event.note or candidates_line(event)
         elif isinstance(event, CodeReady):  # "running" only once it runs (--no-exec, a refusal never do)
             self.phase = "waiting for your answer" if self.confirm else "code ready"
         elif isinstance(event, ExecutionStarted):
@@ -208,6 +212,8 @@ class StatusLine:
             parts.append(self.model)
         if self.round:
             parts.append(f"round {self.round}/{self.max_rounds}")
+        if self.tried:
+            parts.append(self.tried)
         parts.append(self.phase)
         if self.phase == "done":
             parts.append(f"{self.total_tokens} tokens")

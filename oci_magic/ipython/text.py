@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from ..engine.events import (CodeReady, ExecutionFinished, ModelLoaded, ModelLoading, RoundFinished, RoundStarted,
-                             RunFinished, RunStarted, TokenGenerated)
+from ..engine.events import (CandidatesTried, CodeReady, ExecutionFinished, ModelLoaded, ModelLoading, RoundFinished,
+                             RoundStarted, RunFinished, RunStarted, TokenGenerated)
 from ..engine.records import INCOMPLETE, NO_CODE, REPEATED, SKIPPED
 
 
@@ -33,6 +33,11 @@ def put_back(what) -> str:
 def rollback_line(execution) -> str:
     """``rolled back: restored df, removed tmp`` for a failed round that touched the user's names."""
     return "rolled back: " + put_back(execution)
+
+
+def candidates_line(event) -> str:
+    """``4 candidates · 3 ran · 2 agree``: a round's candidates after their trials."""
+    return f"{event.candidates} candidates · {event.ran} ran · {event.agree} agree"
 
 
 def print_model_lines(event) -> None:
@@ -65,6 +70,8 @@ class TextRenderer:
             self._write(event.text)
         elif isinstance(event, CodeReady):
             self._write("\n")
+        elif isinstance(event, CandidatesTried):
+            self._write(f"  {event.note or candidates_line(event)}\n")
         elif isinstance(event, ExecutionFinished):
             ex = event.execution
             status = f"ran in {ex.seconds:.2f} s" if ex.ok else ex.error_line

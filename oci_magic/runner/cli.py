@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, metavar="S", help="most seconds per cell; then the kernel is interrupted (default: no limit)")
     parser.add_argument("--record", metavar="FILE", help="save the replies of all %%%%oci runs, in order, as a replay file")
     parser.add_argument("--final-only", action="store_true", help="insert only the round that worked, not the failed ones")
+    parser.add_argument("--candidates", type=int, metavar="K", help="replies per round, tried on copies first (OciMagics.candidates)")
     parser.add_argument("-y", "--yes", action="store_true",
                         help="answer Run to %%%%oci --confirm questions (nobody can answer them here; without --yes those runs stop)")
     parser.add_argument("--allow", choices=["risky"],
@@ -69,7 +70,7 @@ def _check(args) -> Tuple[object, str]:
     except Exception as exc:  # nbformat raises JSON, validation and reader errors alike
         raise UsageProblem(f"not a readable notebook: {path} ({first_line(exc)})") from None
     _ensure_cell_ids(nb)
-    check_run_options(rounds=args.rounds, replay=args.replay, model=args.model)
+    check_run_options(rounds=args.rounds, replay=args.replay, model=args.model, candidates=args.candidates)
     check_seconds(args.timeout)
     if args.replay:
         check_replay(args.replay)

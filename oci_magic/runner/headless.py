@@ -33,12 +33,13 @@ def headless_env(model: Optional[str] = None) -> Dict[str, str]:
 
 # -- the options, checked before any kernel starts -------------------------------------------------
 def check_run_options(rounds: Optional[int] = None, temperature: Optional[float] = None,
-                      max_tokens: Optional[int] = None, replay: Optional[str] = None, model: Optional[str] = None):
+                      max_tokens: Optional[int] = None, replay: Optional[str] = None, model: Optional[str] = None,
+                      candidates: Optional[int] = None):
     """The magic's own checks of these options (its ranges, --replay against --model); the run
     options they give."""
     try:
         return OciConfig().run_options(rounds=rounds, temperature=temperature, max_tokens=max_tokens,
-                                       replay=replay or None, model=model or None)
+                                       replay=replay or None, model=model or None, candidates=candidates)
     except ValueError as exc:
         message = str(exc)
         raise UsageProblem(message if message.startswith("-") else f"--{message}") from None

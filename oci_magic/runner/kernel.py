@@ -24,6 +24,8 @@ def kernel_arguments(args, nb) -> List[str]:
         extra.append("--ext=oci_magic")  # a notebook that loads it itself would print "already loaded"
     if args.rounds is not None:
         extra.append(f"--OciMagics.rounds={args.rounds}")
+    if getattr(args, "candidates", None):
+        extra.append(f"--OciMagics.candidates={args.candidates}")
     if args.replay:
         extra.append(f"--OciMagics.replay_path={os.path.abspath(args.replay)}")
     if args.yes:

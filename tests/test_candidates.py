@@ -1,0 +1,125 @@
+"""Several candidates per round: tried on copies before any touches the user's state, chosen by
+what they did, recorded; driven by recorded candidates (a replay entry that is a list)."""
+import json
+import os
+
+import pytest
+
+from .conftest import fenced
+
+
+def run(ip, replay_file, entries, task, options=""):
+    path = replay_file(*entries)
+    ip.run_cell_magic("oci", f"--replay {path} --candidates 5 {options}", task)
+    return ip.magics_manager.registry["OciMagics"].session.last_result
+
+
+def test_the_candidates_most_agree_with_is_the_one_that_runs(ip, replay_file):
+    ip.user_ns["values"] = [1, 2, 3]
+    entries = [[fenced("total = sum(values) / 2"), fenced("total = sum(values)"),
+                fenced("total = 0\nfor v in values:\n    total += v"), fenced("1/0"), "no code at all"]]
+    result = run(ip, replay_file, entries, "Store the sum of values in total.")
+    assert result.outcome == "success" and ip.user_ns["total"] == 6 and "v" not in ip.user_ns
+    candidates = result.rounds[0].candidates
+    assert [c.trial for c in candidates] == ["ok", "ok", "ok", "error", "no code"]
+    assert [c.chosen for c in candidates] == [False, True, False, False, False]
+    assert candidates[1].group == candidates[2].group != candidates[0].group  # the loop variable does not count
+    assert result.rounds[0].code == "total = sum(values)"  # the round's code is the chosen one's
+
+
+def test_trials_never_touch_the_users_variables_or_files(ip, replay_file, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data.txt").write_text("keep me")
+    ip.user_ns["rows"] = [3, 1, 2]
+    entries = [[fenced("best = max(rows)"),
+                fenced("rows.sort()\nbest = rows[-1]\nimport os\nos.remove('data.txt')"),
+                fenced("rows.clear()\nbest = 0")]]
+    result = run(ip, replay_file, entries, "Store the largest of rows in best.", "--allow risky")
+    candidates = result.rounds[0].candidates
+    assert [c.trial for c in candidates] == ["ok", "ok", "ok"] and candidates[0].chosen
+    assert candidates[0].group != candidates[1].group  # same best, but one sorted rows: they did not do the same
+    assert ip.user_ns["rows"] == [3, 1, 2] and ip.user_ns["best"] == 3  # only the chosen one ran here
+    assert (tmp_path / "data.txt").read_text() == "keep me"  # a trial deleted only its copy
+
+
+@pytest.mark.parametrize("bad", [
+    "while True:\n    pass",
+    "import os\nos._exit(3)",
+    "x = bytearray(10 ** 13)",
+    "%%oci\nmake y",
+    "get_ipython().run_cell_magic('oci', '', 'again')",
+    "raise SystemExit(0)",
+])
+def test_a_bad_candidate_never_reaches_the_kernel(ip, replay_file, bad, fake_llama, monkeypatch):
+    import oci_magic.execution.trials as trials
+
+    monkeypatch.setattr(trials, "SECONDS", 2.0)
+    ip.user_ns["n"] = 4
+    result = run(ip, replay_file, [[fenced(bad), fenced("y = n * 2")]], "Store twice n in y.", "--allow risky")
+    assert result.outcome == "success" and ip.user_ns["y"] == 8 and fake_llama == []
+    bad_one = result.rounds[0].candidates[0]
+    assert bad_one.trial in ("error", "refused") and not bad_one.chosen
+
+
+def test_an_interrupt_during_the_trials_stops_the_run(ip, replay_file):
+    code = "import os, signal\nos.kill(os.getpid(), signal.SIGINT)\nimport time\ntime.sleep(3)\ny = 1"
+    result = run(ip, replay_file, [[fenced(code), fenced("y = 2")]], "Store 2 in y.", "--allow risky")
+    assert result.outcome == "stopped" and "y" not in ip.user_ns and ip.rl_next_input is None
+
+
+def test_data_too_big_to_copy_means_one_candidate(ip, replay_file, capsys):
+    magics = ip.magics_manager.registry["OciMagics"]
+    magics.isolate_max_mb = 0
+    ip.user_ns["values"] = list(range(1000))
+    result = run(ip, replay_file, [[fenced("total = sum(values)"), fenced("total = 0")]], "Store the sum of values in total.")
+    assert result.outcome == "success" and ip.user_ns["total"] == 499500 and result.rounds[0].candidates == ()
+    assert "one candidate: values is too big to copy for trials" in capsys.readouterr().out
+
+
+def test_the_record_keeps_every_candidate_and_a_replay_of_it_chooses_the_same(ip, replay_file, tmp_path):
+    import jsonschema
+
+    from oci_magic.engine.runrecord import build, load_schema
+
+    ip.user_ns["values"] = [1, 2, 3]
+    entries = [[fenced("total = sum(values) * 2"), fenced("total = sum(values)"), fenced("total = sum(values)")]]
+    recorded = tmp_path / "rec.json"
+    first = run(ip, replay_file, entries, "Store the sum of values in total.", f"--record {recorded}")
+    record = build(first, ip.magics_manager.registry["OciMagics"].run_options(candidates=5).settings)
+    jsonschema.validate(record, load_schema())
+    assert [c["trial"] for c in record["rounds"][0]["candidates"]] == ["ok", "ok", "same code"]
+    assert json.loads(recorded.read_text()) == [[e for e in entries[0]]]  # one entry: the round's candidates
+    del ip.user_ns["total"]  # the same start again
+    ip.run_cell_magic("oci", f"--replay {recorded} --candidates 5", "Store the sum of values in total.")
+    again = ip.magics_manager.registry["OciMagics"].session.last_result
+    assert again.rounds[0].code == first.rounds[0].code == "total = sum(values)"
+
+
+def test_no_candidate_that_runs_feeds_back_the_error_most_hit(ip, replay_file):
+    ip.user_ns["prices"] = {"a": 1.0}
+    entries = [[fenced("t = prices['b']"), fenced("t = prices['b'] + 1"), fenced("t = 1 / 0")],
+               fenced("t = prices.get('b', 0)")]
+    result = run(ip, replay_file, entries, "Store prices' b in t (0 if missing).")
+    first = result.rounds[0]
+    assert first.status == "error" and first.execution.ename == "KeyError" and "KeyError" in first.feedback
+    assert result.outcome == "success" and ip.user_ns["t"] == 0
+
+
+@pytest.mark.slow
+def test_the_embedded_model_decodes_candidates_together(model_path):
+    from oci_magic.backends.base import GenerationParams, Message
+    from oci_magic.backends.llama import LlamaBackend
+
+    backend = LlamaBackend(model_path, n_ctx=4096, sequences=4)
+    assert backend.capabilities.candidates == 4
+    messages = [Message.of("system", "You write Python."), Message.of("user", "Print the numbers 1 to 5.")]
+    params = [GenerationParams(0.0, 40, 1)] + [GenerationParams(0.9, 40, s) for s in (2, 3, 4)]
+    replies = backend.generate_many(messages, params, lambda i, text: False)
+    order = [i for i, _ in replies]
+    assert set(order) == {0, 1, 2, 3} and all(replies.texts) and len(set(replies.texts)) > 1
+    assert all(0 < u.generated_tokens <= 40 for u in replies.usages)
+    # the cache holds the prompt and reply 0: a plain reply to the same prompt reuses the prompt
+    again = backend.generate(messages, GenerationParams(0.0, 8, 1))
+    again.text()
+    assert again.usage.reused_tokens == again.usage.prompt_tokens - 1
+    backend.close()
