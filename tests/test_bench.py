@@ -125,9 +125,24 @@ def test_bench_speed_figures(capsys):
 
     session = Session()
     backend, _ = session.backend(OciConfig(kv_cache_mb=0).run_options().model)
-    r = speed.measure(backend)
+    r = speed.measure(backend, drafts=False, candidates=False)
     session.close()
     rows = speed.report(r)
     assert "share_cores" in capsys.readouterr().out
     assert rows[0][0] == "generation tok/s, ours / raw" and r["throughput"]["ratio"] > 0.8
     assert {row["threads"] for row in r["contention"]["rows"]} >= {"auto"}
+
+
+@pytest.mark.slow
+def test_bench_batching_figures(capsys):
+    """Drafts off and on over a suite task through the real loop, and candidates decoded together."""
+    from oci_magic.bench import batching
+
+    d = batching.measure_drafts(count=1, max_tokens=64)
+    assert d["compared"] >= 1 and d["rows"][0]["task"] == "dollar-prices-to-float" and d["first_speedup"] > 0
+    c = batching.measure_candidates(counts=(1, 2), tokens=16)
+    assert [row["candidates"] for row in c["rows"]] == [1, 2] and c["rows"][1]["generated"] == 32
+    batching.print_drafts(d)
+    batching.print_candidates(c)
+    out = capsys.readouterr().out
+    assert "fix rounds" in out and "candidates decoded together" in out

@@ -274,3 +274,18 @@ def test_the_magic_keeps_one_remote_backend(ip, magics, scripted, monkeypatch):
     assert magics.session.loaded_backend('openai') is first and ip.user_ns["remote"] == 1
     assert [r[0] for r in Scripted.requests] == ["/v1/chat/completions"] * 2
     assert gets == ["/v1/models"]  # the model name was looked up once, not per run
+
+
+def test_candidates_are_requests_served_at_once(scripted):
+    """K replies: K streaming requests in flight together (a served engine batches them), each
+    with its own temperature and seed; an error in one is one line for the run."""
+    Scripted.script = sse(delta("```python\nx = 1\n```"), "[DONE]")
+    backend = OpenAIBackend(scripted + "/v1", model="m")
+    params = [GenerationParams(0.2, 32, 1), GenerationParams(0.8, 32, 2), GenerationParams(0.8, 32, 3)]
+    replies = backend.generate_many(MESSAGES, params, lambda i, text: False)
+    assert sorted(i for i, _ in replies) == [0, 1, 2] and replies.texts == ["```python\nx = 1\n```"] * 3
+    sent = sorted((body["temperature"], body["seed"]) for _, _, body in Scripted.requests if body.get("messages"))
+    assert sent == [(0.2, 1), (0.8, 2), (0.8, 3)]
+    Scripted.status = 500
+    with pytest.raises(GenerationError, match="HTTP 500"):
+        list(backend.generate_many(MESSAGES, params, lambda i, text: False))

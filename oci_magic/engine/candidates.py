@@ -14,7 +14,7 @@ from . import select
 from .checks import targets
 from .events import CandidatesTried, TokenGenerated
 from .extract import closed_block_end, extract_code
-from .records import Candidate
+from .records import FAILED, STOPPED, Candidate
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,6 @@ def params(base: GenerationParams, count: int, temperature: float) -> List[Gener
 
 def generate(loop, index: int, messages, count: int, base: GenerationParams) -> Tuple[List[str], List[Usage], float, Optional[tuple]]:
     """``count`` replies, reply 0 streamed to the views; each ends at its first closed block."""
-    from .records import STOPPED, FAILED
-
     done = (lambda i, text: closed_block_end(text) is not None) if loop.settings.stop_after_code else (lambda i, t: False)
     start, stop = time.perf_counter(), None
     replies = None
@@ -63,7 +61,7 @@ def pick(loop, index: int, messages, run, count: int, base: GenerationParams) ->
     """Generate ``count`` candidates, try them, choose one (see the module's docstring)."""
     texts, usages, seconds, stop = generate(loop, index, messages, count, base)
     if stop is not None or not texts:
-        return Picked(texts[0] if texts else "", usages[0] if usages else None, seconds, stop=stop or ("failed", "no reply"))
+        return Picked(texts[0] if texts else "", usages[0] if usages else None, seconds, stop=stop or (FAILED, "the backend gave no reply"))
     codes = [extract_code(t) for t in texts]
     trials = loop.executor.trials() if loop.executor is not None else None
     if trials is None:
@@ -109,15 +107,20 @@ def pick(loop, index: int, messages, run, count: int, base: GenerationParams) ->
         chosen = select.common_error(errors)
     chosen = 0 if chosen is None else chosen
     made = tuple(Candidate(i, texts[i], codes[i], found[i][0], found[i][1], grouped.get(i), i == chosen,
-                           usages[i] if i < len(usages) else None) for i in range(len(texts)))
-    ran = sum(1 for c in made if c.trial == "ok")
-    loop.emit(CandidatesTried(index, len(texts), ran, agree if passed else 0))
+                           usages[i] if i < len(usages) else None, i in passed or i in missed)
+                 for i in range(len(texts)))
+    loop.emit(CandidatesTried(index, *counts(made)))
     return Picked(texts[chosen], usages[chosen] if chosen < len(usages) else None, seconds, made)
+
+
+def counts(candidates: Sequence[Candidate]) -> Tuple[int, int, int]:
+    """(candidates, how many ran without an error, how many did what the chosen one did)."""
+    chosen = next((c for c in candidates if c.chosen), None)
+    agree = sum(1 for c in candidates if chosen is not None and chosen.group is not None and c.group == chosen.group)
+    return len(candidates), sum(1 for c in candidates if c.ran), agree
 
 
 def summary(candidates: Sequence[Candidate]) -> str:
     """``4 candidates · 3 ran · 2 agree``."""
-    passed = [c for c in candidates if c.trial == "ok"]
-    chosen = next((c for c in candidates if c.chosen), None)
-    agree = sum(1 for c in passed if chosen is not None and c.group == chosen.group) if chosen and chosen.trial == "ok" else 0
-    return f"{len(candidates)} candidates · {len(passed)} ran · {agree} agree"
+    total, ran, agree = counts(candidates)
+    return f"{total} candidates · {ran} ran · {agree} agree"

@@ -42,6 +42,7 @@ class Candidate:
     group: Optional[int] = None  # candidates that did the same share a group
     chosen: bool = False
     usage: Optional[Usage] = None
+    ran: bool = False  # its code ran without an error (it passed the checks or not)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class Round:
     @property
     def disagreed(self) -> bool:
         """Several candidates ran and passed, and no two did the same."""
-        passed = [c for c in self.candidates if c.trial == "ok"]
+        passed = [c for c in self.candidates if c.group is not None and c.ran]
         return len(passed) > 1 and len({c.group for c in passed}) == len(passed)
 
     @property
