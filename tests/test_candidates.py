@@ -123,3 +123,10 @@ def test_the_embedded_model_decodes_candidates_together(model_path):
     again.text()
     assert again.usage.reused_tokens == again.usage.prompt_tokens - 1
     backend.close()
+
+
+def test_a_candidate_in_ipython_syntax_is_tried_as_a_cell_would_run_it(ip, replay_file):
+    ip.user_ns["n"] = 2
+    entries = [[fenced("%config OciMagics.rounds = 3\ny = n + 1"), fenced("y = n + 1")]]
+    result = run(ip, replay_file, entries, "Store n plus one in y.")
+    assert [c.trial for c in result.rounds[0].candidates] == ["ok", "ok"] and ip.user_ns["y"] == 3

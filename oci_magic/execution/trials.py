@@ -84,7 +84,7 @@ class Trials:
         watched = {n: rb.fingerprint(namespace[n]) for n in mentioned}
         self._runs += 1
         filename = f"<oci-trial-{id(self)}-{self._runs}>"
-        source = _with_result(code)
+        source = _with_result(_python(code))
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # a cell, for is_cell
         printed, figures, sigint = io.StringIO(), _Figures(), _SigintWatch()
         folder = self._folder_copy()
@@ -118,6 +118,15 @@ class Trials:
         wrote = sorted(n for n in set(after) | set(files) if files.get(n) != after.get(n))  # written or deleted
         return Trial(Execution(ok=True, stdout_tail=output[-4000:], shown=shown, created=created, changed=changed,
                                unchanged=unchanged, before=before, wrote=wrote), namespace, output, figures.data)
+
+
+def _python(code: str) -> str:
+    """IPython's syntax (``%matplotlib inline``, ``!ls``) as the Python a cell would run."""
+    shell = _shell()
+    try:
+        return shell.transform_cell(code) if shell is not None else code
+    except Exception:  # it does not transform: it fails in the trial as it would live
+        return code
 
 
 def _with_result(code: str) -> str:
