@@ -38,6 +38,8 @@ def result(task: dict, seconds: Optional[float], record: Optional[dict] = None, 
                   or (_line(last_error) if last_error else ""))[:LINE_CHARS] or None,
         "check": check[:LINE_CHARS] if check else None, "why": None, "tokens": tokens, "seconds": round(seconds or 0.0, 2),
         "output": output[:OUTPUT_CHARS] if output is not None else None,
+        # what each round was told: which checks fired (ablations re-run just the tasks a change touched)
+        "feedback": [(r["feedback"] or "")[:LINE_CHARS] for r in rounds],
         "model": record["model"] if record else None,  # build() keeps one copy, tasks keep the name
     }
     if not solved:
