@@ -72,6 +72,9 @@ def test_bench_loop_reuses_the_prompt(tmp_path, capsys):
     r = dict(report["prompt"], load_ext=report["startup"]["load_ext"])
     assert r["round2"]["reused_tokens"] >= r["cold"]["prompt_tokens"]  # the whole round-1 prompt was cached
     assert r["second"]["reused_tokens"] >= r["history_tokens"]  # the whole history was cached
+    assert "second %%oci, afresh" in text  # the other choice of continue_runs, from the same state
+    assert r["afresh"]["reused_tokens"] >= r["history_tokens"] * 0.9  # afresh keeps the append-only history
+    assert r["second_continued"] is True
     assert r["load_ext"]["imported_llama_cpp"] is False
     assert r["context_tokens"] >= 1800
 

@@ -27,6 +27,26 @@ def test_the_candidates_most_agree_with_is_the_one_that_runs(ip, replay_file):
     assert result.rounds[0].code == "total = sum(values)"  # the round's code is the chosen one's
 
 
+def test_selection_first_runs_the_earliest_candidate_whose_trial_ran(ip, replay_file):
+    """Greedy-with-trials, the baseline the vote is measured against: the first reply unless its
+    trial failed, whatever the others agree on."""
+    from oci_magic.engine.settings import OciConfig
+
+    magics = ip.magics_manager.registry["OciMagics"]
+    ip.user_ns["values"] = [1, 2, 3]
+    entries = [[fenced("1/0"), fenced("total = sum(values) / 2"), fenced("total = sum(values)"),
+                fenced("total = sum(values)"), fenced("total = 0")]]
+    magics.selection = "first"
+    try:
+        result = run(ip, replay_file, entries, "Store the sum of values in total.")
+    finally:
+        magics.selection = "vote"
+    assert [c.chosen for c in result.rounds[0].candidates] == [False, True, False, False, False]
+    assert ip.user_ns["total"] == 3.0
+    with pytest.raises(ValueError, match="selection must be one of vote, first"):
+        OciConfig(selection="best").run_options()
+
+
 def test_trials_never_touch_the_users_variables_or_files(ip, replay_file, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data.txt").write_text("keep me")

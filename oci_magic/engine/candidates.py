@@ -102,7 +102,10 @@ def pick(loop, index: int, messages, run, count: int, base: GenerationParams) ->
     names = select.results(list(compared.values()), targets(run.task))
     signatures = {i: select.signature(t, names) for i, t in compared.items()}
     grouped = select.groups(signatures)
-    chosen, agree = select.winner(grouped)
+    if loop.settings.selection == "first":  # greedy-with-trials: the earliest that ran (and passed, if any did)
+        chosen = min(compared) if compared else None
+    else:
+        chosen, _ = select.winner(grouped)
     if chosen is None:
         chosen = select.common_error(errors)
     chosen = 0 if chosen is None else chosen

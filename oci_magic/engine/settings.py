@@ -22,6 +22,7 @@ from .prompting.history import ContextSpec
 from .sanity import rules as sanity_rules
 
 REFINE = ("restart", "transcript")
+SELECTION = ("vote", "first")
 # The range of each numeric option, for its trait and for a call's own value alike.
 LIMITS = {"rounds": (1, 50), "temperature": (0, 5), "max_tokens": (1, 32768), "seed": (0, 2**32 - 1),
           "candidates": (1, 8)}
@@ -53,6 +54,7 @@ class RunSettings:
     short_tracebacks: bool  # library frames of a traceback reduced to the call that failed
     candidates: int  # replies per round, tried off the live state, one chosen by what they did
     candidate_temperature: float  # of every candidate but the first
+    selection: str = "vote"  # among candidates that ran: the biggest group of agreeing ones, or the earliest
     stop_after_code: bool = True  # end a reply at its first complete ```python block (not an option)
 
     @property
@@ -68,6 +70,8 @@ class RunSettings:
             check_range(name, value)
         if self.refine not in REFINE:
             raise ValueError(f"refine must be one of {', '.join(REFINE)}, not {self.refine!r}")
+        if self.selection not in SELECTION:
+            raise ValueError(f"selection must be one of {', '.join(SELECTION)}, not {self.selection!r}")
         if gen.seed is not None:
             check_range("seed", gen.seed)
 
@@ -148,6 +152,9 @@ class OciConfig(Configurable):
     candidate_temperature = Float(0.8, min=LIMITS["temperature"][0], max=LIMITS["temperature"][1],
                                   help="Sampling temperature of every candidate but the first (which keeps "
                                        "`temperature`), so they differ.").tag(config=True)
+    selection = Unicode("vote", help="How a round with several candidates chooses among those that ran: vote (the "
+                                     "biggest group that did the same, ties to the earliest) or first (the earliest "
+                                     "that ran and passed the checks: the first reply, unless its trial failed).").tag(config=True)
     timeout = Float(60.0, min=0.0, max=MAX_TIMEOUT, help="Seconds generated code may run per round before it is interrupted (the round fails, "
                                                          "the kernel and its state stay). 0: no limit.").tag(config=True)
     isolate = Bool(False, help="Run generated code on deep copies of the (small) variables it mentions, so a failed "
@@ -212,6 +219,7 @@ class OciConfig(Configurable):
             short_tracebacks=self.short_tracebacks,
             candidates=pick(candidates, self.candidates),
             candidate_temperature=self.candidate_temperature,
+            selection=self.selection,
         )
         guard = GuardSettings(timeout=seconds or None, isolate=isolate or self.isolate,
                               isolate_max_bytes=self.isolate_max_mb * 2**20)
