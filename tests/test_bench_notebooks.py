@@ -160,7 +160,7 @@ def test_embedded_model_completes_and_reports(tmp_path, capsys, model_path):
     assert task["tokens"]["generated"] > 0
     if not env_model:
         assert data["model"]["path"] == model_path
-    assert stderr.startswith("[1/1] sum") and "oci bench notebooks · 1 tasks" in stdout
+    assert stderr.startswith("[1/1] sum") and "oci bench notebooks · fresh · 1 tasks" in stdout
 
 
 def test_a_kernel_that_never_started_gets_one_more_try(monkeypatch):

@@ -1,7 +1,6 @@
 """Several candidates per round: tried on copies before any touches the user's state, chosen by
 what they did, recorded; driven by recorded candidates (a replay entry that is a list)."""
 import json
-import os
 
 import pytest
 

@@ -77,7 +77,7 @@ def copying_prompt():
 
 def test_greedy_replies_are_the_same_token_for_token_and_drafts_save_decodes():
     prompt = copying_prompt()
-    plain, plain_model = reply(Model(), prompt, None), None
+    plain = reply(Model(), prompt, None)
     drafter = Drafter(32)
     drafter.ratios = {1: 1.0, 2: 1.1, 4: 1.3, 8: 1.6, 16: 2.0, 32: 3.0}  # a machine where batches are cheap
     model = Model()

@@ -200,7 +200,7 @@ def test_panel_keeps_failed_rounds_open_when_the_run_gives_up():
 def test_terminal_ipython_gets_plain_text(ip, magics, replay_file, capsys):
     from oci_magic.ipython.outputs import listeners
 
-    assert [type(x) for x in listeners(ip, magics.view, magics.headless, False, False, print)] == [TextRenderer]
+    assert [type(x) for x in listeners(magics.shell, magics.view, magics.headless, False, False, print)] == [TextRenderer]
     ip.run_cell_magic("oci", f"--replay {replay_file(fenced('y = 1'))}", "make y")
     assert capsys.readouterr().out.rstrip().endswith("✓ %%oci succeeded in round 1 of 3")
 
@@ -222,7 +222,7 @@ def test_headless_kernel_gets_text(magics):
     magics.view, magics.headless = "auto", True
     from oci_magic.ipython.outputs import listeners
 
-    assert [type(x) for x in listeners(ip, magics.view, magics.headless, False, False, print)] == [TextRenderer]
+    assert [type(x) for x in listeners(magics.shell, magics.view, magics.headless, False, False, print)] == [TextRenderer]
 
 
 # -- --confirm ------------------------------------------------------------------------------------

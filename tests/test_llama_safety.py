@@ -45,12 +45,14 @@ def test_an_interrupt_mid_reply_keeps_the_cache_consistent(backend):
     assert again.rounds[0].usage.reused_tokens > 50  # and the shared prefix was reused
 
 
-def test_an_interrupt_during_generation_in_the_magic_inserts_nothing(ip, magics, capsys):
+def test_an_interrupt_during_generation_in_the_magic_inserts_nothing(ip, magics, capsys, monkeypatch):
+    from oci_magic.ipython import magics as front_end
+
     magics.session.backend(magics.run_options().model)  # loaded once, outside the interrupted run
-    magics._views = lambda confirming: [_interrupt_after(3)]
-    ip.run_cell("%%oci --seed 1\nprint hello", store_history=True)
+    with monkeypatch.context() as patch:  # the run's views: one that presses ■ at the third token
+        patch.setattr(front_end, "listeners", lambda *args: [_interrupt_after(3)])
+        ip.run_cell("%%oci --seed 1\nprint hello", store_history=True)
     assert magics.session.last_result.outcome == "stopped" and ip.rl_next_input is None
-    del magics._views
     ip.run_cell("%%oci --seed 1 --rounds 1 --max-tokens 32\nprint hello", store_history=True)
     assert magics.session.last_result.rounds[0].usage.generated_tokens > 0
 

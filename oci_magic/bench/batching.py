@@ -110,7 +110,6 @@ def measure_candidates(model: Optional[str] = None, threads: int = 0, counts=(1,
     """K replies to the bench notebook's prompt decoded together (``tokens`` each, none cut short),
     against one: wall time, and RSS; then one reply and one prompt read on a backend made for 8
     sequences against one made for 1 (what the room for candidates costs a plain run)."""
-    from ..backends.base import Message
     from ..backends.llama import LlamaBackend
     from ..backends.models import choose_model
     from ..engine.prompting import with_system

@@ -104,7 +104,7 @@ def measure(backend, model: Optional[str] = None, threads: int = 0, contention: 
 
 def report(r: Dict[str, object]) -> list:
     if "contention" in r:
-        print_contention(r["contention"])
+        batching.print_contention(r["contention"])
     t = r["throughput"]
     rows = [("generation tok/s, ours / raw", f"{t['ours_tokens_per_second']:.1f} / {t['raw_tokens_per_second']:.1f} "
              f"= {t['ratio']:.3f}", ">= 0.95", verdict(t["ratio"], TARGETS["throughput_ratio"], False))]
