@@ -80,10 +80,14 @@ def test_a_bad_candidate_never_reaches_the_kernel(ip, replay_file, bad, fake_lla
     assert bad_one.trial in ("error", "refused") and not bad_one.chosen
 
 
-def test_an_interrupt_during_the_trials_stops_the_run(ip, replay_file):
+def test_an_interrupt_during_the_trials_stops_the_run(ip, replay_file, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the trials' folder copies go
     code = "import os, signal\nos.kill(os.getpid(), signal.SIGINT)\nimport time\ntime.sleep(3)\ny = 1"
     result = run(ip, replay_file, [[fenced(code), fenced("y = 2")]], "Store 2 in y.", "--allow risky")
     assert result.outcome == "stopped" and "y" not in ip.user_ns and ip.rl_next_input is None
+    assert not list(tmp_path.glob("oci-trial-*"))  # the interrupted trial's copy of the folder went with it
 
 
 def test_data_too_big_to_copy_means_one_candidate(ip, replay_file, capsys):

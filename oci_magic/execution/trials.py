@@ -88,6 +88,25 @@ class Trials:
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # a cell, for is_cell
         printed, figures, sigint = io.StringIO(), _Figures(), _SigintWatch()
         folder = self._folder_copy()
+        try:
+            ran, files, after = self._exec(source, filename, namespace, folder, sigint, printed, figures)
+        finally:  # ■ included: the copy goes with the trial
+            shutil.rmtree(folder, ignore_errors=True)
+        output = printed.getvalue()
+        if not ran.ok:
+            return Trial(replace(ran, stdout_tail=output[-4000:]), {}, output, figures.data)
+        result = namespace.pop(RESULT, None)
+        created, changed, unchanged = trial_snap.changes(namespace, self.hidden, watched)
+        shown = bool(output.strip() or figures.data or result is not None)
+        if result is not None:
+            namespace[RESULT] = result
+        wrote = sorted(n for n in set(after) | set(files) if files.get(n) != after.get(n))  # written or deleted
+        return Trial(Execution(ok=True, stdout_tail=output[-4000:], shown=shown, created=created, changed=changed,
+                               unchanged=unchanged, before=before, wrote=wrote), namespace, output, figures.data)
+
+
+    def _exec(self, source, filename, namespace, folder, sigint, printed, figures):
+        """Run ``source`` in ``folder``: what it did, and the folder's files before and after."""
         here, files = os.getcwd(), _state(folder)
         try:
             os.chdir(folder)
@@ -106,18 +125,7 @@ class Trials:
         finally:
             os.chdir(here)
             linecache.cache.pop(filename, None)
-        output, after = printed.getvalue(), _state(folder)
-        shutil.rmtree(folder, ignore_errors=True)
-        if not ran.ok:
-            return Trial(replace(ran, stdout_tail=output[-4000:]), {}, output, figures.data)
-        result = namespace.pop(RESULT, None)
-        created, changed, unchanged = trial_snap.changes(namespace, self.hidden, watched)
-        shown = bool(output.strip() or figures.data or result is not None)
-        if result is not None:
-            namespace[RESULT] = result
-        wrote = sorted(n for n in set(after) | set(files) if files.get(n) != after.get(n))  # written or deleted
-        return Trial(Execution(ok=True, stdout_tail=output[-4000:], shown=shown, created=created, changed=changed,
-                               unchanged=unchanged, before=before, wrote=wrote), namespace, output, figures.data)
+        return ran, files, _state(folder)
 
 
 def _python(code: str) -> str:
