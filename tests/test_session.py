@@ -60,26 +60,27 @@ def state(inputs, namespace, cell=None):
     return NotebookState(["", *inputs], {}, namespace, (), cell or len(inputs) + 1)
 
 
-def options(**overrides):
-    return OciConfig(backend="reading").run_options(**overrides)
+def options(continue_runs: bool = False, **overrides):
+    return OciConfig(backend="reading", continue_runs=continue_runs).run_options(**overrides)
 
 
-def test_prefill_reads_exactly_what_the_next_run_sends(reading):
+@pytest.mark.parametrize("continue_runs", [False, True])
+def test_prefill_reads_exactly_what_the_next_run_sends(reading, continue_runs):
     session = Session()
-    opts = options()
+    opts = options(continue_runs)
     listened = []
     session.backend(opts.model, [listened.append])
     backend = reading[0]
     cells = ["numbers = [1, 2, 3]", "total = sum(numbers)"]
     namespace = {"numbers": [1, 2, 3], "total": 6}
-    for turn in range(2):  # a fresh layout, then a continued conversation
+    for turn in range(2):  # a fresh layout, then the notebook afresh again or the conversation continued
         assert session.prefill(state(cells, namespace), opts, OciConfig().prefill_settings())
         assert session.prefiller.wait(10)
         read = backend.read[-1]
         session.run("print the total", state(cells + ["%%oci\nprint the total"], namespace, len(cells) + 1), opts,
                     executor=Shows())
         sent = backend.prompts[-1]
-        assert len(sent) == len(read) == (2 if turn == 0 else 4)
+        assert len(sent) == len(read) == (4 if turn and continue_runs else 2)
         assert sent[:-1] == read[:-1] and sent[-1].parts[:-1] == read[-1].parts[:-1]  # all but the task
         assert read[-1].parts[-1] == "## Task\n" and sent[-1].parts[-1] == "## Task\nprint the total"
         cells = cells + ["%%oci\nprint the total", f"extra_{turn} = {turn}"]
