@@ -115,6 +115,9 @@ class StateStore:
         tokens = [int(t) for t in tokens]
         if len(tokens) < MIN_TOKENS or self.limit <= 0 or len(data) > self.limit:
             return None
+        for entry in self.entries():  # another kernel saved more of the same prompt: nothing to add
+            if len(entry.tokens) > len(tokens) and common_prefix(entry.tokens, tokens) == len(tokens):
+                return entry.path
         header = json.dumps({"tokens": tokens, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}).encode()
         name = hashlib.sha256(struct.pack(f"<{len(tokens)}i", *tokens)).hexdigest()[:24] + SUFFIX
         path = os.path.join(self.folder, name)
@@ -135,8 +138,12 @@ class StateStore:
         return path
 
     def _trim(self, kept: str, tokens: List[int]) -> None:
-        total = 0
-        for entry in self.entries():
+        total, entries = 0, self.entries()
+        if any(e.path != kept and len(e.tokens) > len(tokens) and common_prefix(e.tokens, tokens) == len(tokens)
+               for e in entries):  # a longer one was written meanwhile (another kernel): it supersedes ours
+            remove(kept)
+            return
+        for entry in entries:
             if entry.path == kept:
                 total += entry.size
             elif common_prefix(entry.tokens, tokens) == len(entry.tokens):  # a prefix of the new one
