@@ -8,13 +8,12 @@ from dataclasses import dataclass, replace
 from typing import List, Optional, Sequence, Tuple
 
 from ..backends.base import GenerationParams, Usage
-from ..errors import OciError
 from ..execution.gate import RUN
 from . import select
 from .checks import targets
 from .events import CandidatesTried, TokenGenerated
 from .extract import closed_block_end, extract_code
-from .records import FAILED, STOPPED, Candidate
+from .records import FAILED, Candidate, GenerationEnd
 
 
 @dataclass(frozen=True)
@@ -38,20 +37,17 @@ def params(base: GenerationParams, count: int, temperature: float) -> List[Gener
 def generate(loop, index: int, messages, count: int, base: GenerationParams) -> Tuple[List[str], List[Usage], float, Optional[tuple]]:
     """``count`` replies, reply 0 streamed to the views; each ends at its first closed block."""
     done = (lambda i, text: closed_block_end(text) is not None) if loop.settings.stop_after_code else (lambda i, t: False)
-    start, stop = time.perf_counter(), None
-    replies = None
-    try:
-        replies = loop.backend.generate_many(messages, params(base, count, loop.settings.candidate_temperature), done)
-        for i, piece in replies:
-            if i == 0:
-                loop.emit(TokenGenerated(index, piece))
-    except KeyboardInterrupt:
-        stop = (STOPPED, "during generation")
-    except (OciError, ValueError, RuntimeError) as exc:
-        stop = (FAILED, str(exc))
-    finally:
-        if replies is not None:
-            replies.close()
+    start, replies = time.perf_counter(), None
+    with GenerationEnd() as ended:
+        try:
+            replies = loop.backend.generate_many(messages, params(base, count, loop.settings.candidate_temperature), done)
+            for i, piece in replies:
+                if i == 0:
+                    loop.emit(TokenGenerated(index, piece))
+        finally:
+            if replies is not None:
+                replies.close()
+    stop = ended.value
     texts = [] if replies is None else list(replies.texts)
     texts = [t[: closed_block_end(t)] if loop.settings.stop_after_code and closed_block_end(t) else t for t in texts]
     return texts, [] if replies is None else list(replies.usages), time.perf_counter() - start, stop

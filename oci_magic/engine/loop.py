@@ -12,14 +12,13 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..backends.base import Backend, GenerationParams, Message, Usage
-from ..errors import OciError
 from ..execution.gate import SKIP, SKIPPED_BY_USER, STOP, Gate, run_everything
 from ..execution.result import Execution, Executor
 from .events import CodeReady, ExecutionFinished, ExecutionStarted, Listener, RoundFinished, RoundStarted, RunFinished, RunStarted, TokenGenerated
 from . import candidates
 from .extract import extract_code, closed_block_end
 from .prompting import feedback, plain
-from .records import (ERROR, FAILED, GAVE_UP, GENERATED, INCOMPLETE, INTERRUPTED, NO_CODE, NO_PROGRESS, NOT_RUN, OK,
+from .records import (GenerationEnd, ERROR, GAVE_UP, GENERATED, INCOMPLETE, INTERRUPTED, NO_CODE, NO_PROGRESS, NOT_RUN, OK,
                       REPEATED, SKIPPED, STOPPED, SUCCESS, TIMEOUT, UNVERIFIED, Round, RunResult, Undone)
 from .settings import RunSettings
 
@@ -198,22 +197,19 @@ class RefinementLoop:
     def _generate(self, index: int, messages, params: GenerationParams) -> _Reply:
         parts: List[str] = []
         start = time.perf_counter()
-        completion, stop = None, None
-        try:
-            completion = self.backend.generate(messages, params)
-            for piece in completion:
-                parts.append(piece)
-                self.emit(TokenGenerated(index, piece))
-                if self.settings.stop_after_code and ("`" in piece or "\n" in piece):
-                    end = closed_block_end("".join(parts))
-                    if end is not None:
-                        parts = ["".join(parts)[:end]]
-                        break
-        except KeyboardInterrupt:
-            stop = (STOPPED, "during generation")
-        except (OciError, ValueError, RuntimeError) as exc:
-            stop = (FAILED, str(exc))
-        finally:
-            if completion is not None:
-                completion.close()  # stops llama.cpp at once; the usage is complete after it
-        return _Reply("".join(parts), time.perf_counter() - start, completion.usage if completion else None, stop)
+        completion = None
+        with GenerationEnd() as ended:
+            try:
+                completion = self.backend.generate(messages, params)
+                for piece in completion:
+                    parts.append(piece)
+                    self.emit(TokenGenerated(index, piece))
+                    if self.settings.stop_after_code and ("`" in piece or "\n" in piece):
+                        end = closed_block_end("".join(parts))
+                        if end is not None:
+                            parts = ["".join(parts)[:end]]
+                            break
+            finally:
+                if completion is not None:
+                    completion.close()  # stops llama.cpp at once; the usage is complete after it
+        return _Reply("".join(parts), time.perf_counter() - start, completion.usage if completion else None, ended.value)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
 from ..backends.base import Message, Usage
+from ..errors import OciError
 from ..execution.result import Execution
 
 # Round statuses
@@ -136,3 +137,20 @@ class RunResult:
         if self.outcome == FAILED:
             return f"stopped in round {n}: {self.message}"
         return f"gave up after {n} round{'s' * (n != 1)}; last error: {last}"
+
+
+class GenerationEnd:
+    """What ended a reply early, as (outcome, why) in ``value``: ■ stops the run, a backend error
+    fails it; anything else goes through. One rule for a single reply and for candidates."""
+
+    value: Optional[Tuple[str, str]] = None
+
+    def __enter__(self) -> "GenerationEnd":
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            self.value = (STOPPED, "during generation")
+        elif kind is not None and issubclass(kind, (OciError, ValueError, RuntimeError)):
+            self.value = (FAILED, str(exc))
+        return self.value is not None
