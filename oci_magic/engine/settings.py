@@ -111,7 +111,11 @@ class OciConfig(Configurable):
                                         "over the weights. Only drafts that pay are made (the backend times its "
                                         "decodes); each token is still the one the sampler draws. 0: off.").tag(config=True)
     context = Unicode("all", help="Notebook context sent with the task: all, vars (variables only), none, or N (the last N cells).").tag(config=True)
-    context_tokens = Int(0, min=0, help="Token budget for the notebook context. 0: what n_ctx leaves after the answers of all rounds.").tag(config=True)
+    context_tokens = Int(2048, min=0, help="Most tokens of notebook context a run sends (cells, outputs, variables, "
+                                           "the last error; a continued conversation counts whole). A long session "
+                                           "then shows about what a fresh kernel would: the newest cells, older ones "
+                                           "that define names the task uses, the variables it names first. "
+                                           "0: all that n_ctx leaves after every round's answer.").tag(config=True)
     samples = Int(2, min=0, max=10, help="First values shown for each column of a DataFrame (and each Series or array) "
                                         "among the variables, so the model sees what the data looks like.").tag(config=True)
     feedback_chars = Int(2000, min=200, help="Longest traceback text fed back to the model per round.").tag(config=True)
@@ -134,7 +138,7 @@ class OciConfig(Configurable):
     continue_runs = Bool(True, help="A later %%oci continues the last run's conversation (its replies and feedback "
                                     "stay in view) instead of laying the notebook out afresh: the cells as they are, "
                                     "earlier %%oci cells as their task and the code that worked, the variables, the "
-                                    "last error.").tag(config=True)
+                                    "last error. Only while the conversation fits context_tokens: past it, afresh.").tag(config=True)
     exercise = Bool(True, help="When code that ran defines a function it never calls, call it on the task's examples "
                                "(f(x) -> y, >>> lines) or on the notebook's data its parameters fit; an exception or a "
                                "result other than the example's is fed back.").tag(config=True)

@@ -40,20 +40,26 @@ def token_budget(n_ctx: int, max_tokens: int, rounds: int, fixed: int, feedback_
 def first_prompt(task: str, notebook: NotebookContext, window: Window, conversation: Optional[Conversation],
                  settings: "RunSettings", tokens: Tokens) -> Tuple[Prompt, Window]:
     """The run's first prompt and the window after it: ``conversation`` continued when it fits,
-    else the notebook laid out fresh within the budget every round's reply and feedback leave."""
+    else the notebook laid out fresh within the budget every round's reply and feedback leave.
+
+    ``spec.token_budget`` caps both: a long session's prompt stays the size a fresh kernel's
+    would have at most (the newest cells, the older ones that define names the task uses, the
+    variables), and a conversation is continued only while it is no longer than that either."""
     spec, gen = settings.context, settings.generation
     count = tokens.count
+    system, asked = count(SYSTEM_PROMPT), count(task)
     if spec.continues and settings.continue_runs:
         limit = token_budget(tokens.n_ctx, gen.max_tokens, settings.rounds, 0, settings.feedback_tokens)
+        if spec.token_budget:
+            limit = min(limit, system + asked + spec.token_budget)
         messages = continue_from(conversation, notebook, task, tokens.model, limit, count)
         if messages is not None:
             return messages, window
     if spec.cells == 0 and not spec.variables:
         return plain(task), window
-    budget = spec.token_budget
-    if budget is None:
-        fixed = count(SYSTEM_PROMPT) + count(task)
-        budget = token_budget(tokens.n_ctx, gen.max_tokens, settings.rounds, fixed, settings.feedback_tokens)
+    budget = token_budget(tokens.n_ctx, gen.max_tokens, settings.rounds, system + asked, settings.feedback_tokens)
+    if spec.token_budget:
+        budget = min(budget, spec.token_budget)
     context, window = layout(notebook, spec, budget, count, tokens.blocks or count, window, task)
     # the task last and on its own: prefill reads everything before it while the kernel is idle
     parts = list(context.history) + ([context.volatile] if context.volatile else []) + [task_section(task)]

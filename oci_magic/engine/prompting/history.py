@@ -8,9 +8,12 @@ previous call. So the context is split in two:
   starts with the previous run's tokens. Which old cells it leaves out is decided by a per-kernel
   cut (:class:`Window`) that only moves forward, in chunks: when the history outgrows its budget
   the oldest cells go until it fills ``KEEP`` of the budget, which leaves room for many more cells
-  before the prefix is broken again.
-* **volatile** -- what changes each run: older cells (before the cut) that define names the task
-  or the last error mention, the variables, the last error.
+  before the prefix is broken again. The cut is placed as if cells came one at a time, whenever
+  they were laid out, so it depends on the cells alone: a new kernel on the same notebook (the
+  disk cache) cuts where the old one did.
+* **volatile** -- what changes each run: the variables, the last error, then what the task picks
+  (older cells before the cut that define names the task or the error mention, the summaries of
+  named variables the list had no room for), so prefill, which knows no task, reads all the rest.
 
 Each history part is tokenized on its own (a tokenizing backend honours a message's parts), so its
 tokens do not depend on what follows it.
@@ -24,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 from ...context.notebook import Cell, Count, NotebookContext
-from .render import block, error_section, render_variables
+from .render import block, error_section, named_variables, render_variables
 
 HEAD = "## Notebook so far\n\n"
 HEAD_CUT = "## Notebook so far (older cells are not shown)\n\n"
@@ -120,10 +123,15 @@ def select(window: Window, cells: List[Cell], budget: int, count: Count) -> Tupl
         return shown, after
     if budget < after.budget:  # one run with less room (more rounds, longer replies) must not
         return fit_newest(shown, budget, count), after  # cut everyone's history
-    target, total, first = budget * window.keep, sum(costs), 0
-    while first < len(shown) and total > target:
-        total -= costs[first]
-        first += 1
+    # placed as if the cells had come one at a time: the cut is then a function of the cells, and a
+    # restarted kernel (whose disk cache holds the old kernel's prompt) places it where the old one did
+    target, head, total, first = budget * window.keep, count(HEAD_CUT), 0, 0
+    for i, cost in enumerate(costs):
+        total += cost
+        if total + head > budget:
+            while first <= i and total > target:
+                total -= costs[first]
+                first += 1
     cut = shown[first].number if first < len(shown) else shown[-1].number + 1
     return shown[first:], replace(after, cut=cut)
 
@@ -144,26 +152,30 @@ def layout(context: NotebookContext, spec: ContextSpec, budget: int, count: Coun
         history = [HEAD_CUT if shown[0] is not cells[0] and spec.cells is None else HEAD]
         history += [block(c) for c in shown]
 
-    volatile: List[str] = []
-    used = 0
-    error = ""
-    if context.last_error:
-        error = error_section(context.last_error)
-        used += count(error)
+    # What does not depend on the task comes first, so prefill (it lays the notebook out before the
+    # task is known) reads it too: the variables, on a share fixed before the task is looked at, and
+    # the last error. Then what the task picks: older cells (before the cut) that define names it
+    # uses, and the summaries of the variables it names that the list had no room for.
+    error = error_section(context.last_error) if context.last_error else ""
+    used = count(error)
     older = [c for c in cells if c.number < (shown[0].number if shown else 1 << 60)]
-    relevant = _relevant(older, mentioned(task, context.last_error or ""))
+    names = mentioned(task, context.last_error or "")
+    variables, left_out = "", []
+    if spec.variables:
+        share = max(0, reserve - used)
+        variables, left_out = render_variables(context, share - share // 3 if older else share, count)
+        used += count(variables)
+    volatile = [text for text in (variables, error) if text]
+    relevant = _relevant(older, names)
     if relevant:
-        picked = fit_newest(relevant, (reserve - used) // 2, blocks)
+        picked = fit_newest(relevant, reserve - used, blocks)
         if picked:
             text = "## Earlier cells that define names used here\n\n" + "".join(block(c) for c in picked).rstrip()
             volatile.append(text)
             used += count(text)
-    if spec.variables:
-        variables = render_variables(context, max(0, reserve - used), count)
-        if variables:
-            volatile.append(variables)
-    if error:
-        volatile.append(error)
+    named = named_variables(context, names & set(left_out), reserve - used, count)
+    if named:
+        volatile.append(named)
     return PromptContext(history, "\n\n".join(volatile) + "\n\n" if volatile else ""), window
 
 

@@ -4,7 +4,7 @@ volatile text (no execution counts, no timestamps), so the same notebook renders
 tokens run after run."""
 from __future__ import annotations
 
-from typing import Dict, List, Sequence
+from typing import Collection, Dict, List, Sequence, Tuple
 
 from ...context.notebook import Cell, Count, NotebookContext
 from ...text import clip, strip_ansi
@@ -58,14 +58,59 @@ def error_section(error: str) -> str:
     return "## Last error\n" + clip(strip_ansi(error), ERROR_CHARS)
 
 
-def render_variables(context: NotebookContext, budget: int, count: Count) -> str:
-    lines: List[str] = [modules_line(context.modules)] if context.modules else []
-    used = sum(count(line) for line in lines)
-    for shown, (name, summary) in enumerate(context.variables):
-        line = variable_line(name, summary)
+def render_variables(context: NotebookContext, budget: int, count: Count) -> Tuple[str, List[str]]:
+    """The variables within ``budget``, in name order, and the names whose summaries had no room.
+    When they do not all fit (a long session holds many), the names left over are still listed
+    bare, as far as they fit: the model knows they exist. Independent of the task, so prefill,
+    which lays the notebook out before the task is known, reads the same text."""
+    head = [modules_line(context.modules)] if context.modules else []
+    lines = [variable_line(n, s) for n, s in context.variables]
+    if not head and not lines:
+        return "", []
+    used = sum(count(line) for line in head)
+    costs = [count(line) for line in lines]
+    rest: List[str] = []
+    if used + sum(costs) > budget:
+        # room for the bare names first (a third at most): that a name exists is worth more than a summary
+        bare = min(count(OTHERS) + sum(count(n) + 1 for n, _ in context.variables), budget // 3)
+        kept = 0
+        while kept < len(lines) and used + costs[kept] <= budget - bare:
+            used += costs[kept]
+            kept += 1
+        rest = [n for n, _ in context.variables[kept:]]
+        lines = lines[:kept] + [_others(rest, budget - used, count)]
+    return "## Variables in the kernel\n" + "\n".join(head + lines), rest
+
+
+def named_variables(context: NotebookContext, names: Collection[str], budget: int, count: Count) -> str:
+    """Summaries of the variables in ``names`` (the task mentions them, the list had no room), as
+    far as ``budget`` allows."""
+    lines: List[str] = []
+    used = count(NAMED)
+    summaries = dict(context.variables)
+    for name in sorted(set(names) & summaries.keys()):
+        line = variable_line(name, summaries[name])
         used += count(line)
         if used > budget:
-            lines.append(f"- … and {len(context.variables) - shown} more")
             break
         lines.append(line)
-    return "## Variables in the kernel\n" + "\n".join(lines) if lines else ""
+    return NAMED + "\n".join(lines) if lines else ""
+
+
+def _others(names: Sequence[str], budget: int, count: Count) -> str:
+    """The names left out, listed without summaries as far as ``budget`` allows."""
+    listed: List[str] = []
+    used = count(OTHERS) + count(" … and 999 more")
+    for name in names:
+        used += count(name) + 1
+        if used > budget:
+            break
+        listed.append(name)
+    more = len(names) - len(listed)
+    if not listed:
+        return f"- … and {more} more"
+    return OTHERS + ", ".join(listed) + (f" … and {more} more" if more else "")
+
+
+OTHERS = "- also defined (summaries left out): "
+NAMED = "## Variables the task names\n"
