@@ -71,7 +71,7 @@ def test_the_cut_moves_forward_in_chunks_and_only_forward():
         layout(inputs[:n], one_by_one, budget)
     assert one_by_one.cut == cut
     # the next few cells fit without moving the cut: the history only grows
-    grown = inputs + [f"extra_{i} = {i}" for i in range(2)]
+    grown = inputs + [f"extra_{i} = {i}" for i in range(5)]
     second = layout(grown, window, budget)
     assert window.cut == cut and second.history[: len(first.history)] == first.history
     # once it overflows again the cut jumps forward once, by a chunk

@@ -1,6 +1,7 @@
 """A later %%oci in a long notebook sees about what a fresh kernel would: the context is capped by
-``context_tokens`` (the newest cells, older cells that define names the task uses, the variables
-the task names first), and a conversation is continued only while it fits that cap too."""
+``context_tokens`` (the newest cells, older cells that define names the task uses, the variables,
+the ones the task names with their summaries), and a conversation is continued only while it fits
+that cap too."""
 import dataclasses
 
 from oci_magic.backends.base import Message
@@ -127,7 +128,7 @@ def test_a_new_kernel_cuts_the_history_where_the_old_one_did():
     window, budget = Window(), 600
     for n in range(1, len(cells) + 1):
         _, window = select(window, cells[:n], budget, words)
-    assert window.cut > 1  # it did cut, more than once on the way
+    assert window.cut > 1  # it did cut
     shown, fresh = select(Window(), cells, budget, words)
     assert fresh.cut == window.cut
     # and a kernel that laid it out only every few cells (cells run while prefill was busy) agrees too

@@ -1,7 +1,7 @@
 """``oci bench loop --part prompt``: what the KV cache saves within a run and across runs. One
-``%%oci`` on a ~2,000-token analysis notebook, laid out within the default ``context_tokens`` (round 1
-scripted to fail, so every model gets a round 2), then a second ``%%oci`` in the same notebook: tokens reused and evaluated, and the first
-token's wait against the cold start. The second ``%%oci`` runs twice from the same state, side by
+``%%oci`` on a ~2,000-token analysis notebook, laid out within the default ``context_tokens``
+(round 1 scripted to fail, so every model gets a round 2), then a second ``%%oci`` in the same
+notebook: tokens reused and evaluated, and the first token's wait against the cold start. The second ``%%oci`` runs twice from the same state, side by
 side: continuing the first run's conversation (``continue_runs``) and reading the notebook afresh,
 where the first run's cell shows as its task and the code that worked."""
 from __future__ import annotations

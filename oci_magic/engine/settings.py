@@ -114,7 +114,8 @@ class OciConfig(Configurable):
     context_tokens = Int(2048, min=0, help="Most tokens of notebook context a run sends (cells, outputs, variables, "
                                            "the last error; a continued conversation counts whole). A long session "
                                            "then shows about what a fresh kernel would: the newest cells, older ones "
-                                           "that define names the task uses, the variables it names first. "
+                                           "that define names the task uses, the variables (those the task names "
+                                           "with their summaries). "
                                            "0: all that n_ctx leaves after every round's answer.").tag(config=True)
     samples = Int(2, min=0, max=10, help="First values shown for each column of a DataFrame (and each Series or array) "
                                         "among the variables, so the model sees what the data looks like.").tag(config=True)

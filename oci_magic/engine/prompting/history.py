@@ -173,7 +173,7 @@ def layout(context: NotebookContext, spec: ContextSpec, budget: int, count: Coun
             text = "## Earlier cells that define names used here\n\n" + "".join(block(c) for c in picked).rstrip()
             volatile.append(text)
             used += count(text)
-    named = named_variables(context, names & set(left_out), reserve - used, count)
+    named = named_variables(context, names.intersection(left_out), reserve - used, count)
     if named:
         volatile.append(named)
     return PromptContext(history, "\n\n".join(volatile) + "\n\n" if volatile else ""), window

@@ -4,7 +4,7 @@ volatile text (no execution counts, no timestamps), so the same notebook renders
 tokens run after run."""
 from __future__ import annotations
 
-from typing import Collection, Dict, List, Sequence, Tuple
+from typing import Collection, Dict, Iterable, List, Sequence, Tuple
 
 from ...context.notebook import Cell, Count, NotebookContext
 from ...text import clip, strip_ansi
@@ -73,10 +73,8 @@ def render_variables(context: NotebookContext, budget: int, count: Count) -> Tup
     if used + sum(costs) > budget:
         # room for the bare names first (a third at most): that a name exists is worth more than a summary
         bare = min(count(OTHERS) + sum(count(n) + 1 for n, _ in context.variables), budget // 3)
-        kept = 0
-        while kept < len(lines) and used + costs[kept] <= budget - bare:
-            used += costs[kept]
-            kept += 1
+        kept = fitting(costs, budget - bare - used)
+        used += sum(costs[:kept])
         rest = [n for n, _ in context.variables[kept:]]
         lines = lines[:kept] + [_others(rest, budget - used, count)]
     return "## Variables in the kernel\n" + "\n".join(head + lines), rest
@@ -85,31 +83,31 @@ def render_variables(context: NotebookContext, budget: int, count: Count) -> Tup
 def named_variables(context: NotebookContext, names: Collection[str], budget: int, count: Count) -> str:
     """Summaries of the variables in ``names`` (the task mentions them, the list had no room), as
     far as ``budget`` allows."""
-    lines: List[str] = []
-    used = count(NAMED)
     summaries = dict(context.variables)
-    for name in sorted(set(names) & summaries.keys()):
-        line = variable_line(name, summaries[name])
-        used += count(line)
-        if used > budget:
-            break
-        lines.append(line)
+    lines = [variable_line(n, summaries[n]) for n in sorted(names) if n in summaries]
+    lines = lines[:fitting((count(line) for line in lines), budget - count(NAMED))]
     return NAMED + "\n".join(lines) if lines else ""
 
 
 def _others(names: Sequence[str], budget: int, count: Count) -> str:
     """The names left out, listed without summaries as far as ``budget`` allows."""
-    listed: List[str] = []
-    used = count(OTHERS) + count(" … and 999 more")
-    for name in names:
-        used += count(name) + 1
-        if used > budget:
-            break
-        listed.append(name)
+    room = budget - count(OTHERS) - count(" … and 999 more")
+    listed = names[:fitting((count(n) + 1 for n in names), room)]
     more = len(names) - len(listed)
     if not listed:
         return f"- … and {more} more"
     return OTHERS + ", ".join(listed) + (f" … and {more} more" if more else "")
+
+
+def fitting(costs: Iterable[int], budget: int) -> int:
+    """How many of the first items fit in ``budget``, given their costs in order."""
+    used = kept = 0
+    for cost in costs:
+        used += cost
+        if used > budget:
+            break
+        kept += 1
+    return kept
 
 
 OTHERS = "- also defined (summaries left out): "
