@@ -8,10 +8,19 @@ STAMP := $(VENV)/.installed
 .PHONY: install test test-fast demo bench-models
 install: $(STAMP)
 
+# llama.cpp built with -march=native on a CPU that reports AMX uses its AMX kernels, which crash at the
+# first decode on some such machines (ggml-org/llama.cpp#20824; seen on this project's CI machines):
+# there llama-cpp-python is compiled without them, and not from pip's cache of a wheel built with them.
+ifneq ($(shell grep -qw amx_int8 /proc/cpuinfo 2>/dev/null && echo amx),)
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+export CMAKE_ARGS := $(CMAKE_ARGS) -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
+PIP_BUILD := --no-cache-dir
+endif
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e '.[test]'
+	$(BIN)/python -m pip install $(PIP_BUILD) -e '.[test]'
 	touch $(STAMP)
 
 test: $(STAMP)

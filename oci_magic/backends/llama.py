@@ -15,7 +15,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence
 from ..errors import ModelError, PromptTooLong
 from .cpu import free_threads, usable_cpus
 from .base import MIN_ROOM, Backend, Capabilities, GenerationParams, Message, Replies, Usage, context_size
-from . import decode, parallel
+from . import buildcheck, decode, parallel
 from .chat import ChatTokenizer
 from .gguf import GGUFInfo, read_gguf
 from .kvstate import STEP, KVStates
@@ -83,6 +83,9 @@ class LlamaBackend(Backend):
         import llama_cpp
 
         self.gpu_offload = bool(llama_cpp.llama_supports_gpu_offload())
+        # a build whose first decode would crash the kernel is found in a child first
+        buildcheck.check(self.model_path, llama_cpp.llama_print_system_info().decode("utf-8", "replace"),
+                         buildcheck.build_key(llama_cpp))
         self.n_gpu_layers = n_gpu_layers if self.gpu_offload else 0
         self.sequences = max(1, int(sequences))
         if self.sequences > 1:  # several replies decoded together (parallel.py): one cache, shared cells
