@@ -3,6 +3,7 @@ CPUs, ggml-org/llama.cpp#20824) is found in a child process and refused in one l
 kernel and variables stay as they were. Builds without AMX are never probed."""
 import json
 import signal
+import types
 
 import pytest
 from IPython.core.error import UsageError
@@ -10,8 +11,16 @@ from IPython.core.error import UsageError
 from oci_magic.backends import buildcheck
 from oci_magic.backends.buildcheck import BrokenBuild, check
 
-AMX = "CPU : AVX2 = 1 | AVX512 = 1 | AMX_INT8 = 1 | OPENMP = 1 |"
-PLAIN = "CPU : AVX2 = 1 | AVX512 = 1 | OPENMP = 1 |"
+AMX = b"CPU : AVX2 = 1 | AVX512 = 1 | AMX_INT8 = 1 | OPENMP = 1 |"
+
+
+def build(tmp_path, info=AMX, size=100, version="0.3.36"):
+    """A stand-in for the llama_cpp module: its system info and a CPU library of ``size`` bytes."""
+    lib = tmp_path / "llama_cpp" / "lib"
+    lib.mkdir(parents=True, exist_ok=True)
+    (lib / "libggml-cpu.so").write_bytes(b"\0" * size)
+    return types.SimpleNamespace(__file__=str(tmp_path / "llama_cpp" / "__init__.py"), __version__=version,
+                                 llama_print_system_info=lambda: info)
 
 
 class Probe:
@@ -24,40 +33,39 @@ class Probe:
 
 
 def test_a_build_without_amx_is_never_probed(tmp_path):
-    probe = Probe(-11)
-    check("m.gguf", PLAIN, "build", probe, str(tmp_path / "v.json"))
-    check("m.gguf", "CPU : AMX_INT8 = 0 |", "build", probe, str(tmp_path / "v.json"))
+    probe, path = Probe(-11), str(tmp_path / "v.json")
+    check("m.gguf", build(tmp_path, b"CPU : AVX2 = 1 | AVX512 = 1 | OPENMP = 1 |"), probe, path)
+    check("m.gguf", build(tmp_path, b"CPU : AMX_INT8 = 0 |"), probe, path)
     assert probe.calls == 0 and not (tmp_path / "v.json").exists()
 
 
 def test_a_probe_killed_by_a_signal_refuses_the_build_and_is_remembered(tmp_path):
-    path = str(tmp_path / "v.json")
+    path, broken = str(tmp_path / "v.json"), build(tmp_path)
     probe = Probe(-signal.SIGSEGV)
     with pytest.raises(BrokenBuild) as info:
-        check("m.gguf", AMX, "build-1", probe, path)
+        check("m.gguf", broken, probe, path)
     message = str(info.value)
     assert "SIGSEGV" in message and "llama.cpp#20824" in message and buildcheck.REBUILD in message
     assert "\n" not in message and info.value.signal == signal.SIGSEGV
     with pytest.raises(BrokenBuild):  # the second load asks no child
-        check("m.gguf", AMX, "build-1", probe, path)
-    assert probe.calls == 1 and json.loads(open(path).read()) == {"build-1": -11}
-    fine = Probe(0)
-    check("m.gguf", AMX, "build-2", fine, path)  # another build (rebuilt) is probed anew
-    assert fine.calls == 1 and json.loads(open(path).read()) == {"build-1": -11, "build-2": 0}
-    check("m.gguf", AMX, "build-2", fine, path)
-    assert fine.calls == 1
+        check("m.gguf", broken, probe, path)
+    assert probe.calls == 1
+    rebuilt, fine = build(tmp_path, size=200), Probe(0)  # the library rebuilt: probed anew
+    check("m.gguf", rebuilt, fine, path)
+    check("m.gguf", rebuilt, fine, path)
+    assert fine.calls == 1 and sorted(json.loads(open(path).read()).values()) == [-11, 0]
 
 
 def test_a_probe_that_failed_otherwise_decides_nothing(tmp_path):
-    path = str(tmp_path / "v.json")
+    path, amx = str(tmp_path / "v.json"), build(tmp_path)
     probe = Probe(1)  # a bad model file, a timeout: the real load reports it
-    check("m.gguf", AMX, "build", probe, path)
-    check("m.gguf", AMX, "build", probe, path)
+    check("m.gguf", amx, probe, path)
+    check("m.gguf", amx, probe, path)
     assert probe.calls == 2 and not (tmp_path / "v.json").exists()
-    (tmp_path / "v.json").write_text("not json")  # a damaged verdict file is probed again, then rewritten
+    (tmp_path / "v.json").write_text("not json")  # a damaged verdict file: probed again, then rewritten
     with pytest.raises(BrokenBuild):
-        check("m.gguf", AMX, "build", Probe(-6), path)
-    assert json.loads(open(path).read()) == {"build": -6}
+        check("m.gguf", amx, Probe(-6), path)
+    assert list(json.loads(open(path).read()).values()) == [-6]
 
 
 @pytest.mark.slow
@@ -67,8 +75,7 @@ def test_the_real_probe_reports_a_crashing_child_and_passes_on_this_build(monkey
     monkeypatch.undo()
     import llama_cpp
 
-    info = llama_cpp.llama_print_system_info().decode()
-    if not buildcheck.has_amx(info):  # the project's own install builds without AMX where the CPU has it
+    if not buildcheck.has_amx(llama_cpp.llama_print_system_info().decode()):  # make builds it so where the CPU has AMX
         assert buildcheck.run_probe(model_path) == 0  # the probe itself loads and decodes
 
 

@@ -54,16 +54,16 @@ def has_amx(system_info: str) -> bool:
 
 
 def build_key(llama_cpp_module) -> str:
-    """The installed build: its CPU library's path, size and modification time."""
+    """The installed build: its version and its CPU library's path, size and modification time."""
     folder = os.path.join(os.path.dirname(os.path.abspath(llama_cpp_module.__file__)), "lib")
-    try:
-        names = sorted(n for n in os.listdir(folder) if n.startswith("libggml-cpu") or n.startswith("ggml-cpu"))
-    except OSError:
-        names = []
     parts = []
-    for name in names or ["."]:
-        st = os.stat(os.path.join(folder, name))
-        parts.append(f"{name}:{st.st_size}:{int(st.st_mtime)}")
+    try:
+        for name in sorted(os.listdir(folder)):
+            if "ggml-cpu" in name:
+                st = os.stat(os.path.join(folder, name))
+                parts.append(f"{name}:{st.st_size}:{int(st.st_mtime)}")
+    except OSError:
+        pass
     return f"{getattr(llama_cpp_module, '__version__', '?')}|{folder}|{','.join(parts)}"
 
 
@@ -82,14 +82,15 @@ def run_probe(model_path: str) -> int:
     return done.returncode
 
 
-def check(model_path: str, system_info: str, key: str, run: Optional[Callable[[str], int]] = None,
+def check(model_path: str, llama_cpp_module, run: Optional[Callable[[str], int]] = None,
           path: Optional[str] = None) -> None:
-    """Raise :class:`BrokenBuild` when this build cannot decode here. ``run(model_path)`` runs the
-    probe and gives its return code; a verdict (crashed or fine) is kept in ``path``; a probe
-    that failed otherwise (bad model file, timeout) decides nothing -- the real load reports it."""
-    if not has_amx(system_info):
+    """Raise :class:`BrokenBuild` when the build ``llama_cpp_module`` cannot decode here. Only a
+    build with AMX is probed: ``run(model_path)`` runs the probe and gives its return code; a
+    verdict (crashed or fine) is kept in ``path``; a probe that failed otherwise (a bad model file,
+    a timeout) decides nothing -- the real load reports it."""
+    if not has_amx(llama_cpp_module.llama_print_system_info().decode("utf-8", "replace")):
         return
-    path = path or verdict_file()
+    key, path = build_key(llama_cpp_module), path or verdict_file()
     try:
         with open(path, encoding="utf-8") as f:
             known = json.load(f)
@@ -97,9 +98,9 @@ def check(model_path: str, system_info: str, key: str, run: Optional[Callable[[s
             known = {}
     except (OSError, ValueError):
         known = {}
-    if key not in known:
+    if not isinstance(known.get(key), int):
         code = (run or run_probe)(model_path)
-        if code != 0 and code >= 0:
+        if code > 0:
             return
         known[key] = code
         try:

@@ -84,8 +84,7 @@ class LlamaBackend(Backend):
 
         self.gpu_offload = bool(llama_cpp.llama_supports_gpu_offload())
         # a build whose first decode would crash the kernel is found in a child first
-        buildcheck.check(self.model_path, llama_cpp.llama_print_system_info().decode("utf-8", "replace"),
-                         buildcheck.build_key(llama_cpp))
+        buildcheck.check(self.model_path, llama_cpp)
         self.n_gpu_layers = n_gpu_layers if self.gpu_offload else 0
         self.sequences = max(1, int(sequences))
         if self.sequences > 1:  # several replies decoded together (parallel.py): one cache, shared cells
