@@ -50,7 +50,8 @@ def main(args: argparse.Namespace) -> int:
     nbformat.write(woven, out_path)
     if args.record:
         try:
-            save_replies(args.record, [r["reply"] for rec in records(nb) for r in rec["rounds"]])
+            save_replies(args.record, [reply for rec in records(nb) for r in rec["rounds"]
+                                        for reply in r.get("redrawn", []) + [r["reply"]]])
         except OSError as exc:  # the path changed under us while the notebook ran
             print(f"oci run: --record: cannot write {args.record}: {exc.strerror}", file=sys.stderr)
             return 1
