@@ -257,6 +257,42 @@ def test_open_for_writing_an_existing_file_is_flagged(tmp_path, monkeypatch):
     assert [f.what for f in check("open('results.csv', 'w').write('')")] == ["open('results.csv', 'w')"]
 
 
+@pytest.mark.parametrize("task,code,runs", [
+    ("Save cfg back to config.json as JSON indented by 2 spaces.", "with open('config.json', 'w') as f:\n    f.write('{}')", True),
+    ("write the totals to ./config.json", "open('./config.json', 'w').write('')", True),
+    ("Save cfg back to config.json.", "open('config.json', mode='a').write('')", True),
+    ("Save cfg back to myconfig.json.", "open('config.json', 'w').write('')", False),  # another file
+    ("Save cfg to backup/config.json.", "open('config.json', 'w').write('')", False),  # another folder's
+    ("Save cfg back to config.json.", "open('results.csv', 'w').write('')", False),  # named, but not this one
+    ("Save cfg back to config.json.", "p = 'config.json'\nopen(p, 'w').write('')", False),  # a computed path
+    ("Save cfg back to config.json.", "import os\nos.remove('config.json')", False),  # deleting is not writing
+    ("", "open('config.json', 'w').write('')", False),
+])
+def test_writing_over_a_file_the_task_names_is_what_was_asked(tmp_path, monkeypatch, task, code, runs):
+    monkeypatch.chdir(tmp_path)
+    for name in ("config.json", "myconfig.json", "results.csv"):
+        (tmp_path / name).write_text("{}")
+    decision = policy_gate(None, headless=True, task=task)(1, code)
+    assert (decision.action == RUN) is runs
+    if not runs:
+        assert decision.reason.startswith("Refused: the code uses") and "deletes or overwrites files" in decision.reason
+
+
+def test_a_replayed_task_that_saves_a_named_file_writes_it(ip, magics, replay_file, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(magics, "headless", True)
+    (tmp_path / "config.json").write_text('{"retries": 2}')
+    ip.run_cell("cfg = {'retries': 5}")
+    path = replay_file(fenced("import json\nwith open('config.json', 'w') as f:\n    json.dump(cfg, f, indent=2)"))
+    ip.run_cell_magic("oci", f"--replay {path}", "Save cfg back to config.json as JSON indented by 2 spaces.")
+    assert magics.session.last_result.outcome == "success"
+    assert (tmp_path / "config.json").read_text() == '{\n  "retries": 5\n}'
+    path = replay_file(fenced("with open('config.json', 'w') as f:\n    f.write('')"), fenced("done = 1"))
+    ip.run_cell_magic("oci", f"--replay {path}", "clear the settings")  # not named: refused, the file kept
+    assert [r.status for r in magics.session.last_result.rounds] == ["skipped", "ok"]
+    assert (tmp_path / "config.json").read_text() == '{\n  "retries": 5\n}'
+
+
 def test_gate_refuses_headless_and_lets_allowed_code_run():
     asked = []
     ask = lambda q, c: asked.append(q) or "run"  # noqa: E731

@@ -61,6 +61,7 @@ class Finding:
     what: str  # e.g. "subprocess.run", "open(..., 'w')", "!ls"
     why: str  # one of the categories above
     line: int = 0
+    path: Optional[str] = None  # the existing file an open(..., 'w') with a literal path writes over
 
     def __str__(self) -> str:
         return f"{self.what} ({self.why}{f', line {self.line}' if self.line else ''})"
@@ -99,8 +100,8 @@ class _Visitor(ast.NodeVisitor):
         self.visit(tree)
         return self.found
 
-    def _add(self, what: str, why: str, node: ast.AST) -> None:
-        self.found.append(Finding(what, why, getattr(node, "lineno", 0)))
+    def _add(self, what: str, why: str, node: ast.AST, path: Optional[str] = None) -> None:
+        self.found.append(Finding(what, why, getattr(node, "lineno", 0), path))
 
     def _module_risk(self, dotted: str) -> Optional[str]:
         parts = dotted.split(".")
@@ -180,7 +181,7 @@ class _Visitor(ast.NodeVisitor):
         if path is not None and not os.path.exists(path):
             return  # writing a new file overwrites nothing
         where = repr(path) if path is not None else "a computed path"
-        self._add(f"{name}({where}, {mode_text!r})", FILES, node)
+        self._add(f"{name}({where}, {mode_text!r})", FILES, node, path)
 
     def visit_Raise(self, node):
         self.generic_visit(node)
@@ -208,13 +209,24 @@ def refusal(findings: Sequence[Finding], who: str = "Refused") -> str:
             "Reply with the complete code in one ```python block.")
 
 
-def check_cell(code: str, transform: Optional[Callable[[str], str]] = None) -> List[Finding]:
-    """:func:`check` a cell's code together with IPython's rewrite of it (``!cmd``, magics)."""
+def check_cell(code: str, transform: Optional[Callable[[str], str]] = None, task: str = "") -> List[Finding]:
+    """:func:`check` a cell's code together with IPython's rewrite of it (``!cmd``, magics), less
+    what the ``task`` asks for (:func:`asked_for`)."""
     try:
         transformed = transform(code) if transform else None
     except Exception:  # IPython could not transform it: run_cell will report the error
         transformed = None
-    return check(code, transformed)
+    return [f for f in check(code, transformed) if not asked_for(f, task)]
+
+
+def asked_for(finding: Finding, task: str) -> bool:
+    """Writing over a file the task names ("save cfg back to config.json") is what the user asked
+    for, not a risk to ask about. Only a literal path written with open(); deleting, a computed
+    path and every other risk still count."""
+    if not task or finding.path is None or finding.why != FILES:
+        return False
+    path = finding.path[2:] if finding.path.startswith("./") else finding.path
+    return bool(path) and re.search(r"(?<![\w./\\-])(?:\./)?" + re.escape(path) + r"(?![\w/\\-])", task) is not None
 
 
 NESTED = ("Refused: the code starts another model run ({what}). You are that run: write the Python that does "
@@ -237,15 +249,16 @@ def no_model_runs(gate: Gate, transform: Optional[Callable[[str], str]] = None) 
 
 
 def policy_gate(ask: Optional[Ask], allow_risky: bool = False, headless: bool = False,
-                transform: Optional[Callable[[str], str]] = None) -> Gate:
+                transform: Optional[Callable[[str], str]] = None, task: str = "") -> Gate:
     """A gate that lets safe code run, and for risky code asks ``ask`` (run / skip / stop); where
     nobody can answer (headless, or ``ask`` returns None) the round is refused with a reason the
-    model can act on. ``allow_risky`` lets everything run."""
+    model can act on. ``allow_risky`` lets everything run; writing a file the ``task`` names is
+    not a risk."""
 
     def gate(index: int, code: str) -> Decision:
         if allow_risky:
             return Decision(RUN)
-        findings = check_cell(code, transform)
+        findings = check_cell(code, transform, task)
         if not findings:
             return Decision(RUN)
         if headless or ask is None:
@@ -260,11 +273,11 @@ def policy_gate(ask: Optional[Ask], allow_risky: bool = False, headless: bool = 
     return gate
 
 
-def risk_note(transform: Optional[Callable[[str], str]] = None) -> Callable[[str], str]:
+def risk_note(transform: Optional[Callable[[str], str]] = None, task: str = "") -> Callable[[str], str]:
     """For a confirmation question: "" for safe code, else what the code does that is risky."""
 
     def note(code: str) -> str:
-        findings = check_cell(code, transform)
+        findings = check_cell(code, transform, task)
         return f"careful: it uses {describe(findings)}" if findings else ""
 
     return note

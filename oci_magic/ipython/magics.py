@@ -113,8 +113,8 @@ class OciMagics(Magics, OciConfig):
             state = self._state(task)
             allow = args.allow == "risky" or self.allow_risky
             result = self.session.run(task, state, options, executor=self._executor(options),
-                                      gate=self._gate(allow, confirming),
-                                      trial_gate=no_model_runs(policy_gate(None, allow, True, self.shell.transform_cell),
+                                      gate=self._gate(allow, confirming, task),
+                                      trial_gate=no_model_runs(policy_gate(None, allow, True, self.shell.transform_cell, task),
                                                                self.shell.transform_cell),
                                       listeners=listeners(self.shell, self.view, self.headless, self.round_markers,
                                                           confirming, _display_raw))
@@ -151,12 +151,12 @@ class OciMagics(Magics, OciConfig):
         return GuardedExecutor(ShellExecutor(shell, options.settings.short_tracebacks), shell.user_ns,
                                shell.user_ns_hidden, options.guard, shell)
 
-    def _gate(self, allow: bool, confirming: bool):
+    def _gate(self, allow: bool, confirming: bool, task: str):
         transform = self.shell.transform_cell
         if confirming:  # one question per round: the confirmation names the risks
-            gate = ConfirmGate(headless=self.headless, warn=None if allow else risk_note(transform))
+            gate = ConfirmGate(headless=self.headless, warn=None if allow else risk_note(transform, task))
         else:
-            gate = policy_gate(ask_stdin, allow, self.headless, transform)
+            gate = policy_gate(ask_stdin, allow, self.headless, transform, task)
         return no_model_runs(gate, transform)  # a run inside a run: never, whatever the user allows
 
     @magic_arguments()
