@@ -52,8 +52,8 @@ class Clock:
         return self.now
 
 
-def run_loop(replies, listeners, gate=None, rounds=3):
-    loop = RefinementLoop(ReplayBackend(replies), NamespaceExecutor({"base": 40}), run_settings(rounds=rounds),
+def run_loop(replies, listeners, gate=None, rounds=3, **settings):
+    loop = RefinementLoop(ReplayBackend(replies), NamespaceExecutor({"base": 40}), run_settings(rounds=rounds, **settings),
                           listeners, **({"gate": gate} if gate else {}))
     return loop.run("make y")
 
@@ -328,7 +328,7 @@ def test_a_redrawn_reply_replaces_the_dropped_one_in_every_view():
     clock = Clock()
     status = StatusLine(status_frontend.show, clock=clock)
     result = run_loop([fenced("y = base + 1/0"), fenced("y = base + 1/0"), fenced("y = base + 2")],
-                      [RoundPanel(frontend.show), TextRenderer(text), status])
+                      [RoundPanel(frontend.show), TextRenderer(text), status], redraws=1)
     assert [r.status for r in result.rounds] == ["error", "ok"] and len(result.rounds[1].redrawn) == 1
     round2 = frontend.displays[1][-1]  # the panel's round 2: the dropped reply went, the new one streamed
     assert "y = base + 2" in round2["text/plain"] and "1/0" not in round2["text/plain"] + round2["text/html"]
