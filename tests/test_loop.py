@@ -66,7 +66,7 @@ def test_repeated_code_stops_without_running_it_again():
             runs.append(code)
             return super().execute(code)
 
-    result, _, _ = run([fenced("1/0"), fenced("1/0"), fenced("x = 1")], executor=Counting(), retries=0, redraws=0)
+    result, _, _ = run([fenced("1/0"), fenced("1/0"), fenced("x = 1")], executor=Counting(), retries=0)
     assert result.outcome == "no-progress"
     assert [r.status for r in result.rounds] == ["error", "repeated"]
     assert runs == ["1/0"]
@@ -82,66 +82,13 @@ def test_a_repeat_gets_a_sharper_retry_at_a_higher_temperature():
             return super().stream(messages, params, usage)
 
     backend = Noting([fenced("1/0"), fenced("1/0"), fenced("x = 1")])
-    result = RefinementLoop(backend, NamespaceExecutor({}), run_settings(temperature=0.2, redraws=0)).run("t")
+    result = RefinementLoop(backend, NamespaceExecutor({}), run_settings(temperature=0.2)).run("t")
     assert [r.status for r in result.rounds] == ["error", "repeated", "ok"] and result.outcome == "success"
     assert temperatures == [0.2, 0.2, 0.7]  # round 3 follows a stuck round
     assert "exactly the same code" in result.rounds[1].feedback
     stuck = RefinementLoop(ReplayBackend([fenced("1/0"), fenced("1/0"), fenced("1/0")]), NamespaceExecutor({}),
-                           run_settings(rounds=5, redraws=0)).run("t")
+                           run_settings(rounds=5)).run("t")
     assert stuck.outcome == "no-progress" and [r.status for r in stuck.rounds] == ["error", "repeated", "repeated"]
-
-
-class Noting(ReplayBackend):
-    """The replay backend, noting each call's temperature and seed."""
-
-    def __init__(self, replies):
-        super().__init__(replies)
-        self.params = []
-
-    def stream(self, messages, params, usage):
-        self.params.append((params.temperature, params.seed))
-        return super().stream(messages, params, usage)
-
-
-def test_a_reply_that_repeats_earlier_code_is_drawn_again_and_the_round_is_not_spent():
-    import jsonschema
-
-    from oci_magic.engine import runrecord
-    from oci_magic.engine.events import ReplyRedrawn
-
-    backend, events = Noting([fenced("1/0"), fenced("1/0"), fenced("x = 1")]), []
-    settings = run_settings(temperature=0.2, seed=5, redraws=1)
-    result = RefinementLoop(backend, NamespaceExecutor({}), settings, [events.append],
-                            model=runrecord.model_info(backend)).run("t")
-    assert run_settings().redraws == 0  # off by default: the benchmark found no gain
-    assert [r.status for r in result.rounds] == ["error", "ok"] and result.outcome == "success"
-    assert result.rounds[1].redrawn == (fenced("1/0"),) and result.rounds[1].code == "x = 1"
-    # the same prompt, hotter and with another seed (the same seed and temperature draw the same reply)
-    assert backend.calls[1] == backend.calls[2]
-    assert backend.params == [(0.2, 5), (0.2, 5), (0.7, 5 + 7919)]
-    assert [e for e in events if isinstance(e, ReplyRedrawn)] == [ReplyRedrawn(2, 1)]
-    # the dropped reply is in the record, not in what the model sees next
-    assert [m.content for m in result.transcript if m.role == "assistant"] == [fenced("1/0"), fenced("x = 1")]
-    record = runrecord.build(result, settings)
-    jsonschema.validate(record, runrecord.load_schema())
-    assert record["rounds"][1]["redrawn"] == [fenced("1/0")] and "redrawn" not in record["rounds"][0]
-    # a replay of the record's replies, dropped ones first, runs the same
-    replies = [x for r in record["rounds"] for x in r.get("redrawn", []) + [r["reply"]]]
-    again = RefinementLoop(ReplayBackend(replies), NamespaceExecutor({}), settings).run("t")
-    assert [(r.status, r.code, r.redrawn) for r in again.rounds] == [(r.status, r.code, r.redrawn) for r in result.rounds]
-
-
-def test_a_redrawn_reply_that_repeats_again_counts_as_a_repeat():
-    backend = Noting([fenced("1/0")] * 6)
-    result = RefinementLoop(backend, NamespaceExecutor({}), run_settings(temperature=0.2, seed=1, rounds=3,
-                                                                        redraws=1)).run("t")
-    assert [r.status for r in result.rounds] == ["error", "repeated", "repeated"] and result.outcome == "no-progress"
-    assert [len(r.redrawn) for r in result.rounds] == [0, 1, 1] and len(backend.params) == 5
-    assert "exactly the same code" in result.rounds[1].feedback
-    two = Noting([fenced("1/0"), fenced("1/0"), fenced(" 1/0 "), fenced("y = 2")])
-    result = RefinementLoop(two, NamespaceExecutor({}), run_settings(redraws=2, seed=1)).run("t")
-    assert [r.status for r in result.rounds] == ["error", "ok"] and len(result.rounds[1].redrawn) == 2
-    assert [p[1] for p in two.params] == [1, 1, 1 + 7919, 1 + 2 * 7919]
 
 
 def test_same_error_twice_stops_as_no_progress():

@@ -61,14 +61,6 @@ class TokenGenerated:
 
 
 @dataclass
-class ReplyRedrawn:
-    """The round's reply repeated the code of round ``repeats``: it is dropped and drawn again."""
-
-    index: int
-    repeats: int
-
-
-@dataclass
 class CodeReady:
     index: int
     code: str

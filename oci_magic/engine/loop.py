@@ -14,8 +14,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from ..backends.base import Backend, GenerationParams, Message, Usage
 from ..execution.gate import SKIP, SKIPPED_BY_USER, STOP, Gate, run_everything
 from ..execution.result import Execution, Executor
-from .events import (CodeReady, ExecutionFinished, ExecutionStarted, Listener, ReplyRedrawn, RoundFinished, RoundStarted,
-                     RunFinished, RunStarted, TokenGenerated)
+from .events import CodeReady, ExecutionFinished, ExecutionStarted, Listener, RoundFinished, RoundStarted, RunFinished, RunStarted, TokenGenerated
 from . import candidates
 from .extract import extract_code, closed_block_end
 from .prompting import feedback, plain
@@ -41,13 +40,6 @@ class _Run:
     final_index: Optional[int] = None
     stuck: int = 0  # rounds in a row that repeated code or an error
     unconfirmed: Optional[Round] = None  # ran, missed a check, its effects still in place
-
-
-def _repeats(rounds: Sequence[Round], code: Optional[str]) -> Optional[int]:
-    """The earlier round whose code ``code`` repeats (whitespace at the ends aside), or None."""
-    if code is None:
-        return None
-    return next((r.index for r in rounds if r.code is not None and r.code.strip() == code.strip()), None)
 
 
 class _Stop(Exception):
@@ -124,13 +116,6 @@ class RefinementLoop:
             return replace(params, temperature=self.settings.retry_temperature)
         return params
 
-    def _redraw_params(self, run: _Run, attempt: int) -> GenerationParams:
-        """Another draw from the same prompt: at least retry_temperature, and another seed (the
-        same seed and temperature would draw the same reply)."""
-        params = self._params(run)
-        seed = None if params.seed is None else (params.seed + 7919 * attempt) % 2**32
-        return replace(params, temperature=max(params.temperature, self.settings.retry_temperature), seed=seed)
-
     def _round(self, index: int, messages, run: _Run) -> Round:
         self.emit(RoundStarted(index, self.settings.rounds))
         made = {}
@@ -139,18 +124,6 @@ class RefinementLoop:
             reply, made["candidates"] = _Reply(picked.reply, picked.seconds, picked.usage, picked.stop), picked.candidates
         else:
             reply = self._generate(index, messages, self._params(run))
-            redrawn: List[_Reply] = []
-            while reply.stop is None and len(redrawn) < self.settings.redraws:
-                earlier = _repeats(run.rounds, extract_code(reply.text))
-                if earlier is None:
-                    break
-                # code known not to work teaches nothing; drawn again, the round is not spent on it
-                self.emit(ReplyRedrawn(index, earlier))
-                redrawn.append(reply)
-                reply = self._generate(index, messages, self._redraw_params(run, len(redrawn)))
-            if redrawn:
-                made["redrawn"] = tuple(r.text for r in redrawn)
-                reply = replace(reply, seconds=reply.seconds + sum(r.seconds for r in redrawn))
         made.update(index=index, reply=reply.text, usage=reply.usage, generate_seconds=reply.seconds)
         if reply.stop is not None:  # a round cut short still belongs to the record, then the run stops
             outcome, message = reply.stop
@@ -166,7 +139,7 @@ class RefinementLoop:
                 run.outcome = NO_PROGRESS
             return Round(status=NO_CODE, feedback=feedback.ASK_FOR_CODE, **made)
         self.emit(CodeReady(index, code))
-        if _repeats(run.rounds, code) is not None:
+        if any(r.code is not None and code.strip() == r.code.strip() for r in run.rounds):
             self._stuck(run)
             return Round(status=REPEATED, feedback=feedback.REPEATED_CODE, **made)
         if not self.settings.execute or self.executor is None:

@@ -59,7 +59,6 @@ class Round:
     generate_seconds: float = 0.0
     undone: Optional[Undone] = None  # what was put back before this round's code ran
     candidates: Tuple[Candidate, ...] = ()  # with --candidates: every reply, its trial and group
-    redrawn: Tuple[str, ...] = ()  # replies drawn first and dropped: their code repeated an earlier round's
 
     @property
     def disagreed(self) -> bool:

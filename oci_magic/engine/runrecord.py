@@ -68,7 +68,6 @@ def round_dict(round_: Round) -> Dict[str, object]:
         "status": round_.status,
         "code": round_.code,
         "reply": round_.reply,
-        **({"redrawn": list(round_.redrawn)} if round_.redrawn else {}),
         "error": _error(round_),
         "feedback": round_.feedback,
         "tokens": _tokens(round_),

@@ -48,7 +48,6 @@ class RunSettings:
     checks: bool  # code that ran is checked against the task (names it asks for, in place, output)
     retries: int  # rounds a stuck run (repeated code, the same error) gets before it stops
     retry_temperature: float  # sampling temperature for a round after getting stuck
-    redraws: int  # a reply whose code repeats an earlier round's is drawn again (hotter) up to this many times
     continue_runs: bool  # a later run continues the last run's conversation (else: the notebook afresh)
     exercise: bool  # functions the code defines and never calls are called on the task's examples
     sanity: Tuple[str, ...]  # rules for the values code left (engine.sanity): nan, coerced, text, merge
@@ -137,12 +136,6 @@ class OciConfig(Configurable):
                                          "sharper request and retry_temperature, before it stops.").tag(config=True)
     retry_temperature = Float(0.7, min=LIMITS["temperature"][0], max=LIMITS["temperature"][1], help="Sampling temperature of a round after a stuck one "
                                                           "(never lower than `temperature`).").tag(config=True)
-    redraws = Int(0, min=0, max=3, help="When a round's code is the code of an earlier round (which did not work), "
-                                        "draw the reply again from the same prompt at retry_temperature with another "
-                                        "seed, up to this many times, before the round counts as a repeat. 0 (the "
-                                        "default): never -- on oci bench notebooks (Qwen2.5-Coder 0.5B and 1.5B, fresh "
-                                        "and in one session) it cut repeated rounds by a quarter to a third but solved "
-                                        "no more tasks, the redrawn code failing too.").tag(config=True)
     continue_runs = Bool(True, help="A later %%oci continues the last run's conversation (its replies and feedback "
                                     "stay in view) instead of laying the notebook out afresh: the cells as they are, "
                                     "earlier %%oci cells as their task and the code that worked, the variables, the "
@@ -225,7 +218,6 @@ class OciConfig(Configurable):
             checks=self.checks,
             retries=self.retries,
             retry_temperature=self.retry_temperature,
-            redraws=self.redraws,
             continue_runs=self.continue_runs,
             exercise=self.exercise,
             sanity=tuple(sanity_rules(self.sanity)),

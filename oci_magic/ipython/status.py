@@ -20,8 +20,7 @@ import weakref
 from typing import Callable, Optional
 
 from ..engine.events import (CandidatesTried, CodeReady, ExecutionFinished, ExecutionStarted, ReadingContext,
-                             ReplyRedrawn, RoundFinished, RoundStarted, RunAborted, RunFinished, RunStarted,
-                             TokenGenerated)
+                             RoundFinished, RoundStarted, RunAborted, RunFinished, RunStarted, TokenGenerated)
 from .text import candidates_line
 
 Bundle = dict  # a MIME bundle: {"text/plain": ..., "text/html": ...}
@@ -164,9 +163,6 @@ class StatusLine:
             force = False
         elif isinstance(event, CandidatesTried):
             self.tried = event.note or candidates_line(event)
-        elif isinstance(event, ReplyRedrawn):
-            self.tried = f"round {event.repeats}'s code again: drawing another"
-            self.tokens, self.gen_start = 0, self.clock()
         elif isinstance(event, CodeReady):  # "running" only once it runs (--no-exec, a refusal never do)
             self.phase = "waiting for your answer" if self.confirm else "code ready"
         elif isinstance(event, ExecutionStarted):

@@ -6,7 +6,7 @@ import sys
 from typing import TextIO
 
 from ..engine.events import (CandidatesTried, CodeReady, ExecutionFinished, ModelLoaded, ModelLoading, RoundFinished,
-                             ReplyRedrawn, RoundStarted, RunFinished, RunStarted, TokenGenerated)
+                             RoundStarted, RunFinished, RunStarted, TokenGenerated)
 from ..engine.records import INCOMPLETE, NO_CODE, REPEATED, SKIPPED
 
 
@@ -68,8 +68,6 @@ class TextRenderer:
             self._write(f"── round {event.index}/{event.max_rounds} ── generating\n")
         elif isinstance(event, TokenGenerated):
             self._write(event.text)
-        elif isinstance(event, ReplyRedrawn):
-            self._write(f"\n  (the code of round {event.repeats} again: drawing another reply)\n")
         elif isinstance(event, CodeReady):
             self._write("\n")
         elif isinstance(event, CandidatesTried):

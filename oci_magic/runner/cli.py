@@ -50,8 +50,7 @@ def main(args: argparse.Namespace) -> int:
     nbformat.write(woven, out_path)
     if args.record:
         try:
-            save_replies(args.record, [reply for rec in records(nb) for r in rec["rounds"]
-                                        for reply in r.get("redrawn", []) + [r["reply"]]])
+            save_replies(args.record, [r["reply"] for rec in records(nb) for r in rec["rounds"]])
         except OSError as exc:  # the path changed under us while the notebook ran
             print(f"oci run: --record: cannot write {args.record}: {exc.strerror}", file=sys.stderr)
             return 1
