@@ -19,6 +19,7 @@ import sys
 from typing import Callable, Optional
 
 from ..errors import ModelError
+from .statecache import cache_folder
 
 NO_AMX = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 REBUILD = (f"CMAKE_ARGS=\"-DCMAKE_C_FLAGS='{NO_AMX}' -DCMAKE_CXX_FLAGS='{NO_AMX}'\" "
@@ -68,8 +69,7 @@ def build_key(llama_cpp_module) -> str:
 
 
 def verdict_file() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "oci_magic", "llama-build.json")
+    return cache_folder("llama-build.json")
 
 
 def run_probe(model_path: str) -> int:

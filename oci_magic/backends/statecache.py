@@ -25,6 +25,12 @@ import tempfile
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
+def cache_folder(*parts: str) -> str:
+    """A folder under oci_magic's own cache: $XDG_CACHE_HOME/oci_magic, else ~/.cache/oci_magic."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "oci_magic", *parts)
+
+
 MAGIC = b"OCIKV1\n"
 SUFFIX = ".kv"
 MIN_TOKENS = 32  # states shorter than this are not worth a file

@@ -17,6 +17,7 @@ from traitlets.config import Configurable
 
 from ..backends import ModelOptions
 from ..backends.base import GenerationParams
+from ..backends.statecache import cache_folder
 from ..execution.guard import MAX_TIMEOUT, GuardSettings
 from .prompting.history import ContextSpec
 from .sanity import rules as sanity_rules
@@ -244,5 +245,4 @@ def kv_folder(configured: str = "") -> str:
         return os.path.expanduser(configured)
     if os.environ.get("OCI_KV_CACHE"):
         return os.environ["OCI_KV_CACHE"]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "oci_magic", "kv")
+    return cache_folder("kv")
