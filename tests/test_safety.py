@@ -267,11 +267,21 @@ def test_open_for_writing_an_existing_file_is_flagged(tmp_path, monkeypatch):
     ("Save cfg back to config.json.", "p = 'config.json'\nopen(p, 'w').write('')", False),  # a computed path
     ("Save cfg back to config.json.", "import os\nos.remove('config.json')", False),  # deleting is not writing
     ("", "open('config.json', 'w').write('')", False),
+    ("Load config.json and print its retries.", "open('config.json', 'w').write('')", False),  # named, only read
+    ("Export the cleaned table to results.csv.", "df.dropna().to_csv('results.csv', index=False)", True),
+    ("Load results.csv and drop the empty rows.", "df = df.dropna()\ndf.to_csv('results.csv')", False),
+    ("Drop the empty rows.", "df.to_excel(excel_writer='results.csv')", False),
+    ("Drop the empty rows.", "import numpy as np\nnp.savetxt('results.csv', [1])", False),
+    ("Drop the empty rows.", "np.save('results.csv', [1])", False),  # np imported in an earlier cell
+    ("Drop the empty rows.", "import shutil\nshutil.copy('config.json', 'results.csv')", False),
+    ("Drop the empty rows.", "df.to_csv('new.csv')\nnp.save('new.npy', [1])", True),  # new files overwrite nothing
+    ("Drop the empty rows.", "out = df.to_csv()\ndf.to_csv(buffer)", True),  # a string, or a buffer
 ])
 def test_writing_over_a_file_the_task_names_is_what_was_asked(tmp_path, monkeypatch, task, code, runs):
     monkeypatch.chdir(tmp_path)
     for name in ("config.json", "myconfig.json", "results.csv"):
         (tmp_path / name).write_text("{}")
+    assert not (tmp_path / "new.csv").exists()
     decision = policy_gate(None, headless=True, task=task)(1, code)
     assert (decision.action == RUN) is runs
     if not runs:

@@ -51,6 +51,14 @@ MAGICS = {**{m: SHELL for m in ("system", "sx", "bash", "sh", "script", "perl", 
           "pip": INSTALL, "conda": INSTALL, "mamba": INSTALL, "micromamba": INSTALL, "uv": INSTALL,
           "exit": EXIT, "quit": EXIT, "writefile": FILES, "rm": FILES, "reset": FILES, "run": CODE,
           "oci": MODEL}
+# Calls that write a whole file at a path argument: (position, keyword names) of that argument.
+# Flagged only when the path is a literal naming an existing file: a computed argument is as often
+# a buffer (``df.to_csv(io.StringIO())``) as a path, and a new file overwrites nothing.
+WRITERS = {**{m: (0, ("path_or_buf", "excel_writer", "path", "buf", "fname"))
+              for m in ("to_csv", "to_excel", "to_json", "to_parquet", "to_pickle", "to_feather", "to_hdf",
+                        "to_stata", "to_html", "to_xml", "to_latex", "to_markdown", "to_orc", "savefig")}}
+FILE_WRITERS = {**{f"numpy.{f}": (0, ("file", "fname")) for f in ("save", "savetxt", "savez", "savez_compressed")},
+                **{f"shutil.{f}": (1, ("dst",)) for f in ("copy", "copy2", "copyfile")}}
 _SHELL_LINE = re.compile(r"^[ \t]*(!|%{1,2}([A-Za-z_]\w*))", re.M)  # [ \t]: \s would cross lines
 _URL = re.compile(r"^(https?|ftp|wss?)://", re.I)
 _EXITS = {"SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException"}
@@ -61,7 +69,7 @@ class Finding:
     what: str  # e.g. "subprocess.run", "open(..., 'w')", "!ls"
     why: str  # one of the categories above
     line: int = 0
-    path: Optional[str] = None  # the existing file an open(..., 'w') with a literal path writes over
+    path: Optional[str] = None  # the existing file a write with a literal path (open, to_csv, ...) overwrites
 
     def __str__(self) -> str:
         return f"{self.what} ({self.why}{f', line {self.line}' if self.line else ''})"
@@ -142,6 +150,8 @@ class _Visitor(ast.NodeVisitor):
     def visit_Call(self, node):
         self.generic_visit(node)
         name = self._dotted(node.func)
+        if isinstance(node.func, ast.Attribute) and node.func.attr in WRITERS:  # df.groupby(...).to_csv('x.csv') too
+            self._overwrite(f".{node.func.attr}", WRITERS[node.func.attr], node)
         if name is None:
             if isinstance(node.func, ast.Attribute) and node.func.attr in METHODS:  # Path("a").unlink()
                 self._add(f".{node.func.attr}()", METHODS[node.func.attr], node)
@@ -153,6 +163,8 @@ class _Visitor(ast.NodeVisitor):
             self._ipython_call(name.split(".", 1)[1], node)
         elif name == "open" or name.endswith(".open"):
             self._open(name, node)
+        elif _numpy(name) in FILE_WRITERS:  # np is usually imported in an earlier cell
+            self._overwrite(name, FILE_WRITERS[_numpy(name)], node)
         elif isinstance(node.func, ast.Attribute) and node.func.attr in METHODS:
             self._add(f".{node.func.attr}()", METHODS[node.func.attr], node)
         for arg in node.args:
@@ -183,11 +195,23 @@ class _Visitor(ast.NodeVisitor):
         where = repr(path) if path is not None else "a computed path"
         self._add(f"{name}({where}, {mode_text!r})", FILES, node, path)
 
+    def _overwrite(self, name: str, slot, node) -> None:
+        position, keywords = slot
+        target = node.args[position] if len(node.args) > position else next(
+            (k.value for k in node.keywords if k.arg in keywords), None)
+        path = _literal(target)
+        if path and os.path.isfile(path):
+            self._add(f"{name}({path!r})", FILES, node, path)
+
     def visit_Raise(self, node):
         self.generic_visit(node)
         exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
         if isinstance(exc, ast.Name) and exc.id in _EXITS:
             self._add(f"raise {exc.id}", EXIT, node)
+
+
+def _numpy(name: str) -> str:
+    return "numpy." + name[3:] if name.startswith("np.") else name
 
 
 def _literal(node) -> str:
@@ -219,11 +243,16 @@ def check_cell(code: str, transform: Optional[Callable[[str], str]] = None, task
     return [f for f in check(code, transformed) if not asked_for(f, task)]
 
 
+_WRITE_WORDS = re.compile(r"\b(sav(e|es|ed|ing)|writ(e|es|ing|ten)|overwrit\w*|export\w*|stor(e|es|ed|ing)|"
+                          r"dump\w*|persist\w*|updat(e|es|ed|ing))\b", re.I)
+
+
 def asked_for(finding: Finding, task: str) -> bool:
-    """Writing over a file the task names ("save cfg back to config.json") is what the user asked
-    for, not a risk to ask about. Only a literal path written with open(); deleting, a computed
-    path and every other risk still count."""
-    if not task or finding.path is None or finding.why != FILES:
+    """Writing over a file the task names and asks to write ("save cfg back to config.json") is
+    what the user asked for, not a risk to ask about; a task that only reads it ("load sales.csv")
+    does not. Only a literal path (open, to_csv, ...); deleting, a computed path and every other
+    risk still count."""
+    if not task or finding.path is None or finding.why != FILES or not _WRITE_WORDS.search(task):
         return False
     path = finding.path[2:] if finding.path.startswith("./") else finding.path
     return bool(path) and re.search(r"(?<![\w./\\-])(?:\./)?" + re.escape(path) + r"(?![\w/\\-])", task) is not None
