@@ -124,6 +124,29 @@ def test_a_merge_on_keys_that_do_not_match_is_seen():
     assert "After the merge, column `name` of `merged` is missing in 2 of 2 rows" in said
 
 
+def test_a_new_column_stored_under_another_name_is_seen():
+    pd = pytest.importorskip("pandas")
+    for task in ("Add a column with_tax to prices: the price plus 8% tax.", "Add a with_tax column to prices.",
+                 "Put the price plus tax into a new column 'with_tax'.", "Store it in prices as a column named with_tax."):
+        namespace = {"pd": pd, "prices": pd.DataFrame({"item": ["desk"], "price": [100.0]})}
+        code = "prices['tax'] = (prices['price'] * 1.08).round(2)"
+        said = sanity(task, code, ran(code, namespace), namespace)
+        assert said and "a column `with_tax`, but `prices` has none (its columns: item, price, tax)" in said, task
+        code = "prices['with_tax'] = (prices['price'] * 1.08).round(2)"
+        assert sanity(task, code, ran(code, namespace), namespace) is None
+    namespace = {"pd": pd, "prices": pd.DataFrame({"price": [100.0]})}
+    code = "out = prices.assign(total=prices['price'] * 2)"  # in a table the code made: found there
+    assert sanity("Add a column total to a copy of prices, as out.", code, ran(code, namespace), namespace) is None
+    for task in ("Add a column with the price plus tax to prices.", "Add a column holding the total.",
+                 "Add the region column from regions to sales."):  # no name given, or an existing column
+        assert sanity(task, "prices['x'] = 1", ran("prices['x'] = 1", namespace), namespace) is None, task
+    code = "with_tax = prices['price'] * 1.08"  # no table to look in... but prices is one: still seen
+    assert "`with_tax`" in sanity("Add a column with_tax to prices.", code, ran(code, namespace), namespace)
+    namespace = {"values": [1, 2]}
+    code = "doubled = [v * 2 for v in values]"  # no table at all: not judged
+    assert sanity("Make a column doubled from values.", code, ran(code, namespace), namespace) is None
+
+
 @pytest.mark.parametrize("task", SUITE["tasks"], ids=[t["id"] for t in SUITE["tasks"]])
 def test_no_rule_fires_on_a_correct_answer(task, tmp_path, monkeypatch):
     """The suite's reference solutions were written for their checks, not for these rules: every

@@ -16,10 +16,24 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 from ..execution.result import Execution
 from ..values import summarize
 
-RULES = ("nan", "coerced", "text", "merge")
+RULES = ("nan", "coerced", "text", "merge", "column")
 _NUMBERS = re.compile(r"\b(numbers?|numeric|numerical|floats?|integers?|ints?|as a number|amounts?)\b", re.I)
 _NUMERIC_TEXT = re.compile(r"^\s*[-+(]?\s*[$€£¥]?\s*[-+]?(\d[\d,.' ]*)(\s*%|\s*[kKmM])?\s*\)?\s*$")
 _MERGE = re.compile(r"\.(merge|join)\(|pd\.merge\(|pd\.concat\(")
+# The column a task asks to add, in the forms tasks write it: "add a column with_tax", "into a new
+# column frac", "as a column named ma3", "add a balance column". Not "two columns, first and last"
+# nor "the price column" (an input): only a new column with its name beside the word.
+_COL = r"['\"`]?([A-Za-z_][A-Za-z0-9_]*)['\"`]?"
+_NEW_COLUMN = (
+    re.compile(r"\b(?:add\w*|put\w*|stor\w*|sav\w*|creat\w*|mak\w*|into|as|in)\s+(?:a|an|the)?\s*(?:new\s+)?column\s+"
+               r"(?:(?:named|called)\s+)?" + _COL + r"(?![\w.(\[])", re.I),
+    re.compile(r"\badd\w*\s+(?:a|an|one)\s+(?:new\s+)?" + _COL + r"\s+column\b", re.I),
+    re.compile(r"\bcolumn\s+(?:named|called)\s+" + _COL, re.I),
+)
+_NOT_NAMES = {"a", "an", "the", "with", "of", "for", "that", "which", "to", "from", "in", "per", "where", "and", "or",
+              "each", "every", "new", "named", "called", "holding", "containing", "showing", "giving", "saying",
+              "telling", "marking", "counting", "equal", "is", "it", "its", "their", "this", "so", "as", "by", "on",
+              "at", "whose", "when"}
 
 
 def _pandas(value: Any, kind: str) -> bool:
@@ -116,8 +130,36 @@ def merge_lost(task: str, code: str, execution: Execution, namespace: Mapping[st
     return None
 
 
+def new_columns(task: str) -> List[str]:
+    """The columns the task asks to add, in its order."""
+    found = [m.group(1) for pattern in _NEW_COLUMN for m in pattern.finditer(task)]
+    return [c for c in dict.fromkeys(found) if c.lower() not in _NOT_NAMES and not c.lower().endswith("ing")]
+
+
+def missing_column(task: str, code: str, execution: Execution, namespace: Mapping[str, Any]) -> Optional[str]:
+    """A column the task asks to add that no table the task names or the code made has: the
+    result stored under another name (``tax`` for ``with_tax``), where the next cell will not
+    find it."""
+    asked = new_columns(task)
+    if not asked:
+        return None
+    names = [n for n in dict.fromkeys(re.findall(r"[A-Za-z_]\w*", task) + execution.created + execution.changed)
+             if _pandas(namespace.get(n), "DataFrame")]
+    if not names:
+        return None  # no table to look in (the result may be a Series or a dict)
+    for column in asked:
+        if any(column in [str(c) for c in namespace[n].columns] for n in names):
+            continue
+        table = next((n for n in names if n in execution.changed), names[0])
+        has = ", ".join(str(c) for c in list(namespace[table].columns)[:12])
+        return (f"the task asks for a column `{column}`, but `{table}` has none (its columns: {has}). "
+                f"Name the new column `{column}` exactly.")
+    return None
+
+
 CHECKS: Dict[str, Callable[[str, str, Execution, Mapping[str, Any]], Optional[str]]] = {
-    "nan": nan_result, "coerced": coerced, "text": text_numbers, "merge": merge_lost}
+    "nan": nan_result, "coerced": coerced, "text": text_numbers, "merge": merge_lost,
+    "column": missing_column}
 
 
 def sanity(task: str, code: str, execution: Execution, namespace: Mapping[str, Any],
