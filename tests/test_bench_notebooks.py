@@ -241,3 +241,25 @@ def test_a_later_task_works_on_what_the_earlier_run_left(tmp_path, capsys):
     data = json.loads(out_json.read_text())
     assert [t["solved"] for t in data["fresh"]["tasks"]] == [False, True]
     assert [t["solved"] for t in data["session"]["tasks"]] == [False, False]
+
+
+def test_candidates_are_reported_per_round_and_summed(tmp_path, capsys):
+    """With --candidates the JSON says, per round, each candidate's trial, group and whether it was
+    chosen, and the summary counts the rounds where selection chose another than the first."""
+    task = {"id": "avg", "kind": "stats", "split": "dev", "setup": ["values = [1, 2, 3, 4]"],
+            "task": "Store the mean of values in avg.", "check": "assert avg == 2.5"}
+    path, replay = tmp_path / "suite.json", tmp_path / "replay"
+    path.write_text(json.dumps({"version": 1, "tasks": [task]}))
+    replay.mkdir()
+    (replay / "avg.json").write_text(json.dumps([[fenced("avg = sum(values) / 2"), fenced("avg = sum(values) / len(values)"),
+                                                  fenced("import statistics\navg = statistics.mean(values)")]]))
+    out_json = tmp_path / "bench.json"
+    assert bench("--suite", path, "--replay", replay, "--set", "candidates=3", "--json", out_json, "--timeout", 120) == 0
+    data = json.loads(out_json.read_text())
+    [t] = data["tasks"]
+    assert t["solved"] and t["solved_round1"]  # two of three agree on 2.5: the vote chose the second
+    [[first, second, third]] = t["candidates"]
+    assert first[:1] == ["ok"] and first[2] is False and second[2] is True and third[2] is False
+    assert second[1] == third[1] != first[1]
+    assert data["summary"]["candidates"] == {"rounds": 1, "chosen_not_first": 1, "none_ran": 0, "all_differ": 0}
+    assert "candidates: 1 rounds · the chosen one not the first in 1" in capsys.readouterr().out

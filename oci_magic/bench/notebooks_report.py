@@ -41,6 +41,9 @@ def result(task: dict, seconds: Optional[float], record: Optional[dict] = None, 
         # what each round was told: which checks fired (ablations re-run just the tasks a change touched)
         "feedback": [(r["feedback"] or "")[:LINE_CHARS] for r in rounds],
         "model": record["model"] if record else None,  # build() keeps one copy, tasks keep the name
+        # with --candidates: per round, each candidate's trial, group and whether it was chosen
+        "candidates": [[[c["trial"], c["group"], c["chosen"]] for c in r.get("candidates") or []] for r in rounds]
+        if any(r.get("candidates") for r in rounds) else None,
     }
     if not solved:
         out["why"] = why or ("timeout" if timed_out else classify(record, check))
@@ -129,9 +132,23 @@ def build(results: List[dict], settings: dict) -> Dict[str, object]:
     summary = {g: summarize([r for r in results if g == "all" or r["split"] == g]) for g in GROUPS}
     summary["why"] = dict(Counter(r["why"] for r in results if not r["solved"]).most_common())
     summary["error_kinds"] = dict(Counter(e for r in results for e in r["errors"]).most_common())
+    summary["candidates"] = choices(results)
     model = next((r["model"] for r in results if r["model"]), None)
     tasks = [dict(r, model=r["model"]["name"] if r["model"] else None) for r in results]
     return {"settings": settings, "model": model, "summary": summary, "tasks": tasks}
+
+
+def choices(results: List[dict]) -> Optional[Dict[str, int]]:
+    """Rounds with several candidates: how many, and how often the chosen one was not the first
+    (what selection changed), none ran, or those that ran all did something different."""
+    rounds = [r for t in results for r in t.get("candidates") or [] if r]
+    if not rounds:
+        return None
+    grouped = lambda r: [c[1] for c in r if c[1] is not None]  # noqa: E731 (the ones compared by what they did)
+    return {"rounds": len(rounds),
+            "chosen_not_first": sum(1 for r in rounds if not r[0][2]),
+            "none_ran": sum(1 for r in rounds if not any(c[0] in ("ok", "missed") for c in r)),
+            "all_differ": sum(1 for r in rounds if len(grouped(r)) > 1 and len(set(grouped(r))) == len(grouped(r)))}
 
 
 def print_summary(data: dict, stream=None, title: str = "") -> None:
@@ -150,6 +167,10 @@ def print_summary(data: dict, stream=None, title: str = "") -> None:
         mean = f"{x['mean_rounds']:.2f}" if x["mean_rounds"] is not None else "-"
         print(f"{g:<9}{frac(x['solved_round1'], x['pct_round1']):>16}{frac(x['solved'], x['pct_solved']):>20}"
               f"{x['lift_points']:>+9.1f}{mean:>13}{x['seconds']:>10.1f}", file=out)
+    if s.get("candidates"):
+        c = s["candidates"]
+        print(f"\ncandidates: {c['rounds']} rounds · the chosen one not the first in {c['chosen_not_first']} · "
+              f"none ran in {c['none_ran']} · all that ran differed in {c['all_differ']}", file=out)
     for title, counts in (("why unsolved", s["why"]), ("error kinds, all rounds", s["error_kinds"])):
         if counts:
             width = max(len(title), *(len(k) for k in counts))
