@@ -148,7 +148,7 @@ class _Visitor(ast.NodeVisitor):
             return
         target = node.args[0] if node.args else None
         path = target.value if isinstance(target, ast.Constant) and isinstance(target.value, str) else None
-        if path is not None and not os.path.exists(path):
+        if path is not None and not os.path.isfile(path):
             return  # writing a new file overwrites nothing
         where = repr(path) if path is not None else "a computed path"
         self._add(f"{name}({where}, {mode_text!r})", FILES, node, path)

@@ -42,8 +42,8 @@ MAGICS = {**{m: SHELL for m in ("system", "sx", "bash", "sh", "script", "perl", 
 # Calls that write a whole file at a path argument: (position, keyword names) of that argument.
 # Flagged only when the path is a literal naming an existing file: a computed argument is as often
 # a buffer (``df.to_csv(io.StringIO())``) as a path, and a new file overwrites nothing.
-WRITERS = {**{m: (0, ("path_or_buf", "excel_writer", "path", "buf", "fname"))
-              for m in ("to_csv", "to_excel", "to_json", "to_parquet", "to_pickle", "to_feather", "to_hdf",
-                        "to_stata", "to_html", "to_xml", "to_latex", "to_markdown", "to_orc", "savefig")}}
+WRITERS = {m: (0, ("path_or_buf", "excel_writer", "path", "buf", "fname"))
+           for m in ("to_csv", "to_excel", "to_json", "to_parquet", "to_pickle", "to_feather", "to_hdf",
+                     "to_stata", "to_html", "to_xml", "to_latex", "to_markdown", "to_orc", "savefig")}
 FILE_WRITERS = {**{f"numpy.{f}": (0, ("file", "fname")) for f in ("save", "savetxt", "savez", "savez_compressed")},
                 **{f"shutil.{f}": (1, ("dst",)) for f in ("copy", "copy2", "copyfile")}}
