@@ -151,3 +151,26 @@ def test_drafting_on_the_embedded_model_copies_a_code_block(model_path):
     assert on.text().split("```")[1] == block and "total_11" in block
     assert on.usage.accepted > 100 and on.usage.seconds < off.usage.seconds
     backend.close()
+
+
+def test_calibration_stopped_between_sizes_goes_on_where_it_was():
+    """Idle moments between short cells each time a few batch sizes; none is timed again and
+    the costs count once every size is in."""
+    timed = []
+
+    def time_batch(size):
+        timed.append(size)
+        return 0.01 * (1 + 0.5 * (size - 1))
+
+    def stop_after(checks):
+        left = iter(range(checks, -1, -1))
+        return lambda: next(left, 0) == 0  # False for ``checks`` calls, then True
+
+    drafter = Drafter(32)
+    drafter.calibrate(time_batch, 1000, stop_after(2))  # a cell starts after two sizes
+    assert timed == [1, 1, 2, 2] and not drafter.calibrated
+    drafter.calibrate(time_batch, 1000, stop_after(1))
+    assert timed == [1, 1, 2, 2, 4, 4] and not drafter.calibrated
+    drafter.calibrate(time_batch, 1000)
+    assert timed == [size for size in Drafter.SIZES for _ in (0, 1)]
+    assert drafter.calibrated and drafter.cost(8) == pytest.approx(4.5)

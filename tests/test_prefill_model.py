@@ -31,12 +31,15 @@ def record(messages):
 
 
 @pytest.mark.kernel
-def test_an_oci_after_cells_ran_finds_them_read(tmp_path):
-    """The record of the %%oci that follows 30 cells shows nearly its whole prompt reused."""
+@pytest.mark.parametrize("options", ["", "--candidates 4"])
+def test_an_oci_after_cells_ran_finds_them_read(tmp_path, options):
+    """The record of the %%oci that follows 30 cells shows nearly its whole prompt reused, with
+    the idle time broken by a polling cell every half second. With candidates the drafter's
+    batches were never timed by a reply, so the idle time times them too (bit by bit)."""
     env = dict(os.environ, OCI_KV_CACHE=str(tmp_path / "kv"), OCI_HEADLESS="1")
     with running_kernel(env) as (_, client):
         assert execute(client, "%load_ext oci_magic\n%config OciMagics.insert_cell = False")[0]["status"] == "ok"
-        execute(client, "%%oci --rounds 1 --max-tokens 8 --seed 1\nprint hello")  # loads the model
+        execute(client, f"%%oci --rounds 1 --max-tokens 8 --seed 1 {options}\nprint hello")  # loads the model
         for cell in CELLS:
             assert execute(client, cell)[0]["status"] == "ok"
         deadline = time.time() + 120
@@ -46,7 +49,7 @@ def test_an_oci_after_cells_ran_finds_them_read(tmp_path):
             if "idle" in "".join(m["content"].get("text", "") for m in messages):
                 break
             time.sleep(0.5)
-        reply, messages = execute(client, "%%oci --rounds 1 --max-tokens 8 --seed 1\nprint the sum of values_3")
+        reply, messages = execute(client, f"%%oci --rounds 1 --max-tokens 8 --seed 1 {options}\nprint the sum of values_3")
         assert reply["status"] == "ok"
         tokens = record(messages)["rounds"][0]["tokens"]
         assert tokens["prompt"] > 1000 and tokens["evaluated"] <= 0.1 * tokens["prompt"], tokens
@@ -212,4 +215,28 @@ def test_a_stop_inside_a_chunk_ends_it_within_milliseconds(model_path):
     assert found["evaluated"] == cached and 0 < cached < len(tokens)  # the aborted chunk left nothing behind
     stop.clear()
     assert backend.prefill(tokens, stop.is_set) == len(tokens) - cached  # and the rest reads on from there
+    backend.close()
+
+
+def test_cells_every_fraction_of_a_second_still_let_it_read(model_path):
+    """A kernel that runs a short cell every ~0.4 s (a user stepping through cells, a test that
+    polls) stops every chunk that outlasts the gap. A stopped chunk halves the next one and the
+    size is kept from job to job, so the reading gets through in the gaps; restarting every job
+    at a size that outlasts the gap would lose every chunk after the first, job after job."""
+    from oci_magic.backends.llama import LlamaBackend
+
+    backend = LlamaBackend(model_path, n_ctx=4096, n_threads=1)
+    tokens = backend.prefix_tokens(notebook(CELLS * 2, "t"))
+    assert 1500 < len(tokens) < 3000
+    start = time.perf_counter()
+    read = backend.prefill(tokens[:400], lambda: False)  # idle: the chunks grow to ~1 s of reading
+    per_token = (time.perf_counter() - start) / read
+    assert backend.chunk * per_token > 0.6  # the next chunk outlasts a 0.4 s gap
+    jobs = 0
+    while read < len(tokens) and jobs < 80:
+        gap = time.perf_counter() + 0.4
+        read += backend.prefill(tokens, lambda: time.perf_counter() > gap)  # then a cell starts
+        jobs += 1
+    assert read == len(tokens) == backend.cached_tokens, (read, jobs, backend.chunk)
+    assert jobs <= 2 * (len(tokens) - 400) * per_token / 0.4, (jobs, backend.chunk)  # at least half of each gap read
     backend.close()

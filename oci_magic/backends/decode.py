@@ -86,6 +86,7 @@ class Drafter:
         self.accepted: Dict[Tuple[int, bool], List[float]] = {
             (n, copying): [PRIOR_ACCEPT[n] * PRIOR_WEIGHT, PRIOR_WEIGHT] for n in MATCHES for copying in (False, True)}
         self.copying = False  # the last draft was kept whole
+        self._timed: Dict[int, float] = {}  # batch size -> seconds, timed so far
 
     @property
     def calibrated(self) -> bool:
@@ -93,16 +94,16 @@ class Drafter:
 
     def calibrate(self, time_batch, room: int, stop=lambda: False) -> None:
         """Time a decode of each of SIZES that fits in ``room`` tokens twice (the faster counts)
-        with ``time_batch(size)``."""
-        found = {}
+        with ``time_batch(size)``. What ``stop()`` interrupts is kept and the next call goes on
+        from there: idle moments between short cells each time a few sizes."""
         for size in self.SIZES:
+            if size in self._timed:
+                continue
             if stop() or size > room:
-                break
-            found[size] = min(time_batch(size), time_batch(size))
-        if stop() or len(found) < len(self.SIZES):
-            return  # too little room to time them all: another time
-        self.one = found[1]
-        self.ratios = {size: seconds / found[1] for size, seconds in found.items()}
+                return  # too little room to time them all: another time
+            self._timed[size] = min(time_batch(size), time_batch(size))
+        self.one = self._timed[1]
+        self.ratios = {size: seconds / self._timed[1] for size, seconds in self._timed.items()}
 
     def cost(self, batch: int) -> float:
         """A decode of ``batch`` tokens, in one-token decodes."""

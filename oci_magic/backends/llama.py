@@ -22,7 +22,7 @@ from .kvstate import STEP, KVStates
 from .statecache import StateStore, model_key
 
 
-CHUNK_MIN, CHUNK_MAX = 16, 512  # tokens per prefill chunk (the first one measures the speed)
+CHUNK_MIN, CHUNK_MAX = 16, 512  # tokens per prefill chunk (the first one ever measures the speed)
 
 
 @contextlib.contextmanager
@@ -107,6 +107,7 @@ class LlamaBackend(Backend):
         self._last_prompt = None  # (messages key, tokens)
         self.drafter = decode.Drafter(0)  # what drafting costs and earns on this model, across replies
         self.draft_stats: Dict[str, int] = {}  # decodes, drafted and kept tokens, all replies
+        self.chunk = CHUNK_MIN  # prefill's next chunk, tokens: learned across jobs (see prefill)
         # One user of llama.cpp's context at a time: a generation, a prefill batch, a state save.
         self.lock = threading.RLock()
         self.states = KVStates(self.llm, llama_cpp, StateStore(
@@ -152,10 +153,14 @@ class LlamaBackend(Backend):
                 batch_seconds: float = 1.0) -> int:
         """Evaluate into the KV cache what of ``tokens`` is not there yet, until done or
         ``stop()``, in chunks of about ``batch_seconds`` of reading (near llama.cpp's own batch
-        speed: here a chunk of 64 tokens reads at ~90 % of a 512-token one). llama.cpp asks ``stop()``
-        inside each chunk, so a cell that starts or a reply that wants the model waits
-        milliseconds, not the chunk; the chunk in flight is then lost. Returns the tokens evaluated."""
-        done, size, have = 0, CHUNK_MIN, None
+        speed: a chunk of 64 tokens reads within ~10 % of the fastest size on every model measured).
+        llama.cpp asks ``stop()`` inside each chunk, so a cell that starts or a reply that wants
+        the model waits milliseconds, not the chunk; the chunk in flight is then lost. The chunk
+        size is kept across jobs: a stopped chunk halves the next one and each chunk that
+        completes doubles it, up to ``batch_seconds`` of reading, so a kernel that runs a short
+        cell every half second still reads the notebook between them instead of losing every
+        chunk. Returns the tokens evaluated."""
+        done, have = 0, None
         tokens = tokens[: self.n_ctx - MIN_ROOM]  # a prompt past the window is refused at the run anyway
         with self.lock:
             if self.llm is None:
@@ -170,7 +175,7 @@ class LlamaBackend(Backend):
                     have = llm.longest_token_prefix(llm._input_ids[: llm.n_tokens].tolist(), tokens)
                 if have >= len(tokens):
                     break
-                chunk = list(tokens[have: have + size])
+                chunk = list(tokens[have: have + self.chunk])
                 start = time.perf_counter()
                 with self.states.threads(threads or self.n_threads), self.states.stoppable(stop):
                     llm.n_tokens = have  # eval() drops the cache beyond this
@@ -178,21 +183,24 @@ class LlamaBackend(Backend):
                         llm.eval(chunk)
                     except RuntimeError:  # stopped mid-chunk (or a failed decode): what it wrote is gone
                         if stop():
+                            self.chunk = max(CHUNK_MIN, self.chunk // 2)
                             break
                         raise
                 seconds = time.perf_counter() - start
             done += len(chunk)
             have += len(chunk)
-            rate = len(chunk) / seconds if seconds > 0 else 1e4
-            size = max(CHUNK_MIN, min(CHUNK_MAX, int(rate * batch_seconds) // 16 * 16))
+            if len(chunk) == self.chunk:  # a full chunk measures the speed; the prompt's tail does not
+                rate = len(chunk) / seconds if seconds > 0 else 1e4
+                fits = max(CHUNK_MIN, min(CHUNK_MAX, int(rate * batch_seconds) // 16 * 16))
+                self.chunk = min(fits, 2 * self.chunk)
         with self.lock:  # the notebook is read and the kernel still idle: time the drafter's batches now
             if self.llm is not None and not self.drafter.calibrated and self.llm.n_tokens > 16 and not stop():
                 with self.states.threads(threads or self.n_threads), self.states.stoppable(stop):
                     try:
                         self.drafter.calibrate(decode.LlamaStep(self.llm, 0.0, None).time_batch,
                                                self.n_ctx - self.llm.n_tokens - 2, stop)
-                    except RuntimeError:  # stopped mid-decode: the next idle time tries again
-                        self.drafter.ratios = {}
+                    except RuntimeError:  # stopped mid-decode: the next idle time goes on
+                        pass
         return done
 
     def save_state(self, step: int = STEP) -> Optional[str]:
