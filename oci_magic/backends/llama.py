@@ -23,6 +23,7 @@ from .statecache import StateStore, model_key
 
 
 CHUNK_MIN, CHUNK_MAX = 16, 512  # tokens per prefill chunk (the first one ever measures the speed)
+BURST = 0.1  # seconds: a prefill job stopped sooner met a burst of cells, which no chunk size would fit
 
 
 @contextlib.contextmanager
@@ -159,8 +160,9 @@ class LlamaBackend(Backend):
         size is kept across jobs: a stopped chunk halves the next one and each chunk that
         completes doubles it, up to ``batch_seconds`` of reading, so a kernel that runs a short
         cell every half second still reads the notebook between them instead of losing every
-        chunk. Returns the tokens evaluated."""
-        done, have = 0, None
+        chunk (a job stopped within ``BURST`` seconds leaves the size as it was: cells run back to
+        back leave no gap to fit). Returns the tokens evaluated."""
+        done, have, began = 0, None, time.perf_counter()
         tokens = tokens[: self.n_ctx - MIN_ROOM]  # a prompt past the window is refused at the run anyway
         with self.lock:
             if self.llm is None:
@@ -183,7 +185,8 @@ class LlamaBackend(Backend):
                         llm.eval(chunk)
                     except RuntimeError:  # stopped mid-chunk (or a failed decode): what it wrote is gone
                         if stop():
-                            self.chunk = max(CHUNK_MIN, self.chunk // 2)
+                            if time.perf_counter() - began > BURST:
+                                self.chunk = max(CHUNK_MIN, self.chunk // 2)
                             break
                         raise
                 seconds = time.perf_counter() - start
