@@ -162,12 +162,13 @@ class LlamaBackend(Backend):
         cell every half second still reads the notebook between them instead of losing every
         chunk (a job stopped within ``BURST`` seconds leaves the size as it was: cells run back to
         back leave no gap to fit). Returns the tokens evaluated."""
-        done, have, began = 0, None, time.perf_counter()
+        done, have = 0, None
         tokens = tokens[: self.n_ctx - MIN_ROOM]  # a prompt past the window is refused at the run anyway
         with self.lock:
             if self.llm is None:
                 return 0
             self.states.restore(tokens)
+        began = time.perf_counter()  # the gap a cell left is measured from here, not from a disk load
         while not stop():
             with self.lock:
                 llm = self.llm
