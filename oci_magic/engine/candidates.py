@@ -9,7 +9,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from ..backends.base import GenerationParams, Usage
 from ..execution.gate import RUN
-from . import select
+from . import probes, select
 from .checks import targets
 from .events import CandidatesTried, TokenGenerated
 from .extract import closed_block_end, extract_code
@@ -65,6 +65,7 @@ def pick(loop, index: int, messages, run, count: int, base: GenerationParams) ->
     from ..execution.trials import TooBig
 
     found, passed, missed, errors = {}, {}, {}, {}
+    calls = probes.inputs(run.task, [c for c in codes if c])
     try:
         with trials as tried:
             seen = {}
@@ -81,7 +82,7 @@ def pick(loop, index: int, messages, run, count: int, base: GenerationParams) ->
                     found[i] = ("refused", "the safety policy refused it")
                 else:
                     seen[code.strip()] = i
-                    trial = tried.run(code)
+                    trial = tried.run(code, calls) if calls else tried.run(code)
                     ran = trial.execution
                     if not ran.ok:
                         found[i], errors[i] = ("error", ran.error_line), ran.error_line
@@ -96,7 +97,8 @@ def pick(loop, index: int, messages, run, count: int, base: GenerationParams) ->
         return Picked(texts[0], usages[0], seconds)
     compared = passed or missed
     names = select.results(list(compared.values()), targets(run.task))
-    signatures = {i: select.signature(t, names) for i, t in compared.items()}
+    kept = probes.answered([t.behaviour for t in compared.values()])
+    signatures = {i: select.signature(t, names, kept) for i, t in compared.items()}
     grouped = select.groups(signatures)
     if loop.settings.selection == "first":  # greedy-with-trials: the earliest that ran (and passed, if any did)
         chosen = min(compared) if compared else None

@@ -55,15 +55,27 @@ def canon(value: Any, depth: int = 0) -> Any:
     return (type(value).__name__, repr(value)[:200])
 
 
-def signature(trial, names: Sequence[str]) -> tuple:
+def signature(trial, names: Sequence[str], kept: Optional[Dict[str, List[int]]] = None) -> tuple:
     """What a trial did, as a value equal trials share: the values of ``names`` (the results the
     candidates have in common: a loop variable or a helper of one does not make it differ), what
-    it printed and showed last, its figures, the files it wrote."""
+    it printed and showed last, its figures, the files it wrote, and what its functions returned
+    on the probe calls at the ``kept`` positions (:mod:`.probes`)."""
     from ..execution.trials import RESULT
+    from .probes import compared
 
     values = tuple((n, canon(trial.namespace.get(n))) for n in names)
-    printed = _FLOAT.sub(lambda m: repr(_number(float(m.group()))), " ".join(trial.printed.split()))
-    return values, printed, canon(trial.namespace.get(RESULT)), canon(trial.figures), tuple(sorted(trial.execution.wrote))
+    behaviour = {n: [_numbers(v) if isinstance(v, str) else canon(v) for v in row] for n, row in trial.behaviour.items()}
+    # a function compared by what it returns is the answer; the calls a candidate prints or shows
+    # to try it out are not (one prints its example, another two, a third none: the same function)
+    tried = any(kept and kept.get(n) for n in behaviour)
+    printed = "" if tried else _numbers(" ".join(trial.printed.split()))
+    shown = None if tried else canon(trial.namespace.get(RESULT))
+    return (values, printed, shown, canon(trial.figures), tuple(sorted(trial.execution.wrote)), compared(behaviour, kept or {}))
+
+
+def _numbers(text: str) -> str:
+    """Floats in printed text (and in the repr a subprocess reports) to DIGITS significant digits."""
+    return _FLOAT.sub(lambda m: repr(_number(float(m.group()))), text)
 
 
 def results(trials: Sequence, asked: Sequence[str]) -> List[str]:

@@ -6,10 +6,12 @@ import contextlib
 import copy
 import io
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .executor import _evalue, is_cell, notebook_frames
 from .timeout import ExecutionTimeout, time_limit
+
+RAISED = "raised"  # a probe call that raised or ran out of time: (RAISED, error name)
 
 
 @dataclass(frozen=True)
@@ -35,3 +37,38 @@ def call(function: Callable, args: Sequence[Any] = (), kwargs: Optional[Mapping[
         return Call(False, error=f"TimeoutError: it did not return within {seconds:g} s")
     except Exception as error:
         return Call(False, error=f"{type(error).__name__}: {_evalue(error)}", frames=notebook_frames(error, short=True))
+
+
+def probe(namespace: Mapping[str, Any], probes: Mapping[str, Sequence[Tuple[tuple, dict]]], sigint,
+          seconds: float) -> Dict[str, List[Any]]:
+    """What each function of ``namespace`` named in ``probes`` returned on each of its calls (on
+    deep copies of the arguments), or (RAISED, error name) -- SystemExit included: what a function
+    does with an input is its behaviour. The calls share one clock of ``seconds``; those it did not
+    reach count as timed out. A real ■ (``sigint`` saw it) goes through. The caller provides the
+    guards (no exits, memory limit, output kept off the screen)."""
+    found: Dict[str, List[Any]] = {}
+    calls = [(name, args, kwargs) for name, made in probes.items() if callable(namespace.get(name)) for args, kwargs in made]
+
+    def rest(why: str) -> None:
+        for name, _, _ in calls[sum(map(len, found.values())):]:
+            found.setdefault(name, []).append((RAISED, why))
+
+    try:
+        with time_limit(seconds, is_cell):
+            for name, args, kwargs in calls:
+                try:
+                    value = namespace[name](*copy.deepcopy(args), **copy.deepcopy(kwargs))
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as error:
+                    value = (RAISED, type(error).__name__)
+                found.setdefault(name, []).append(value)
+    except ExecutionTimeout:
+        if sigint.received:
+            raise
+        rest("TimeoutError")
+    except KeyboardInterrupt:  # the code raised it
+        if sigint.received or not sigint.available:
+            raise
+        rest("KeyboardInterrupt")
+    return found

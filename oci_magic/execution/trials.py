@@ -18,9 +18,10 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import rollback as rb
+from .calls import probe
 from .executor import _evalue, is_cell, notebook_frames
 from .guard import _SigintWatch
 from .result import Execution
@@ -30,6 +31,7 @@ RESULT = "_oci_trial_result"  # the value of a final bare expression (what run_c
 MAX_FILES, MAX_FOLDER = 500, 64 << 20  # what of the working folder is copied for a trial
 MEMORY = 1 << 30  # bytes a trial may allocate beyond what the process holds
 SECONDS = 30.0  # the most a trial may run (less where the round's time limit is less)
+PROBE_SECONDS = 5.0  # the most a trial's function calls on probe inputs may take together
 
 
 class TooBig(Exception):
@@ -42,6 +44,8 @@ class Trial:
     namespace: Dict[str, Any] = field(default_factory=dict)  # what it ran in: for the checks and the comparison
     printed: str = ""
     figures: List[Any] = field(default_factory=list)  # the data of the figures it drew
+    # function name -> what it returned on each of the probe calls ((RAISED, error name) where it raised)
+    behaviour: Dict[str, List[Any]] = field(default_factory=dict)
 
 
 class Trials:
@@ -70,9 +74,10 @@ class Trials:
             shutil.copy2(name, folder)
         return folder
 
-    def run(self, code: str) -> Trial:
+    def run(self, code: str, probes: Optional[Mapping[str, Sequence[Tuple[tuple, dict]]]] = None) -> Trial:
         """Run ``code`` on copies. Raises TooBig before running anything it cannot copy; ■ (a
-        real KeyboardInterrupt) goes through; everything the code does is in the Trial."""
+        real KeyboardInterrupt) goes through; everything the code does is in the Trial. ``probes``:
+        function name -> calls (args, kwargs) to make of the functions it defined, once it ran."""
         snap = rb.snapshot(self.namespace, self.hidden)
         namespace = dict(self.namespace)
         mentioned = rb.mentioned_names(code) & set(snap.bindings)
@@ -89,7 +94,8 @@ class Trials:
         printed, figures, sigint = io.StringIO(), _Figures(), _SigintWatch()
         folder = self._folder_copy()
         try:
-            ran, files, after = self._exec(source, filename, namespace, folder, sigint, printed, figures)
+            ran, files, after, behaviour = self._exec(source, filename, namespace, folder, sigint, printed, figures,
+                                                      probes or {})
         finally:  # ■ included: the copy goes with the trial
             shutil.rmtree(folder, ignore_errors=True)
         output = printed.getvalue()
@@ -102,16 +108,21 @@ class Trials:
             namespace[RESULT] = result
         wrote = sorted(n for n in set(after) | set(files) if files.get(n) != after.get(n))  # written or deleted
         return Trial(Execution(ok=True, stdout_tail=output[-4000:], shown=shown, created=created, changed=changed,
-                               unchanged=unchanged, before=before, wrote=wrote), namespace, output, figures.data)
+                               unchanged=unchanged, before=before, wrote=wrote), namespace, output, figures.data,
+                     behaviour)
 
 
-    def _exec(self, source, filename, namespace, folder, sigint, printed, figures):
-        """Run ``source`` in ``folder``: what it did, and the folder's files before and after."""
-        here, files = os.getcwd(), _state(folder)
+    def _exec(self, source, filename, namespace, folder, sigint, printed, figures, probes):
+        """Run ``source`` in ``folder``: what it did, the folder's files before and after, and
+        what its functions returned on the probe calls."""
+        here, files, behaviour = os.getcwd(), _state(folder), {}
         try:
             os.chdir(folder)
             with sigint, _quiet(printed), figures, _no_exits(), _memory_limit(), time_limit(self.seconds, is_cell):
                 exec(compile(source, filename, "exec"), namespace)
+            if probes:  # under the same guards, on their own clock: the code's own run does not eat their time
+                with _SigintWatch() as watch, _quiet(io.StringIO()), _Figures(), _no_exits(), _memory_limit():
+                    behaviour = probe(namespace, probes, watch, PROBE_SECONDS)
             ran = Execution(ok=True)
         except ExecutionTimeout:
             ran = Execution(ok=False, ename="TimeoutError", evalue=f"timed out after {self.seconds:g} s", timed_out=True)
@@ -125,7 +136,8 @@ class Trials:
         finally:
             os.chdir(here)
             linecache.cache.pop(filename, None)
-        return ran, files, _state(folder)
+        return ran, files, _state(folder), behaviour
+
 
 
 def _python(code: str) -> str:
