@@ -82,7 +82,7 @@ def pick(loop, index: int, messages, run, count: int, base: GenerationParams) ->
                     found[i] = ("refused", "the safety policy refused it")
                 else:
                     seen[code.strip()] = i
-                    trial = tried.run(code, calls) if calls else tried.run(code)
+                    trial = tried.run(code, calls)
                     ran = trial.execution
                     if not ran.ok:
                         found[i], errors[i] = ("error", ran.error_line), ran.error_line
