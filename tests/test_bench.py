@@ -157,6 +157,7 @@ def test_humaneval_candidates_are_compared_by_what_their_function_returns():
     """Both pass the docstring's examples; on variations of them they differ, each call in the
     candidate's own process, one that never returns cut by its alarm."""
     from oci_magic.engine import probes, select
+    from oci_magic.execution.calls import Raised
 
     problem = PROBLEMS["HumanEval/0"]  # has_close_elements(numbers, threshold)
     right = problem["prompt"] + problem["canonical_solution"]
@@ -169,7 +170,7 @@ def test_humaneval_candidates_are_compared_by_what_their_function_returns():
     tried = he.ProblemExecutor(problem, "self").trials()
     trials = [tried.run(code, calls) for code in (right, body, loose, hangs)]
     assert all(t.execution.ok for t in trials)  # every one passes the docstring's examples
-    assert (probes.RAISED, "TimeoutError") in trials[3].behaviour["has_close_elements"]
+    assert Raised("TimeoutError") in trials[3].behaviour["has_close_elements"]
     kept = probes.answered([t.behaviour for t in trials])
     right_sig, body_sig, loose_sig, hangs_sig = (select.signature(t, [], kept) for t in trials)
     assert right_sig == body_sig and len({right_sig, loose_sig, hangs_sig}) == 3

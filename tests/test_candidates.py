@@ -217,11 +217,14 @@ def test_probe_inputs_come_from_the_tasks_examples_and_vary_them():
 def test_a_probe_most_candidates_reject_is_left_out_of_the_comparison():
     from oci_magic.engine import probes
 
-    raised, late = (probes.RAISED, "ValueError"), (probes.RAISED, "TimeoutError")
+    from oci_magic.execution.calls import Raised
+
+    raised, late = Raised("ValueError"), Raised("TimeoutError")
     kept = probes.answered([{"f": [1, 2, raised]}, {"f": [1, 3, late]}, {"f": [1, 3, 4]}, {"g": [raised]}])
     assert kept == {"f": [0, 1], "g": []}  # two of three rejected the third input: outside the task, likely
     assert probes.compared({"f": [1, 2, raised]}, kept) == probes.compared({"f": [1, 2, 9]}, kept) != \
         probes.compared({"f": [1, 3, 4]}, kept)
-    one = probes.answered([{"f": [1, raised]}, {"f": [1, 2]}, {"f": [1, 2]}])
+    one = probes.answered([{"f": [1, raised]}, {"f": [1, 2]}, {"f": [1, 2]}, {"f": [1, ("raised", "X")]}])
     assert one == {"f": [0, 1]}  # one that alone does not return differs from the others there
     assert probes.compared({"f": [1, raised]}, one) == probes.compared({"f": [1, late]}, one) != probes.compared({"f": [1, 2]}, one)
+    assert probes.compared({"f": [1, ("raised", "X")]}, one) != probes.compared({"f": [1, raised]}, one)  # a value, not an error

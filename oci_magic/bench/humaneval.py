@@ -145,9 +145,10 @@ class ProblemExecutor(Executor):
             raise ValueError(f"feedback must be self or oracle, not {feedback!r}")
         self.problem, self.feedback, self.timeout = problem, feedback, timeout
 
-    def execute(self, code: str) -> Execution:
+    def execute(self, code: str, after: str = "") -> Execution:
+        """The candidate, its tests, then ``after`` (a trial's probe calls) in one process."""
         tests = oracle_tests(self.problem) if self.feedback == "oracle" else self_tests(self.problem)
-        return run_isolated(program(self.problem, code) + tests, self.timeout)
+        return run_isolated(program(self.problem, code) + tests + after, self.timeout)
 
     def trials(self):
         """Every run here is off the live state already (a subprocess): a trial is a run."""
@@ -168,15 +169,14 @@ class _Trials:
         """The candidate with its tests, then (when it passed them) its functions called on the
         probes in the same process. An answer here is a function: candidates are compared by what
         it returns, not by what they printed while testing themselves."""
+        from ..execution.calls import Raised
         from ..execution.trials import Trial
 
-        ex = self.executor
-        tests = oracle_tests(ex.problem) if ex.feedback == "oracle" else self_tests(ex.problem)
-        ran = run_isolated(program(ex.problem, code) + tests + (probe_calls(probes) if probes else ""), ex.timeout)
+        ran = self.executor.execute(code, probe_calls(probes) if probes else "")
         out, mark, found = ran.stdout_tail.rpartition(_PROBED)
         if not mark:
             return Trial(ran, {}, "" if probes else ran.stdout_tail)
-        behaviour = {name: [tuple(v) if isinstance(v, list) else v for v in row] for name, row in json.loads(found).items()}
+        behaviour = {name: [Raised(v[1]) if isinstance(v, list) else v for v in row] for name, row in json.loads(found).items()}
         return Trial(replace(ran, stdout_tail=out), {}, "", behaviour=behaviour)
 
 
@@ -186,7 +186,7 @@ PROBE_SECONDS = 0.5  # per call, in the candidate's own process
 
 def probe_calls(probes) -> str:
     """Code that calls each probed function (``engine.probes``) and prints what it returned (its
-    repr) or (raised, error name), each call under its own alarm, after a mark."""
+    repr) or ["raised", error name], each call under its own alarm, after a mark."""
     calls = [(name, args, kwargs) for name, made in probes.items() for args, kwargs in made]
     return f"""
 def _oci_probes(calls):

@@ -65,7 +65,8 @@ def pick(loop, index: int, messages, run, count: int, base: GenerationParams) ->
     from ..execution.trials import TooBig
 
     found, passed, missed, errors = {}, {}, {}, {}
-    calls = probes.inputs(run.task, [c for c in codes if c])
+    vote = loop.settings.selection != "first"  # only a vote compares what candidates' functions return
+    calls = probes.inputs(run.task, [c for c in codes if c]) if vote else {}
     try:
         with trials as tried:
             seen = {}
@@ -100,7 +101,7 @@ def pick(loop, index: int, messages, run, count: int, base: GenerationParams) ->
     kept = probes.answered([t.behaviour for t in compared.values()])
     signatures = {i: select.signature(t, names, kept) for i, t in compared.items()}
     grouped = select.groups(signatures)
-    if loop.settings.selection == "first":  # greedy-with-trials: the earliest that ran (and passed, if any did)
+    if not vote:  # greedy-with-trials: the earliest that ran (and passed, if any did)
         chosen = min(compared) if compared else None
     else:
         chosen, _ = select.winner(grouped)

@@ -18,7 +18,7 @@ import ast
 import re
 from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple
 
-from ..execution.calls import RAISED
+from ..execution.calls import Raised
 from .exercise import examples
 
 Call = Tuple[tuple, dict]
@@ -39,9 +39,7 @@ def inputs(task: str, codes: Iterable[str]) -> Dict[str, List[Call]]:
     and the task gives an example of. Pure: the same task and codes give the same calls."""
     found: Dict[str, List[Call]] = {}
     names = dict.fromkeys(n for code in codes if code for n in defined(code))
-    for name in names:
-        if not re.search(rf"\b{re.escape(name)}\b", task):
-            continue
+    for name in names:  # examples() finds only calls the task writes out
         stated = [(args, kwargs) for _, args, kwargs, _ in examples(task, name)]
         calls = list(stated)
         for args, kwargs in stated:
@@ -99,17 +97,13 @@ def answered(behaviours: Sequence[Mapping[str, Sequence[Any]]]) -> Dict[str, Lis
     for name in sorted(set().union(*behaviours) if behaviours else ()):
         rows = [b[name] for b in behaviours if name in b]
         width = min(len(r) for r in rows)
-        kept[name] = [j for j in range(width) if 2 * sum(_raised(r[j]) for r in rows) < len(rows)]
+        kept[name] = [j for j in range(width) if 2 * sum(isinstance(r[j], Raised) for r in rows) < len(rows)]
     return kept
-
-
-def _raised(outcome: Any) -> bool:
-    return isinstance(outcome, tuple) and len(outcome) == 2 and outcome[0] == RAISED
 
 
 def compared(behaviour: Mapping[str, Sequence[Any]], kept: Mapping[str, Sequence[int]]) -> tuple:
     """What one candidate's functions returned at the kept positions, as a hashable value (any
     error, or running out of time, as one outcome: "it did not return")."""
-    return tuple((name, tuple(RAISED if _raised(behaviour[name][j]) else behaviour[name][j] for j in positions)
+    return tuple((name, tuple(Raised("") if isinstance(behaviour[name][j], Raised) else behaviour[name][j] for j in positions)
                   if name in behaviour else None)
                  for name, positions in sorted(kept.items()))

@@ -11,7 +11,13 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from .executor import _evalue, is_cell, notebook_frames
 from .timeout import ExecutionTimeout, time_limit
 
-RAISED = "raised"  # a probe call that raised or ran out of time: (RAISED, error name)
+
+
+@dataclass(frozen=True)
+class Raised:
+    """A probe call that raised or ran out of time (a value no function returns by accident)."""
+
+    error: str  # the exception's name, "TimeoutError" for a call the clock cut
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ def call(function: Callable, args: Sequence[Any] = (), kwargs: Optional[Mapping[
 def probe(namespace: Mapping[str, Any], probes: Mapping[str, Sequence[Tuple[tuple, dict]]], sigint,
           seconds: float) -> Dict[str, List[Any]]:
     """What each function of ``namespace`` named in ``probes`` returned on each of its calls (on
-    deep copies of the arguments), or (RAISED, error name) -- SystemExit included: what a function
+    deep copies of the arguments), or Raised(error name) -- SystemExit included: what a function
     does with an input is its behaviour. The calls share one clock of ``seconds``; those it did not
     reach count as timed out. A real ■ (``sigint`` saw it) goes through. The caller provides the
     guards (no exits, memory limit, output kept off the screen)."""
@@ -51,7 +57,7 @@ def probe(namespace: Mapping[str, Any], probes: Mapping[str, Sequence[Tuple[tupl
 
     def rest(why: str) -> None:
         for name, _, _ in calls[sum(map(len, found.values())):]:
-            found.setdefault(name, []).append((RAISED, why))
+            found.setdefault(name, []).append(Raised(why))
 
     try:
         with time_limit(seconds, is_cell):
@@ -61,7 +67,7 @@ def probe(namespace: Mapping[str, Any], probes: Mapping[str, Sequence[Tuple[tupl
                 except KeyboardInterrupt:
                     raise
                 except BaseException as error:
-                    value = (RAISED, type(error).__name__)
+                    value = Raised(type(error).__name__)
                 found.setdefault(name, []).append(value)
     except ExecutionTimeout:
         if sigint.received:

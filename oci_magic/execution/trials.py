@@ -44,7 +44,7 @@ class Trial:
     namespace: Dict[str, Any] = field(default_factory=dict)  # what it ran in: for the checks and the comparison
     printed: str = ""
     figures: List[Any] = field(default_factory=list)  # the data of the figures it drew
-    # function name -> what it returned on each of the probe calls ((RAISED, error name) where it raised)
+    # function name -> what it returned on each of the probe calls (calls.Raised where it did not)
     behaviour: Dict[str, List[Any]] = field(default_factory=dict)
 
 
