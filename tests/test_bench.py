@@ -76,6 +76,8 @@ def test_bench_loop_reuses_the_prompt(tmp_path, capsys):
     assert "second %%oci, afresh" in text  # the other choice of continue_runs, from the same state
     assert r["afresh"]["reused_tokens"] >= r["history_tokens"] * 0.9  # afresh keeps the append-only history
     assert r["second_continued"] is True  # the first run's conversation still fits context_tokens
+    # a follow-up continues under every layout; after a cell that made new data, focused lays it out afresh
+    assert "after a new cell, focused" in text and r["focused_continued"] is False and r["afresh_continued"] is False
     assert r["load_ext"]["imported_llama_cpp"] is False
     cap = OciConfig().context_tokens  # the 2,000-token notebook is cut to fit the default cap, not dropped
     assert cap // 3 <= r["context_tokens"] <= cap

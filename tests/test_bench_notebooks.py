@@ -225,6 +225,9 @@ def test_one_session_runs_the_tasks_in_one_kernel_and_leaves_no_trace_of_the_che
         assert [t["solved"] for t in data[mode]["tasks"]] == [True, True, True], (mode, data[mode]["tasks"])
         assert data[mode]["settings"]["mode"] == mode
     assert "fresh kernels against one session" in stdout and "session [1/3] make-prices" in stderr
+    assert data["session"]["summary"]["chained"] == {"tasks": 1, "solved": 1, "earlier_solved": 1,
+                                                     "solved_after_solved": 1}
+    assert data["session"]["summary"]["independent"]["solved"] == 2
 
 
 def test_a_later_task_works_on_what_the_earlier_run_left(tmp_path, capsys):
@@ -241,6 +244,14 @@ def test_a_later_task_works_on_what_the_earlier_run_left(tmp_path, capsys):
     data = json.loads(out_json.read_text())
     assert [t["solved"] for t in data["fresh"]["tasks"]] == [False, True]
     assert [t["solved"] for t in data["session"]["tasks"]] == [False, False]
+    # reported apart: the tasks that stand alone, and the chained one against its earlier task
+    for mode in ("fresh", "session"):
+        assert data[mode]["summary"]["independent"]["tasks"] == 1
+    assert data["session"]["summary"]["chained"] == {"tasks": 1, "solved": 0, "earlier_solved": 0,
+                                                     "solved_after_solved": 0}
+    stdout = capsys.readouterr().out
+    assert "building on an earlier task: fresh 1/1, session 0/1 (0 of the 0 whose earlier task the session solved)" in stdout
+    assert "independent" in stdout
 
 
 def test_candidates_are_reported_per_round_and_summed(tmp_path, capsys):

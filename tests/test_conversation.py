@@ -65,7 +65,7 @@ def test_magic_continues_after_success_and_after_failure(ip, magics, replay_file
 
     path = replay_file(fenced("a = 1"), fenced("1/0"), fenced("b = a + 1"), fenced("c = b + 1"))
     magics.replay_path = path  # one backend for all runs, like one loaded model
-    magics.continue_runs = True
+    magics.continue_runs, magics.focus = True, False
     ip.run_cell("%%oci\nmake a", store_history=True)
     first = magics.session.memory.conversation.messages
     ip.run_cell("%%oci --rounds 1\nfail", store_history=True)  # gave up: continued all the same

@@ -41,7 +41,7 @@ def layout(inputs, kept, budget=10_000, task="t", namespace=None, errors=None, s
 
 def prompt_of(task, context):
     """The first prompt the builder makes of a laid-out context."""
-    return with_system(list(context.history) + ([context.volatile] if context.volatile else []) + [task_section(task)])
+    return with_system(context.parts + [task_section(task)])
 
 
 def test_history_is_append_only_across_runs():
@@ -93,8 +93,8 @@ def test_cells_defining_names_the_task_mentions_are_kept_from_before_the_cut():
     inputs = ["", "def special_loader(path):\n    return path"] + notebook(40)[1:]
     shown = layout(inputs, window, 300, task="use special_loader on data.csv")
     assert "def special_loader" not in "".join(shown.history)
-    assert "## Earlier cells that define names used here" in shown.volatile
-    assert "def special_loader" in shown.volatile
+    assert "## Earlier cells that define names used here" in shown.picked  # a part of its own, after the variables
+    assert "def special_loader" in shown.picked
     unrelated = layout(inputs, window, 300, task="plot value_39")
     assert "special_loader" not in unrelated.text
 
@@ -193,3 +193,109 @@ def test_token_counts_are_not_shared_between_tokenizers():
     counts = history.BlockCounts()
     assert counts.of(lambda t: len(t.split()))("a b c") == 3
     assert counts.of(lambda t: 4 * len(t.split()))("a b c") == 12
+
+
+# --- focus: a notebook worked through with many %%oci cells -------------------------------------------------
+
+SESSION = ["", "import pandas as pd\ndf = pd.DataFrame({'a': [1, 2]})", "%%oci\nsum a",
+           "scores = {'x': 3}", "%%oci\nsort scores", "df = pd.DataFrame({'b': [5]})\nsales = [1, 2]", "%%oci\nlast",
+           "prices = [3, 4]"]
+SESSION_CODE = {2: "# sum a\ntotal = df['a'].sum()", 4: "# sort scores\nranked = sorted(scores)",
+                6: "# last\nlast_total = sum(sales)"}
+SESSION_NS = {"df": 1, "total": 3, "scores": {"x": 3}, "ranked": ["x"], "sales": [1, 2], "last_total": 3,
+              "prices": [3, 4]}
+
+
+def focused_layout(task, focus=True, inputs=SESSION, generated=SESSION_CODE, namespace=SESSION_NS, window=None):
+    gathered = ctx.gather(inputs + ["CURRENT"], {}, {}, generated, len(inputs), namespace)
+    return history.layout(gathered, ContextSpec(focus=focus), 10_000, words, words, window or history.Window(), task)
+
+
+def test_focus_starts_with_the_new_data_since_the_last_run_and_adds_what_the_task_names():
+    context, window = focused_layout("plot prices against scores")
+    shown = "".join(context.history)
+    assert shown == history.HEAD_CUT + "```python\nprices = [3, 4]\n```\n\n" and window.cut == 7
+    earlier = context.picked.split("## Earlier cells that define names used here")[1]
+    assert "scores = {'x': 3}" in earlier and "df" not in earlier  # the one cell the task names, after the variables
+    # summaries for what the shown cells use; the other variables by name
+    assert "- prices: list" in context.volatile and "- last_total" not in context.volatile
+    assert "- also defined (summaries left out): df, last_total, ranked, sales, scores, total" in context.volatile
+    assert "## Variables the task names\n- scores: dict" in context.picked
+
+
+def test_a_follow_up_sees_the_last_run():
+    """Nothing that makes new data ran since the last %%oci ("now as a bar chart"): it is shown."""
+    context, window = focused_layout("now print it doubled", inputs=SESSION[:7] + ["print(last_total)"])
+    shown = "".join(context.history)
+    assert window.cut == 6 and "# last\nlast_total = sum(sales)" in shown and "print(last_total)" in shown
+    assert "- last_total: 3" in context.volatile and "- sales: list" in context.volatile
+
+
+def test_focus_picks_only_the_newest_cell_that_defines_a_name():
+    context, _ = focused_layout("print df")  # cells 1 and 5 both define df; 5 is the newest
+    assert "'b': [5]" in context.picked and "'a': [1, 2]" not in context.text
+    inputs = SESSION[:5] + ["df = pd.DataFrame({'c': [7]})", "CURRENT"]  # the run in cell 4, then df anew
+    gathered = ctx.gather(inputs, {}, {}, SESSION_CODE, 6, SESSION_NS)
+    context, _ = history.layout(gathered, ContextSpec(focus=True), 10_000, words, words, history.Window(), "print df")
+    assert "Earlier cells" not in context.text  # the newest one is shown: no stale older definition
+
+
+def test_focus_changes_nothing_before_the_first_run():
+    inputs = ["", "import pandas as pd", "df = pd.DataFrame({'a': [1]})", "other = 2"]
+    namespace = {"df": 1, "other": 2}
+    on, _ = focused_layout("sum df", True, inputs, {}, namespace)
+    off, _ = focused_layout("sum df", False, inputs, {}, namespace)
+    assert on == off and "- other: 2" in on.volatile
+
+
+def test_a_run_after_new_data_is_laid_out_afresh_and_a_follow_up_continues(ip, magics, replay_file):
+    path = replay_file(fenced("a = 1"), fenced("b = a + 1"), fenced("c = 3"))
+    magics.replay_path, magics.focus = path, True
+    ip.run_cell("first_data = [1, 2]", store_history=True)
+    ip.run_cell("%%oci\nmake a", store_history=True)
+    ip.run_cell("unrelated = 'x'", store_history=True)
+    ip.run_cell("%%oci\nmake b", store_history=True)
+    ip.run_cell("%%oci\nmake c", store_history=True)
+    calls = magics.session.loaded_backend('replay').calls
+    assert len(calls[1]) == 2  # system + one user message: laid out afresh, not continued
+    second = calls[1][1].content  # new data since the first run: it starts there
+    assert "unrelated = 'x'" in second and "make a" not in second and "first_data = [1, 2]" not in second
+    assert "- also defined (summaries left out): a, first_data" in second
+    # right after the second run, nothing new: a follow-up, which continues that run's conversation
+    assert tuple(calls[2][: len(calls[1]) + 1]) == (*calls[1], Message.of("assistant", fenced("b = a + 1")))
+    assert calls[2][-1].content.endswith("## Task\nmake c") and "make a" not in calls[2][-1].content
+
+
+def test_prefill_reads_a_focused_prompt_up_to_what_the_task_picks():
+    import dataclasses
+
+    from oci_magic.engine.prompting.build import Tokens, first_prompt
+    from oci_magic.engine.prompting.turns import Conversation
+
+    gathered = ctx.gather(SESSION + ["CURRENT"], {}, {}, SESSION_CODE, len(SESSION), SESSION_NS)
+    settings = run_settings()
+    settings = dataclasses.replace(settings, context=dataclasses.replace(settings.context, focus=True))
+    earlier = Conversation((Message.of("system", "s"), Message.of("user", "u"), Message.of("assistant", "a")), 6,
+                           model="m")
+    tokens = Tokens(words, 8192, "m")
+    ran, _ = first_prompt("plot prices against scores", gathered, history.Window(), earlier, settings, tokens)
+    read, _ = first_prompt("", gathered, history.Window(), earlier, settings, tokens)
+    assert len(ran) == len(read) == 2 and ran[0] == read[0]  # not continued: system + one user message
+    common = read[1].parts[:-1]  # all but the (empty) task: the history, cell by cell, and the variables
+    assert ran[1].parts[: len(common)] == common and len(ran[1].parts) == len(common) + 2
+    assert "scores = {'x': 3}" in ran[1].parts[-2] and "scores = {'x': 3}" not in read[1].content  # what the task picks
+
+
+def test_focus_shows_where_a_name_comes_from_not_the_run_that_added_a_column():
+    inputs = ["", "import pandas as pd", "prices = pd.DataFrame({'p': ['$1', '$2']})", "%%oci\nclean"]
+    generated = {3: "# clean\nprices['value'] = prices['p'].str.strip('$').astype(float)"}
+    context, _ = focused_layout("add tax to prices", True, inputs, generated, {"prices": 1})
+    assert "prices['value']" in "".join(context.history)  # the last run, shown
+    assert "prices = pd.DataFrame({'p': ['$1', '$2']})" in context.picked  # and the cell that made prices
+
+
+def test_a_run_that_left_no_code_still_marks_where_the_focus_starts():
+    inputs = ["", "old_table = [1, 2]", "%%oci\nsomething that failed", "fresh_table = [3, 4]"]
+    context, window = focused_layout("sum fresh_table", True, inputs, {}, {"old_table": [1, 2], "fresh_table": [3, 4]})
+    assert "".join(context.history) == history.HEAD_CUT + "```python\nfresh_table = [3, 4]\n```\n\n"
+    assert "- also defined (summaries left out): old_table" in context.volatile

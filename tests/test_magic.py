@@ -369,7 +369,7 @@ def test_a_failed_rounds_traceback_is_about_the_users_code(ip, magics, replay_fi
 def test_a_later_run_can_lay_the_notebook_out_afresh(ip, magics, replay_file):
     path = replay_file(fenced("a = 1"), fenced("b = a + 1"))
     magics.replay_path = path
-    magics.continue_runs = False
+    magics.continue_runs, magics.focus = False, False
     ip.run_cell("x = 0", store_history=True)
     ip.run_cell("%%oci\nmake a", store_history=True)
     ip.run_cell("%%oci\nmake b", store_history=True)

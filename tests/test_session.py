@@ -60,14 +60,14 @@ def state(inputs, namespace, cell=None):
     return NotebookState(["", *inputs], {}, namespace, (), cell or len(inputs) + 1)
 
 
-def options(continue_runs: bool = False, **overrides):
-    return OciConfig(backend="reading", continue_runs=continue_runs).run_options(**overrides)
+def options(continue_runs: bool = False, focus: bool = False, **overrides):
+    return OciConfig(backend="reading", continue_runs=continue_runs, focus=focus).run_options(**overrides)
 
 
-@pytest.mark.parametrize("continue_runs", [False, True])
-def test_prefill_reads_exactly_what_the_next_run_sends(reading, continue_runs):
+@pytest.mark.parametrize("continue_runs,focus", [(False, False), (True, False), (True, True)])
+def test_prefill_reads_exactly_what_the_next_run_sends(reading, continue_runs, focus):
     session = Session()
-    opts = options(continue_runs)
+    opts = options(continue_runs, focus)
     listened = []
     session.backend(opts.model, [listened.append])
     backend = reading[0]
@@ -80,8 +80,10 @@ def test_prefill_reads_exactly_what_the_next_run_sends(reading, continue_runs):
         session.run("print the total", state(cells + ["%%oci\nprint the total"], namespace, len(cells) + 1), opts,
                     executor=Shows())
         sent = backend.prompts[-1]
-        assert len(sent) == len(read) == (4 if turn and continue_runs else 2)
-        assert sent[:-1] == read[:-1] and sent[-1].parts[:-1] == read[-1].parts[:-1]  # all but the task
+        assert len(sent) == len(read) == (4 if turn and continue_runs and not focus else 2)
+        # all but the task, part for part (then, focused, what the task picked: the older cell that makes total)
+        assert sent[:-1] == read[:-1] and sent[-1].parts[: len(read[-1].parts) - 1] == read[-1].parts[:-1]
+        assert len(sent[-1].parts) == len(read[-1].parts) + (1 if focus and turn else 0)
         assert read[-1].parts[-1] == "## Task\n" and sent[-1].parts[-1] == "## Task\nprint the total"
         cells = cells + ["%%oci\nprint the total", f"extra_{turn} = {turn}"]
         namespace = dict(namespace, **{f"extra_{turn}": turn})

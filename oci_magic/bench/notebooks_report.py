@@ -9,7 +9,7 @@ from typing import Dict, List, Optional
 from ..engine.records import (FAILED, GAVE_UP, INTERRUPTED, NO_CODE, NO_PROGRESS, REPEATED, SKIPPED, STOPPED,
                               SUCCESS, UNVERIFIED)
 
-GROUPS = ("all", "dev", "heldout")
+GROUPS = ("all", "dev", "heldout", "independent")  # independent: tasks that do not build on an earlier one
 OUTPUT_CHARS = 2000  # of _bench_output kept in --json: enough to see why a print task failed
 LINE_CHARS = 300  # of an error or check line: an AssertionError may carry a whole DataFrame
 RAN = (SUCCESS, UNVERIFIED)  # outcomes whose final code ran
@@ -28,7 +28,7 @@ def result(task: dict, seconds: Optional[float], record: Optional[dict] = None, 
     solved_round1 = solved and bool(rounds) and rounds[0]["status"] == "ok"
     tokens = {k: sum((r["tokens"] or {}).get(k, 0) for r in rounds) for k in ("prompt", "evaluated", "generated")}
     out = {
-        "id": task["id"], "kind": task.get("kind"), "split": task["split"],
+        "id": task["id"], "kind": task.get("kind"), "split": task["split"], "after": task.get("after"),
         "solved_round1": solved_round1, "solved": solved,
         "rounds": len(rounds), "outcome": record["outcome"] if record else "error",
         "statuses": [r["status"] for r in rounds],
@@ -128,8 +128,24 @@ def summarize(results: List[dict]) -> Dict[str, object]:
             "seconds": round(sum(r["seconds"] for r in results), 1)}
 
 
+def _in(group: str, r: dict) -> bool:
+    return group == "all" or (not r.get("after") if group == "independent" else r["split"] == group)
+
+
+def chained(results: List[dict]) -> Dict[str, int]:
+    """Tasks that build on an earlier task's result. In one session such a task starts from what
+    the earlier ``%%oci`` left (a fresh kernel gets the earlier task's reference result), so it is
+    counted also among those whose earlier task was solved in the same run."""
+    solved = {r["id"]: r["solved"] for r in results}
+    tasks = [r for r in results if r.get("after")]
+    ready = [r for r in tasks if solved.get(r["after"])]
+    return {"tasks": len(tasks), "solved": sum(r["solved"] for r in tasks),
+            "earlier_solved": len(ready), "solved_after_solved": sum(r["solved"] for r in ready)}
+
+
 def build(results: List[dict], settings: dict) -> Dict[str, object]:
-    summary = {g: summarize([r for r in results if g == "all" or r["split"] == g]) for g in GROUPS}
+    summary = {g: summarize([r for r in results if _in(g, r)]) for g in GROUPS}
+    summary["chained"] = chained(results)
     summary["why"] = dict(Counter(r["why"] for r in results if not r["solved"]).most_common())
     summary["error_kinds"] = dict(Counter(e for r in results for e in r["errors"]).most_common())
     summary["candidates"] = choices(results)
@@ -159,7 +175,9 @@ def print_summary(data: dict, stream=None, title: str = "") -> None:
           f"{model.get('name', '?')} · up to {rounds} rounds · seed {data['settings']['seed']}", file=out)
     print(f"{'':<9}{'round 1':>16}{f'after {rounds} rounds':>20}{'lift':>9}{'mean rounds':>13}{'seconds':>10}", file=out)
     for g in GROUPS:
-        x = s[g]
+        x = s.get(g)
+        if x is None or (g == "independent" and x["tasks"] == s["all"]["tasks"]):
+            continue  # an older --json, or no task builds on another
         if not x["tasks"]:
             print(f"{g:<9}{'no tasks':>16}", file=out)
             continue
@@ -167,6 +185,10 @@ def print_summary(data: dict, stream=None, title: str = "") -> None:
         mean = f"{x['mean_rounds']:.2f}" if x["mean_rounds"] is not None else "-"
         print(f"{g:<9}{frac(x['solved_round1'], x['pct_round1']):>16}{frac(x['solved'], x['pct_solved']):>20}"
               f"{x['lift_points']:>+9.1f}{mean:>13}{x['seconds']:>10.1f}", file=out)
+    c = s.get("chained")
+    if c and c["tasks"]:
+        print(f"\nbuilding on an earlier task: {c['solved']}/{c['tasks']} solved; of the {c['earlier_solved']} whose "
+              f"earlier task was solved, {c['solved_after_solved']}", file=out)
     if s.get("candidates"):
         c = s["candidates"]
         print(f"\ncandidates: {c['rounds']} rounds · the chosen one not the first in {c['chosen_not_first']} · "
@@ -187,12 +209,16 @@ def print_modes(fresh: dict, session: dict, stream=None) -> None:
     print(f"\nfresh kernels against one session{'':>4}{'fresh r1':>10}{f'after {rounds}':>9}{'s/task':>8}"
           f"{'session r1':>12}{f'after {rounds}':>9}{'s/task':>8}", file=out)
     for g in GROUPS:
-        a, b = fresh["summary"][g], session["summary"][g]
-        if not a["tasks"]:
+        a, b = fresh["summary"].get(g), session["summary"].get(g)
+        if a is None or b is None or not a["tasks"] or (g == "independent" and a["tasks"] == fresh["summary"]["all"]["tasks"]):
             continue
         per = lambda x: x["seconds"] / x["tasks"] if x["tasks"] else 0.0  # noqa: E731
         print(f"{g:<38}{a['solved_round1']:>10}{a['solved']:>9}{per(a):>8.1f}{b['solved_round1']:>12}{b['solved']:>9}"
               f"{per(b):>8.1f}", file=out)
+    a, b = fresh["summary"].get("chained"), session["summary"].get("chained")
+    if a and b and a["tasks"]:
+        print(f"building on an earlier task: fresh {a['solved']}/{a['tasks']}, session {b['solved']}/{b['tasks']} "
+              f"({b['solved_after_solved']} of the {b['earlier_solved']} whose earlier task the session solved)", file=out)
     solved = {m: {t["id"] for t in d["tasks"] if t["solved"]} for m, d in (("fresh", fresh), ("session", session))}
     for label, ids in (("solved fresh, not in the session", solved["fresh"] - solved["session"]),
                        ("solved in the session, not fresh", solved["session"] - solved["fresh"])):

@@ -1,9 +1,11 @@
 """``oci bench loop --part prompt``: what the KV cache saves within a run and across runs. One
 ``%%oci`` on a ~2,000-token analysis notebook, laid out within the default ``context_tokens``
 (round 1 scripted to fail, so every model gets a round 2), then a second ``%%oci`` in the same
-notebook: tokens reused and evaluated, and the first token's wait against the cold start. The second ``%%oci`` runs twice from the same state, side by
-side: continuing the first run's conversation (``continue_runs``) and reading the notebook afresh,
-where the first run's cell shows as its task and the code that worked."""
+notebook: tokens reused and evaluated, and the first token's wait against the cold start. The second ``%%oci`` runs three times from the same state, side by
+side: continuing the first run's conversation (``continue_runs``), reading the notebook afresh,
+where the first run's cell shows as its task and the code that worked, and focused (``focus``)
+after a cell that made new data (right after a run, focused continues: a follow-up). No idle time
+between the runs: what prefill would have read before the second one is counted as evaluated."""
 from __future__ import annotations
 
 from typing import Dict, Optional
@@ -15,6 +17,7 @@ from .workload import verdict
 
 TASK = "plot the total revenue per product as a bar chart"
 TASK2 = "show the three regions with the highest revenue growth"
+NEW_DATA = "targets = {'north': 1.10, 'south': 0.95, 'east': 1.05}"  # a cell that makes new data
 TARGETS = {"round2_ttft_share": 0.05, "second_ttft_share": 0.05, "round2_reuse": 0.90, "second_reuse": 0.90}
 
 
@@ -38,12 +41,13 @@ def measure(model: Optional[str] = None, threads: int = 0) -> Dict[str, object]:
     report["round2"] = workload.usage(round2)
     report["round2"]["share_of_cold"] = round2.first_token_seconds / cold.first_token_seconds if round2 else None
     report["round2"]["reused_share"] = round2.reused_tokens / cold.prompt_tokens if round2 else None
-    for key, continues in (("second", True), ("afresh", False)):
-        session.memory = after_first  # one value: both second runs start from the same state
-        options = OciConfig(n_threads=threads, kv_cache_mb=0, continue_runs=continues).run_options(rounds=1, **fixed)
-        second = workload.run(session, options, inputs + [f"%%oci\n{TASK}"], outputs, TASK2, workload.FailOnce())
-        if key == "second":
-            report["second_continued"] = len(second.prompt) > 2  # more than system + one user message
+    for key, traits in (("second", dict(continue_runs=True, focus=False)),
+                        ("afresh", dict(continue_runs=False, focus=False)), ("focused", dict(focus=True))):
+        session.memory = after_first  # one value: every second run starts from the same state
+        options = OciConfig(n_threads=threads, kv_cache_mb=0, **traits).run_options(rounds=1, **fixed)
+        cells = inputs + [f"%%oci\n{TASK}"] + ([NEW_DATA] if key == "focused" else [])
+        second = workload.run(session, options, cells, outputs, TASK2, workload.FailOnce())
+        report[f"{key}_continued"] = len(second.prompt) > 2  # more than system + one user message
         again = second.rounds[0].usage
         report[key] = workload.usage(again)
         report[key]["share_of_cold"] = again.first_token_seconds / cold.first_token_seconds
@@ -59,7 +63,7 @@ def report(r: Dict[str, object]) -> list:
     print(f"{'':26}{'prompt':>8}{'reused':>8}{'evaluated':>10}{'first token':>13}{'% of cold':>11}")
     second = "second %%oci, continued" if r.get("second_continued") else "second %%oci, fresh"
     rows = (("cold", "cold (first %%oci)"), ("round2", "round 2, same run"), ("second", second),
-            ("afresh", "second %%oci, afresh"))
+            ("afresh", "second %%oci, afresh"), ("focused", "after a new cell, focused"))
     for key, label in rows:
         if key not in r:
             continue

@@ -23,6 +23,7 @@ class Cell:
     output: str = ""
     error: str = ""
     number: int = 0  # its input-history number: identifies it, never rendered (volatile-free prompt)
+    generated: bool = False  # an %%oci cell: shown as its task and the code that worked (as typed when none did)
 
 
 @dataclass
@@ -47,7 +48,8 @@ def gather(inputs: Sequence[str], outputs: Mapping[int, Any], errors: Mapping[in
         if not source.strip() or source.lstrip().startswith(_SKIP_PREFIXES):
             continue
         output = summarize(outputs[n]) if n in outputs else ""
-        cells.append(Cell(source.rstrip(), output, errors.get(n, ""), n))
+        run = n in generated or source.lstrip().startswith("%%oci")
+        cells.append(Cell(source.rstrip(), output, errors.get(n, ""), n, run))
     variables, modules = user_variables(namespace, hidden, samples)
     last = cells[-1].error if cells and cells[-1].error else None
     return NotebookContext(cells, variables, modules, last)

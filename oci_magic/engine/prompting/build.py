@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Optional, Sequence, Tuple
 
 from ...backends.base import Message, Prompt
 from ...context.notebook import Count, NotebookContext
-from .history import Window, layout
+from .history import Window, layout, new_data
 from .render import SYSTEM_PROMPT, task_section
 from .turns import Conversation, continue_from
 
@@ -48,7 +48,9 @@ def first_prompt(task: str, notebook: NotebookContext, window: Window, conversat
     spec, gen = settings.context, settings.generation
     count = tokens.count
     system, asked = count(SYSTEM_PROMPT), count(task)
-    if spec.continues and settings.continue_runs:
+    # focused, a run after new data lays the notebook out from that data on instead (the transcript
+    # holds earlier tasks); a follow-up (no new data since the last run) continues it
+    if spec.continues and settings.continue_runs and not new_data(notebook, spec):
         limit = token_budget(tokens.n_ctx, gen.max_tokens, settings.rounds, 0, settings.feedback_tokens)
         if spec.token_budget:
             limit = min(limit, system + asked + spec.token_budget)
@@ -62,7 +64,7 @@ def first_prompt(task: str, notebook: NotebookContext, window: Window, conversat
         budget = min(budget, spec.token_budget)
     context, window = layout(notebook, spec, budget, count, tokens.blocks or count, window, task)
     # the task last and on its own: prefill reads everything before it while the kernel is idle
-    parts = list(context.history) + ([context.volatile] if context.volatile else []) + [task_section(task)]
+    parts = context.parts + [task_section(task)]
     return with_system(parts), window
 
 

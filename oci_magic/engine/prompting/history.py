@@ -44,6 +44,7 @@ class ContextSpec:
     variables: bool = True
     token_budget: Optional[int] = None  # None: sized from n_ctx, max_tokens and rounds
     samples: int = 0  # first values shown for each table column and array
+    focus: bool = False  # after new data since the last %%oci: from it on, plus what the task names (``focused``)
 
     @property
     def continues(self) -> bool:
@@ -78,14 +79,21 @@ class Window:
 
 @dataclass
 class PromptContext:
-    """The laid-out context: ``history`` parts (stable, append-only), then the ``volatile`` text."""
+    """The laid-out context: ``history`` parts (stable, append-only), then the ``volatile`` text
+    (variables, last error), then what the task ``picked`` (a part of its own: prefill, which
+    knows no task, reads the others token for token)."""
 
     history: List[str] = field(default_factory=list)
     volatile: str = ""
+    picked: str = ""
 
     @property
     def text(self) -> str:
-        return "".join(self.history) + self.volatile
+        return "".join(self.history) + self.volatile + self.picked
+
+    @property
+    def parts(self) -> List[str]:
+        return list(self.history) + [p for p in (self.volatile, self.picked) if p]
 
 
 class BlockCounts:
@@ -142,11 +150,12 @@ def layout(context: NotebookContext, spec: ContextSpec, budget: int, count: Coun
     blocks (memoized), ``count`` everything else."""
     reserve = budget // VARIABLE_SHARE  # the volatile part's share
     cells = context.cells
+    start = focused(context, spec)
     if spec.cells is not None:  # "the last N cells": the user asked for a sliding window
         cells = cells[len(cells) - spec.cells:] if spec.cells else []
         shown = fit_newest(cells, budget - reserve, blocks)
-    else:
-        shown, window = select(window, cells, budget - reserve, blocks)
+    else:  # focused: the cut moves up to where the focus starts (only forward: prefill lays out the same)
+        shown, window = select(replace(window, cut=max(window.cut, start or 0)), cells, budget - reserve, blocks)
     history: List[str] = []
     if shown:
         history = [HEAD_CUT if shown[0] is not cells[0] and spec.cells is None else HEAD]
@@ -163,20 +172,48 @@ def layout(context: NotebookContext, spec: ContextSpec, budget: int, count: Coun
     variables, left_out = "", []
     if spec.variables:
         share = max(0, reserve - used)
-        variables, left_out = render_variables(context, share - share // 3 if older else share, count)
+        # focused, the variables the shown cells use get their summaries; the others are named bare
+        wanted = mentioned(*(c.source for c in shown)) if start is not None else None
+        variables, left_out = render_variables(context, share - share // 3 if older else share, count, wanted)
         used += count(variables)
     volatile = [text for text in (variables, error) if text]
-    relevant = _relevant(older, names)
+    picks: List[str] = []
+    relevant = _relevant(older, names) if start is None else [  # focused: not where a shown cell binds it anew
+        c for c in _relevant(cells, names, newest=True) if older and c.number <= older[-1].number]
     if relevant:
         picked = fit_newest(relevant, reserve - used, blocks)
         if picked:
             text = "## Earlier cells that define names used here\n\n" + "".join(block(c) for c in picked).rstrip()
-            volatile.append(text)
+            picks.append(text)
             used += count(text)
     named = named_variables(context, names.intersection(left_out), reserve - used, count)
     if named:
-        volatile.append(named)
-    return PromptContext(history, "\n\n".join(volatile) + "\n\n" if volatile else ""), window
+        picks.append(named)
+    joined = lambda texts: "\n\n".join(texts) + "\n\n" if texts else ""  # noqa: E731
+    return PromptContext(history, joined(volatile), joined(picks)), window
+
+
+def focused(context: NotebookContext, spec: ContextSpec) -> Optional[int]:
+    """Where a focused layout starts, or None (not focused, or no earlier run). A long notebook
+    worked through with many ``%%oci`` cells holds many unrelated tasks: the cells run since the
+    last ``%%oci`` that make new data start the current one, so the layout starts after that run;
+    with no such cell (a follow-up: "now as a bar chart") it starts at the run itself. What came
+    before is shown where the task or the last error names it: about what a fresh kernel shows."""
+    if not spec.focus or spec.cells is not None:
+        return None
+    runs = [i for i, c in enumerate(context.cells) if c.generated]
+    if not runs:
+        return None
+    since = context.cells[runs[-1] + 1:]
+    new = [c for c in since if defined_names(c.source, bound=True)]
+    return since[0].number if new else context.cells[runs[-1]].number
+
+
+def new_data(context: NotebookContext, spec: ContextSpec) -> bool:
+    """Whether a focused run starts after the last ``%%oci`` (cells since made new data), so it is
+    laid out afresh; otherwise it is a follow-up, which continues the last run's conversation."""
+    start = focused(context, spec)
+    return start is not None and not any(c.generated for c in context.cells if c.number == start)
 
 
 def fit_newest(cells: List[Cell], budget: int, count: Count) -> List[Cell]:
@@ -195,8 +232,10 @@ def mentioned(*texts: str) -> Set[str]:
 
 
 @functools.lru_cache(maxsize=4096)
-def defined_names(source: str) -> FrozenSet[str]:
-    """Top-level names a cell binds (assignments, defs, classes, imports); empty if it does not parse."""
+def defined_names(source: str, bound: bool = False) -> FrozenSet[str]:
+    """Top-level names a cell binds (assignments, defs, classes, imports) or, unless ``bound``,
+    changes (``df['x'] = …``: a cell that adds a column is not where ``df`` comes from); empty if
+    it does not parse."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
@@ -209,7 +248,7 @@ def defined_names(source: str) -> FrozenSet[str]:
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
         else:
             for target in _targets(node):
-                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+                names.update(n.id for n in (_bound(target) if bound else ast.walk(target)) if isinstance(n, ast.Name))
     return frozenset(names)
 
 
@@ -225,5 +264,24 @@ def _targets(node: ast.AST) -> Iterable[ast.AST]:
     return []
 
 
-def _relevant(cells: List[Cell], names: Set[str]) -> List[Cell]:
-    return [c for c in cells if names & defined_names(c.source)] if names else []
+def _bound(target: ast.AST) -> Iterable[ast.AST]:
+    """The names a target binds: itself, or those it unpacks to (not a subscript's or attribute's)."""
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [n for element in target.elts for n in _bound(element)]
+    if isinstance(target, ast.Starred):
+        return _bound(target.value)
+    return [target]
+
+
+def _relevant(cells: List[Cell], names: Set[str], newest: bool = False) -> List[Cell]:
+    """The cells that define a name in ``names``; ``newest``: only the last cell defining each
+    (a session redefines ``df`` task after task; the older definitions are stale)."""
+    if not names:
+        return []
+    if not newest:
+        return [c for c in cells if names & defined_names(c.source)]
+    last: Dict[str, int] = {}
+    for i, cell in enumerate(cells):
+        for name in names & defined_names(cell.source, bound=True):
+            last[name] = i
+    return [cells[i] for i in sorted(set(last.values()))]

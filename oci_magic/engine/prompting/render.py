@@ -4,7 +4,7 @@ volatile text (no execution counts, no timestamps), so the same notebook renders
 tokens run after run."""
 from __future__ import annotations
 
-from typing import Collection, Dict, Iterable, List, Sequence, Tuple
+from typing import Collection, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ...context.notebook import Cell, Count, NotebookContext
 from ...text import clip, strip_ansi
@@ -58,24 +58,29 @@ def error_section(error: str) -> str:
     return "## Last error\n" + clip(strip_ansi(error), ERROR_CHARS)
 
 
-def render_variables(context: NotebookContext, budget: int, count: Count) -> Tuple[str, List[str]]:
-    """The variables within ``budget``, in name order, and the names whose summaries had no room.
-    When they do not all fit (a long session holds many), the names left over are still listed
-    bare, as far as they fit: the model knows they exist. Independent of the task, so prefill,
-    which lays the notebook out before the task is known, reads the same text."""
+def render_variables(context: NotebookContext, budget: int, count: Count,
+                     wanted: Optional[Collection[str]] = None) -> Tuple[str, List[str]]:
+    """The variables within ``budget``, in name order, and the names whose summaries had no room
+    (or, given ``wanted``, were not among those). When they do not all fit (a long session holds
+    many), the names left over are still listed bare, as far as they fit: the model knows they
+    exist. Independent of the task, so prefill, which lays the notebook out before the task is
+    known, reads the same text."""
     head = [modules_line(context.modules)] if context.modules else []
-    lines = [variable_line(n, s) for n, s in context.variables]
-    if not head and not lines:
+    summarized = [(n, s) for n, s in context.variables if wanted is None or n in wanted]
+    others = [n for n, _ in context.variables if wanted is not None and n not in wanted]
+    lines = [variable_line(n, s) for n, s in summarized]
+    if not head and not lines and not others:
         return "", []
     used = sum(count(line) for line in head)
     costs = [count(line) for line in lines]
-    rest: List[str] = []
-    if used + sum(costs) > budget:
+    rest: List[str] = others
+    if used + sum(costs) > budget or others:
         # room for the bare names first (a third at most): that a name exists is worth more than a summary
         bare = min(count(OTHERS) + sum(count(n) + 1 for n, _ in context.variables), budget // 3)
         kept = fitting(costs, budget - bare - used)
         used += sum(costs[:kept])
-        rest = [n for n, _ in context.variables[kept:]]
+        left = set(others).union(n for n, _ in summarized[kept:])
+        rest = [n for n, _ in context.variables if n in left]
         lines = lines[:kept] + [_others(rest, budget - used, count)]
     return "## Variables in the kernel\n" + "\n".join(head + lines), rest
 
