@@ -299,3 +299,13 @@ def test_a_run_that_left_no_code_still_marks_where_the_focus_starts():
     context, window = focused_layout("sum fresh_table", True, inputs, {}, {"old_table": [1, 2], "fresh_table": [3, 4]})
     assert "".join(context.history) == history.HEAD_CUT + "```python\nfresh_table = [3, 4]\n```\n\n"
     assert "- also defined (summaries left out): old_table" in context.volatile
+
+
+def test_the_inserted_code_run_again_is_still_a_follow_up():
+    from oci_magic.engine.headers import inserted
+
+    again = inserted("success", 1, 3, "m") + "\nlast_total = sum(sales)"
+    gathered = ctx.gather(SESSION[:7] + [again, "CURRENT"], {}, {}, SESSION_CODE, 8, SESSION_NS)
+    assert not history.new_data(gathered, ContextSpec(focus=True))  # continued, like a follow-up
+    with_data = ctx.gather(SESSION[:7] + [again, "more = 1", "CURRENT"], {}, {}, SESSION_CODE, 9, SESSION_NS)
+    assert history.new_data(with_data, ContextSpec(focus=True))

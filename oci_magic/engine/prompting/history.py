@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 from ...context.notebook import Cell, Count, NotebookContext
+from ..headers import is_inserted
 from .render import block, error_section, named_variables, render_variables
 
 HEAD = "## Notebook so far\n\n"
@@ -155,7 +156,8 @@ def layout(context: NotebookContext, spec: ContextSpec, budget: int, count: Coun
         cells = cells[len(cells) - spec.cells:] if spec.cells else []
         shown = fit_newest(cells, budget - reserve, blocks)
     else:  # focused: the cut moves up to where the focus starts (only forward: prefill lays out the same)
-        shown, window = select(replace(window, cut=max(window.cut, start or 0)), cells, budget - reserve, blocks)
+        cut = max(window.cut, start.number if start else 0)
+        shown, window = select(replace(window, cut=cut), cells, budget - reserve, blocks)
     history: List[str] = []
     if shown:
         history = [HEAD_CUT if shown[0] is not cells[0] and spec.cells is None else HEAD]
@@ -193,27 +195,28 @@ def layout(context: NotebookContext, spec: ContextSpec, budget: int, count: Coun
     return PromptContext(history, joined(volatile), joined(picks)), window
 
 
-def focused(context: NotebookContext, spec: ContextSpec) -> Optional[int]:
-    """Where a focused layout starts, or None (not focused, or no earlier run). A long notebook
-    worked through with many ``%%oci`` cells holds many unrelated tasks: the cells run since the
-    last ``%%oci`` that make new data start the current one, so the layout starts after that run;
-    with no such cell (a follow-up: "now as a bar chart") it starts at the run itself. What came
-    before is shown where the task or the last error names it: about what a fresh kernel shows."""
+def focused(context: NotebookContext, spec: ContextSpec) -> Optional[Cell]:
+    """The cell a focused layout starts at, or None (not focused, or no earlier run). A long
+    notebook worked through with many ``%%oci`` cells holds many unrelated tasks: cells run since
+    the last ``%%oci`` that make new data start the current one, so the layout starts after that
+    run; with none (a follow-up: "now as a bar chart"; the run's inserted code run again) it starts
+    at the run itself. What came before is shown where the task or the last error names it: about
+    what a fresh kernel shows."""
     if not spec.focus or spec.cells is not None:
         return None
     runs = [i for i, c in enumerate(context.cells) if c.generated]
     if not runs:
         return None
     since = context.cells[runs[-1] + 1:]
-    new = [c for c in since if defined_names(c.source, bound=True)]
-    return since[0].number if new else context.cells[runs[-1]].number
+    new = any(defined_names(c.source, bound=True) and not is_inserted(c.source) for c in since)
+    return since[0] if new else context.cells[runs[-1]]
 
 
 def new_data(context: NotebookContext, spec: ContextSpec) -> bool:
     """Whether a focused run starts after the last ``%%oci`` (cells since made new data), so it is
     laid out afresh; otherwise it is a follow-up, which continues the last run's conversation."""
     start = focused(context, spec)
-    return start is not None and not any(c.generated for c in context.cells if c.number == start)
+    return start is not None and not start.generated
 
 
 def fit_newest(cells: List[Cell], budget: int, count: Count) -> List[Cell]:
