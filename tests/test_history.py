@@ -214,13 +214,13 @@ def focused_layout(task, focus=True, inputs=SESSION, generated=SESSION_CODE, nam
 def test_focus_starts_with_the_new_data_since_the_last_run_and_adds_what_the_task_names():
     context, window = focused_layout("plot prices against scores")
     shown = "".join(context.history)
-    assert shown == history.HEAD_CUT + "```python\nprices = [3, 4]\n```\n\n" and window.cut == 7
-    earlier = context.picked.split("## Earlier cells that define names used here")[1]
-    assert "scores = {'x': 3}" in earlier and "df" not in earlier  # the one cell the task names, after the variables
-    # summaries for what the shown cells use; the other variables by name
-    assert "- prices: list" in context.volatile and "- last_total" not in context.volatile
-    assert "- also defined (summaries left out): df, last_total, ranked, sales, scores, total" in context.volatile
-    assert "## Variables the task names\n- scores: dict" in context.picked
+    assert shown == history.HEAD + "```python\nprices = [3, 4]\n```\n\n" and window.cut == 7  # headed as a fresh kernel's
+    # the variables the shown cells use, then (after them: the task's own part) those the task names;
+    # no older cell's code, no list of the other names
+    assert "- prices: list" in context.volatile and "scores" not in context.volatile
+    assert context.picked == "## Variables the task names\n- scores: dict len=1 keys: 'x'\n\n"
+    for absent in ("scores = {'x': 3}", "last_total", "ranked", "also defined", "Earlier cells"):
+        assert absent not in context.text
 
 
 def test_a_follow_up_sees_the_last_run():
@@ -231,13 +231,14 @@ def test_a_follow_up_sees_the_last_run():
     assert "- last_total: 3" in context.volatile and "- sales: list" in context.volatile
 
 
-def test_focus_picks_only_the_newest_cell_that_defines_a_name():
-    context, _ = focused_layout("print df")  # cells 1 and 5 both define df; 5 is the newest
-    assert "'b': [5]" in context.picked and "'a': [1, 2]" not in context.text
-    inputs = SESSION[:5] + ["df = pd.DataFrame({'c': [7]})", "CURRENT"]  # the run in cell 4, then df anew
-    gathered = ctx.gather(inputs, {}, {}, SESSION_CODE, 6, SESSION_NS)
-    context, _ = history.layout(gathered, ContextSpec(focus=True), 10_000, words, words, history.Window(), "print df")
-    assert "Earlier cells" not in context.text  # the newest one is shown: no stale older definition
+def test_focus_shows_what_an_older_name_holds_not_the_cells_that_made_it():
+    """In a session the cells before the start are often earlier answers that made up their own
+    data; a plain word of the task ("a", "sales") names them as often as the task means them."""
+    context, _ = focused_layout("print df and sales")  # cells 1 and 5 define df, 5 also sales
+    assert "pd.DataFrame" not in context.text and "sum a" not in context.text
+    assert "## Variables the task names\n- df: 1\n- sales: list" in context.picked
+    unfocused, _ = focused_layout("print df and sales", focus=False)
+    assert "'b': [5]" in unfocused.text  # without focus the newest cells are shown as before
 
 
 def test_focus_changes_nothing_before_the_first_run():
@@ -260,7 +261,7 @@ def test_a_run_after_new_data_is_laid_out_afresh_and_a_follow_up_continues(ip, m
     assert len(calls[1]) == 2  # system + one user message: laid out afresh, not continued
     second = calls[1][1].content  # new data since the first run: it starts there
     assert "unrelated = 'x'" in second and "make a" not in second and "first_data = [1, 2]" not in second
-    assert "- also defined (summaries left out): a, first_data" in second
+    assert "first_data" not in second and "## Notebook so far\n" in second  # as a fresh kernel would show it
     # right after the second run, nothing new: a follow-up, which continues that run's conversation
     assert tuple(calls[2][: len(calls[1]) + 1]) == (*calls[1], Message.of("assistant", fenced("b = a + 1")))
     assert calls[2][-1].content.endswith("## Task\nmake c") and "make a" not in calls[2][-1].content
@@ -283,22 +284,22 @@ def test_prefill_reads_a_focused_prompt_up_to_what_the_task_picks():
     assert len(ran) == len(read) == 2 and ran[0] == read[0]  # not continued: system + one user message
     common = read[1].parts[:-1]  # all but the (empty) task: the history, cell by cell, and the variables
     assert ran[1].parts[: len(common)] == common and len(ran[1].parts) == len(common) + 2
-    assert "scores = {'x': 3}" in ran[1].parts[-2] and "scores = {'x': 3}" not in read[1].content  # what the task picks
+    assert "- scores: dict" in ran[1].parts[-2] and "scores" not in read[1].content  # what the task picks
 
 
-def test_focus_shows_where_a_name_comes_from_not_the_run_that_added_a_column():
+def test_a_follow_up_laid_out_afresh_shows_the_last_run_and_what_its_names_hold():
     inputs = ["", "import pandas as pd", "prices = pd.DataFrame({'p': ['$1', '$2']})", "%%oci\nclean"]
     generated = {3: "# clean\nprices['value'] = prices['p'].str.strip('$').astype(float)"}
     context, _ = focused_layout("add tax to prices", True, inputs, generated, {"prices": 1})
     assert "prices['value']" in "".join(context.history)  # the last run, shown
-    assert "prices = pd.DataFrame({'p': ['$1', '$2']})" in context.picked  # and the cell that made prices
+    assert "- prices: 1" in context.volatile and "pd.DataFrame({'p'" not in context.text
 
 
 def test_a_run_that_left_no_code_still_marks_where_the_focus_starts():
     inputs = ["", "old_table = [1, 2]", "%%oci\nsomething that failed", "fresh_table = [3, 4]"]
     context, window = focused_layout("sum fresh_table", True, inputs, {}, {"old_table": [1, 2], "fresh_table": [3, 4]})
-    assert "".join(context.history) == history.HEAD_CUT + "```python\nfresh_table = [3, 4]\n```\n\n"
-    assert "- also defined (summaries left out): old_table" in context.volatile
+    assert "".join(context.history) == history.HEAD + "```python\nfresh_table = [3, 4]\n```\n\n"
+    assert "old_table" not in context.text
 
 
 def test_the_inserted_code_run_again_is_still_a_follow_up():
@@ -309,3 +310,16 @@ def test_the_inserted_code_run_again_is_still_a_follow_up():
     assert not history.new_data(gathered, ContextSpec(focus=True))  # continued, like a follow-up
     with_data = ctx.gather(SESSION[:7] + [again, "more = 1", "CURRENT"], {}, {}, SESSION_CODE, 9, SESSION_NS)
     assert history.new_data(with_data, ContextSpec(focus=True))
+
+
+def test_a_plain_word_of_one_letter_does_not_name_a_variable():
+    """In one session the 0.5B's answers copied the cell that made ``a`` (picked for "add a
+    column") and each became the next one's source: a one-letter name counts written as code."""
+    assert "a" not in history.task_names("Add a 3-day moving average as a column named ma3.")
+    for task in ("print a[0]", "use `a`", "b = a + 1", "what is a.shape", "mean of (a, b)"):
+        assert "a" in history.task_names(task), task
+    assert {"df", "sales"} <= history.task_names("merge df with sales")
+    inputs = ["", "a = [1, 2]", "%%oci\nmake a", "stock = [3]"]
+    context, _ = focused_layout("Add a moving average of stock", True, inputs, {2: "# make a\na = [1, 2]"},
+                                {"a": [1, 2], "stock": [3]})
+    assert "- a:" not in context.text and "- stock: list" in context.volatile

@@ -55,6 +55,23 @@ def test_an_uncalled_function_is_called_on_the_tasks_examples():
     assert exercise(task, called, {"slugify": lambda t: 1 / 0}) is None
 
 
+def test_every_example_a_function_gets_wrong_is_fed_back_with_how_many():
+    task = "Write tax(x), e.g. tax(0) -> 0, tax(10) -> 12, tax(100) -> 120."
+    namespace = {}
+    code = "def tax(x):\n    return x + 2"  # right for 10 alone
+    ran(code, namespace)
+    missed = exercise(task, code, namespace)
+    assert "2 of 3 give the wrong result" in missed and "tax(10)" not in missed
+    for line in ("tax(0) returned 2, but the task says it should give 0",
+                 "tax(100) returned 102, but the task says it should give 120"):
+        assert line in missed
+    half = "def tax(x):\n    return x * 6 // 5 if x < 50 else x"
+    ran(half, namespace)
+    missed = exercise(task, half, namespace)
+    assert "1 of 3 give the wrong result" in missed and "tax(100) returned 100" in missed
+    assert examples(task, "tax")[1][3] == 12  # "12, tax(100)" is 12, not the tuple (12,)
+
+
 def test_without_examples_a_function_of_one_parameter_meets_the_data_the_task_names():
     task = "Write a function clean_phone(s) that turns phone numbers like the ones in samples into '555-123-4567'."
     namespace = {"samples": ["(555) 123-4567", "12345"]}
@@ -70,6 +87,9 @@ def test_examples_in_the_forms_users_write():
     found = examples("e.g. f([1, 2], k=2) -> [3] and f('x') returns 'y'.", "f")
     assert [(t, w) for t, _, _, w in found] == [("f([1, 2], k=2)", [3]), ("f('x')", "y")]
     assert examples("f(data) -> a cleaned frame", "f") == []  # neither side a literal
+    assert examples("f(2) returns True and f(3) returns False", "f")[0][3] is True
+    for text in ("f(5, 19) -> 19 - 5 - 6 = 8", "f([1, 3]) == 1 + 9 = 10", 'f(["a"]) == ""aaa""'):
+        assert examples(text, "f") == [], text  # a literal that starts an expression is not the result
 
 
 def test_a_function_that_loops_forever_is_stopped():

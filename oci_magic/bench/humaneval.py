@@ -6,27 +6,26 @@ isolation that survives all of these (a thread cannot be killed; ``signal.alarm`
 interrupt C code and is Unix-only). The subprocess reports the error as JSON, shaped like the
 in-kernel executor's so the feedback text is the same.
 
-Feedback modes: ``self`` runs the docstring's ``>>>`` examples (what a user could know), ``oracle``
-runs the hidden ``check`` tests (the OpenCodeInterpreter paper's execution-feedback setting).
-pass@1 is always judged by the hidden tests.
+Feedback modes (:mod:`.problems`): ``self`` runs the docstring's examples (what a user could
+know), ``oracle`` runs the hidden ``check`` tests (the OpenCodeInterpreter paper's
+execution-feedback setting). pass@1 is always judged by the hidden tests.
 """
 from __future__ import annotations
 
-import doctest
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import replace
-from typing import Dict, List, Tuple
+from typing import Dict
 
 from ..engine.session import Session
 from ..engine.settings import OciConfig
 from ..errors import OciError
 from ..execution.result import Execution, Executor
+from .problems import oracle_tests, program, self_tests
 
 TIMEOUT = 10.0
 MEMORY = 2 << 30  # bytes of address space a candidate may take (POSIX), so one cannot swap the machine out
@@ -84,53 +83,6 @@ def run_isolated(program: str, timeout: float = TIMEOUT) -> Execution:
     data = json.loads(result)
     return Execution(ok=data["ok"], ename=data.get("ename"), evalue=data.get("evalue"),
                      traceback=data.get("traceback", []), stdout_tail=out)
-
-
-def program(problem: Dict[str, str], code: str) -> str:
-    """The prompt's definitions (imports, helpers, the stub), then the model's code.
-
-    A reply that defines the function replaces the stub; a reply that is only a body completes it."""
-    prompt = problem["prompt"]
-    if re.search(rf"^def\s+{re.escape(problem['entry_point'])}\s*\(", code, re.M):
-        return prompt + "\n    pass\n\n" + code + "\n"
-    body = code if code.startswith((" ", "\t")) else "\n".join("    " + line for line in code.splitlines())
-    return prompt + body + "\n"
-
-
-def examples(problem: Dict[str, str]) -> List[Tuple[str, str]]:
-    """The docstring's ``>>> call`` / expected-output pairs."""
-    try:
-        found = doctest.DocTestParser().get_examples(problem["prompt"])
-    except ValueError:
-        return []
-    pairs = []
-    for example in found:
-        # the docstring's closing quotes often sit right under the last expected line
-        want = "\n".join(l for l in example.want.strip().splitlines() if l.strip() not in ('"""', "'''")).strip()
-        if want:
-            pairs.append((example.source.strip(), want))
-    return pairs
-
-
-_SELF_CHECK = """
-def _oci_check(source, call, want_text):
-    got = call()
-    try:
-        same = got == eval(want_text)
-    except Exception:
-        same = repr(got) == want_text
-    if not same:
-        raise AssertionError(f"{source} returned {got!r}, expected {want_text}")
-"""
-
-
-def self_tests(problem: Dict[str, str]) -> str:
-    checks = [f"_oci_check({source!r}, lambda: {source}, {want!r})" for source, want in examples(problem)]
-    return _SELF_CHECK + "\n".join(checks) + "\n"
-
-
-def oracle_tests(problem: Dict[str, str]) -> str:
-    return "\n" + problem["test"] + f"\ncheck({problem['entry_point']})\n"
 
 
 def passes(problem: Dict[str, str], code: str, timeout: float = TIMEOUT) -> bool:

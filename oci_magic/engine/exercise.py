@@ -46,6 +46,7 @@ def examples(task: str, name: str) -> List[Tuple[str, tuple, dict, Any]]:
 
 
 _NONE = object()
+_GOES_ON = re.compile(r"\s*[-+*/%<>=&|^@]|[\w'\"]")
 
 
 def _call(text: str) -> Optional[Tuple[tuple, dict]]:
@@ -62,10 +63,14 @@ def _literal_prefix(text: str) -> Any:
     """The longest start of ``text`` that is a Python literal ("'hello-world'." -> 'hello-world')."""
     text = text.strip()
     for end in range(min(len(text), 300), 0, -1):
+        if text[:end].rstrip().endswith(","):  # "f(1) -> 2, f(2) -> 4": the 2, not the tuple (2,)
+            continue
         try:
-            return ast.literal_eval(text[:end].strip())
+            value = ast.literal_eval(text[:end].strip())
         except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
             continue
+        # "-> 19 - 5 - 6 = 8", '== ""abc""': the literal starts an expression, it is not the result
+        return _NONE if _GOES_ON.match(text, len(text[:end].rstrip())) else value
     return _NONE
 
 
@@ -92,14 +97,17 @@ def exercise(task: str, code: str, namespace: Mapping[str, Any], seconds: float 
         if not callable(function):
             continue
         tried = examples(task, name)
+        wrong = []
         for text, args, kwargs, want in tried:
             done = call(function, args, kwargs, seconds)
             if not done.ok:
                 return _raised(name, text, done)
             if not same(done.value, want):
-                return (f"The code defines {name} but does not call it, so it was called on the task's example: "
-                        f"{text} returned {_short(done.value)}, but the task says it should give {want!r}. "
-                        f"Fix {name} so that it does.")
+                wrong.append(f"{text} returned {_short(done.value)}, but the task says it should give {want!r}")
+        if wrong:  # every example it gets wrong (of how many): where the bug is
+            head = f"The code defines {name} but does not call it, so it was called on the task's example"
+            head += ": " if len(tried) == 1 else f"s; {len(wrong)} of {len(tried)} give the wrong result:\n- "
+            return head + "\n- ".join(wrong) + f".\nFix {name} so that it gives what the task says."
         if tried:
             continue
         for text, args in _on_data(task, name, params, namespace):

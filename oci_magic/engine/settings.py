@@ -142,12 +142,12 @@ class OciConfig(Configurable):
                                     "earlier %%oci cells as their task and the code that worked, the variables, the "
                                     "last error. Only while the conversation fits context_tokens: past it, afresh.").tag(config=True)
     focus = Bool(True, help="A %%oci after cells that made new data since the last %%oci sees the notebook from "
-                            "those cells on, the earlier cells that make the names its task or the last error uses, "
-                            "summaries of the variables those use and the others by name: about what a fresh kernel "
-                            "shows, not the earlier tasks' conversation. A follow-up (no new data since) continues the "
-                            "conversation (continue_runs). In one long session (oci bench notebooks --mode session) it "
-                            "solved as many or more tasks, a third faster. False: the newest cells up to "
-                            "context_tokens, and continue_runs for every later run.").tag(config=True)
+                            "those cells on, summaries of the variables those cells use and of the earlier ones its "
+                            "task or the last error names: about what a fresh kernel shows, not the earlier cells' "
+                            "code or the earlier tasks' conversation. A follow-up (no new data since) continues the "
+                            "conversation (continue_runs). In one long session (oci bench notebooks --mode session) "
+                            "the 1.5B solved as many stand-alone tasks as in fresh kernels, each faster. False: the "
+                            "newest cells up to context_tokens, and continue_runs for every later run.").tag(config=True)
     exercise = Bool(True, help="When code that ran defines a function it never calls, call it on the task's examples "
                                "(f(x) -> y, >>> lines) or on the notebook's data its parameters fit; an exception or a "
                                "result other than the example's is fed back.").tag(config=True)

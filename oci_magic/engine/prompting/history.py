@@ -12,8 +12,9 @@ previous call. So the context is split in two:
   they were laid out, so it depends on the cells alone: a new kernel on the same notebook (the
   disk cache) cuts where the old one did.
 * **volatile** -- what changes each run: the variables, the last error, then what the task picks
-  (older cells before the cut that define names the task or the error mention, the summaries of
-  named variables the list had no room for), so prefill, which knows no task, reads all the rest.
+  (older cells before the cut that define names the task or the error mention -- focused, none --
+  and the summaries of named variables the list left out), so prefill, which knows no task, reads
+  all the rest.
 
 Each history part is tokenized on its own (a tokenizing backend honours a message's parts), so its
 tokens do not depend on what follows it.
@@ -159,29 +160,32 @@ def layout(context: NotebookContext, spec: ContextSpec, budget: int, count: Coun
         cut = max(window.cut, start.number if start else 0)
         shown, window = select(replace(window, cut=cut), cells, budget - reserve, blocks)
     history: List[str] = []
-    if shown:
-        history = [HEAD_CUT if shown[0] is not cells[0] and spec.cells is None else HEAD]
+    if shown:  # focused, the start is chosen, not a cut for room: headed as a fresh kernel's notebook
+        history = [HEAD_CUT if shown[0] is not cells[0] and spec.cells is None and start is None else HEAD]
         history += [block(c) for c in shown]
 
     # What does not depend on the task comes first, so prefill (it lays the notebook out before the
     # task is known) reads it too: the variables, on a share fixed before the task is looked at, and
     # the last error. Then what the task picks: older cells (before the cut) that define names it
     # uses, and the summaries of the variables it names that the list had no room for.
+    # Focused, what came before the start is only the summaries of the variables the task names:
+    # an older cell's code, in a session often an earlier answer that made up its own data, and
+    # picked by a plain word of the task ("monthly sales", "a list"), cost the small model answers
+    # (docs/benchmarks.md, 2026-12-06); a summary says what a name holds.
     error = error_section(context.last_error) if context.last_error else ""
     used = count(error)
-    older = [c for c in cells if c.number < (shown[0].number if shown else 1 << 60)]
-    names = mentioned(task, context.last_error or "")
+    older = [c for c in cells if c.number < (shown[0].number if shown else 1 << 60)] if start is None else []
+    names = task_names(task) | mentioned(context.last_error or "")
     variables, left_out = "", []
     if spec.variables:
         share = max(0, reserve - used)
-        # focused, the variables the shown cells use get their summaries; the others are named bare
+        # focused, only the variables the shown cells use are listed (what the task names follows)
         wanted = mentioned(*(c.source for c in shown)) if start is not None else None
         variables, left_out = render_variables(context, share - share // 3 if older else share, count, wanted)
         used += count(variables)
     volatile = [text for text in (variables, error) if text]
     picks: List[str] = []
-    relevant = _relevant(older, names) if start is None else [  # focused: not where a shown cell binds it anew
-        c for c in _relevant(cells, names, newest=True) if older and c.number <= older[-1].number]
+    relevant = _relevant(older, names)
     if relevant:
         picked = fit_newest(relevant, reserve - used, blocks)
         if picked:
@@ -200,8 +204,8 @@ def focused(context: NotebookContext, spec: ContextSpec) -> Optional[Cell]:
     notebook worked through with many ``%%oci`` cells holds many unrelated tasks: cells run since
     the last ``%%oci`` that make new data start the current one, so the layout starts after that
     run; with none (a follow-up: "now as a bar chart"; the run's inserted code run again) it starts
-    at the run itself. What came before is shown where the task or the last error names it: about
-    what a fresh kernel shows."""
+    at the run itself. What came before appears only as summaries of the variables the task or the
+    last error names: about what a fresh kernel shows."""
     if not spec.focus or spec.cells is not None:
         return None
     runs = [i for i, c in enumerate(context.cells) if c.generated]
@@ -232,6 +236,18 @@ def fit_newest(cells: List[Cell], budget: int, count: Count) -> List[Cell]:
 
 def mentioned(*texts: str) -> Set[str]:
     return {w for text in texts for w in _WORD.findall(text)}
+
+
+def task_names(task: str) -> Set[str]:
+    """The names a task's words may mean. A one-letter word counts only written as code (`a`,
+    a[0], a.sum(), a = ...): "add a column" does not mean the array ``a``."""
+    words = mentioned(task)
+    return {w for w in words if len(w) > 1 or _as_code(w).search(task)}
+
+
+def _as_code(letter: str) -> "re.Pattern[str]":
+    """`a`, a[0], a(, a = , a.b, (a, +a: the letter used as a name, not as a word or in quotes."""
+    return re.compile(rf"`{letter}`|(?<!')\b{letter}(?:\s*[\[(=]|\.\w)|[\[(,=+*/-]\s*{letter}\b(?!')")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -276,15 +292,6 @@ def _bound(target: ast.AST) -> Iterable[ast.AST]:
     return [target]
 
 
-def _relevant(cells: List[Cell], names: Set[str], newest: bool = False) -> List[Cell]:
-    """The cells that define a name in ``names``; ``newest``: only the last cell defining each
-    (a session redefines ``df`` task after task; the older definitions are stale)."""
-    if not names:
-        return []
-    if not newest:
-        return [c for c in cells if names & defined_names(c.source)]
-    last: Dict[str, int] = {}
-    for i, cell in enumerate(cells):
-        for name in names & defined_names(cell.source, bound=True):
-            last[name] = i
-    return [cells[i] for i in sorted(set(last.values()))]
+def _relevant(cells: List[Cell], names: Set[str]) -> List[Cell]:
+    """The cells that define a name in ``names``."""
+    return [c for c in cells if names & defined_names(c.source)] if names else []

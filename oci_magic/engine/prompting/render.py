@@ -60,29 +60,30 @@ def error_section(error: str) -> str:
 
 def render_variables(context: NotebookContext, budget: int, count: Count,
                      wanted: Optional[Collection[str]] = None) -> Tuple[str, List[str]]:
-    """The variables within ``budget``, in name order, and the names whose summaries had no room
-    (or, given ``wanted``, were not among those). When they do not all fit (a long session holds
-    many), the names left over are still listed bare, as far as they fit: the model knows they
-    exist. Independent of the task, so prefill, which lays the notebook out before the task is
-    known, reads the same text."""
+    """The variables within ``budget``, in name order, and the names left out: those whose
+    summaries had no room and, given ``wanted``, those not among it. When the summaries do not all
+    fit (a long session holds many), the names they leave are still listed bare, as far as they
+    fit: the model knows they exist. Names not ``wanted`` are not listed at all (a focused prompt
+    shows about what a fresh kernel would). Independent of the task, so prefill, which lays the
+    notebook out before the task is known, reads the same text."""
     head = [modules_line(context.modules)] if context.modules else []
     summarized = [(n, s) for n, s in context.variables if wanted is None or n in wanted]
     others = [n for n, _ in context.variables if wanted is not None and n not in wanted]
     lines = [variable_line(n, s) for n, s in summarized]
-    if not head and not lines and not others:
-        return "", []
+    if not head and not lines:
+        return "", others
     used = sum(count(line) for line in head)
     costs = [count(line) for line in lines]
-    rest: List[str] = others
-    if used + sum(costs) > budget or others:
+    rest: List[str] = []
+    if used + sum(costs) > budget:
         # room for the bare names first (a third at most): that a name exists is worth more than a summary
-        bare = min(count(OTHERS) + sum(count(n) + 1 for n, _ in context.variables), budget // 3)
+        bare = min(count(OTHERS) + sum(count(n) + 1 for n, _ in summarized), budget // 3)
         kept = fitting(costs, budget - bare - used)
         used += sum(costs[:kept])
-        left = set(others).union(n for n, _ in summarized[kept:])
-        rest = [n for n, _ in context.variables if n in left]
+        rest = [n for n, _ in summarized[kept:]]
         lines = lines[:kept] + [_others(rest, budget - used, count)]
-    return "## Variables in the kernel\n" + "\n".join(head + lines), rest
+    left = set(others).union(rest)
+    return "## Variables in the kernel\n" + "\n".join(head + lines), [n for n, _ in context.variables if n in left]
 
 
 def named_variables(context: NotebookContext, names: Collection[str], budget: int, count: Count) -> str:
