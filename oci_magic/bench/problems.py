@@ -23,7 +23,7 @@ def program(problem: Dict[str, str], code: str) -> str:
 
 def examples(problem: Dict[str, str]) -> List[Tuple[str, str]]:
     """The docstring's ``>>> call`` / expected-output pairs; without any, the examples the magic
-    itself reads in a task (``f(x) == y``, ``f(x) => y``, ``f(x) should return y``: 47 of the 94
+    itself reads in a task (``f(x) == y``, ``f(x) => y``, ``f(x) should return y``: 46 of the 94
     problems that have no ``>>>`` line), so self feedback is what a notebook user's function gets."""
     try:
         found = doctest.DocTestParser().get_examples(problem["prompt"])

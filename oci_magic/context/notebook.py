@@ -17,6 +17,11 @@ Count = Callable[[str], int]  # a tokenizer's token count of a text
 _SKIP_PREFIXES = ("%load_ext oci_magic", "%reload_ext oci_magic", "%oci")
 
 
+def is_oci_cell(source: str) -> bool:
+    """Whether a cell's source is an ``%%oci`` run (a task, not code)."""
+    return source.lstrip().startswith("%%oci")
+
+
 @dataclass
 class Cell:
     source: str
@@ -48,7 +53,7 @@ def gather(inputs: Sequence[str], outputs: Mapping[int, Any], errors: Mapping[in
         if not source.strip() or source.lstrip().startswith(_SKIP_PREFIXES):
             continue
         output = summarize(outputs[n]) if n in outputs else ""
-        run = n in generated or source.lstrip().startswith("%%oci")
+        run = n in generated or is_oci_cell(source)
         cells.append(Cell(source.rstrip(), output, errors.get(n, ""), n, run))
     variables, modules = user_variables(namespace, hidden, samples)
     last = cells[-1].error if cells and cells[-1].error else None

@@ -11,6 +11,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Enum, default
 
+from ..context.notebook import is_oci_cell
 from ..engine.headers import inserted
 from ..engine.runrecord import build
 from ..engine.session import NotebookState, Session
@@ -142,7 +143,7 @@ class OciMagics(Magics, OciConfig):
         history = self.shell.history_manager
         inputs = history.input_hist_raw
         last = inputs[-1] if len(inputs) > 1 else ""
-        running = last.lstrip().startswith("%%oci") and task in last
+        running = is_oci_cell(last) and task in last
         return NotebookState(inputs, history.output_hist, self.shell.user_ns, self.shell.user_ns_hidden,
                              len(inputs) - 1 if running else len(inputs))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Dict, List, Optional, Tuple
 
+from ..context.notebook import is_oci_cell as is_oci_source
 from ..engine.headers import round_cell
 from ..engine.records import INTERRUPTED, REPEATED, SKIPPED, TIMEOUT
 from ..engine.runrecord import ROUND_MIME, RUN_MIME
@@ -14,7 +15,7 @@ RAISES, SKIP = "raises-exception", "skip-execution"
 
 
 def is_oci_cell(cell) -> bool:
-    return cell.cell_type == "code" and cell.source.lstrip().startswith("%%oci")
+    return cell.cell_type == "code" and is_oci_source(cell.source)
 
 
 # -- weaving the rounds into the notebook ------------------------------------------------------
