@@ -3,7 +3,7 @@ import pytest
 
 from oci_magic.backends.base import Message
 from oci_magic.context import notebook as ctx
-from oci_magic.engine.prompting import history
+from oci_magic.engine.prompting import history, names
 from oci_magic.engine.prompting.build import with_system
 from oci_magic.engine.prompting.render import task_section
 from oci_magic.backends.replay import ReplayBackend
@@ -107,10 +107,29 @@ def test_the_last_error_is_in_the_volatile_part():
 
 
 def test_defined_names():
-    assert history.defined_names("import numpy as np\nfrom a.b import c\nx, (y, z) = 1, (2, 3)\n"
+    assert names.defined_names("import numpy as np\nfrom a.b import c\nx, (y, z) = 1, (2, 3)\n"
                                  "def f(): pass\nclass K: pass\nfor i in []: pass\nw += 1") == \
         {"np", "c", "x", "y", "z", "f", "K", "i", "w"}
-    assert history.defined_names("this is not python") == frozenset()
+    assert names.defined_names("this is not python") == frozenset()
+
+
+def test_a_cell_uses_the_names_of_its_code_not_the_words_of_its_strings():
+    cell = ("import json\nwith open('config.json') as f:\n    cfg = json.load(f)\n"
+            "cfg['name'] = 'n/a'\nrows = [(r, a) for r, a in cfg['paths']]\n"
+            "def label(s):\n    head = s.upper()\n    return prefix + head")
+    assert names.used_names(cell) == {"json", "open", "f", "cfg", "rows", "label", "prefix"}
+    assert names.used_names("%matplotlib inline\nplt.plot(xs)") == {"plt", "xs"}
+
+
+def test_a_task_does_not_name_its_files_quoted_phrases_or_english_letters():
+    """In one session "Save cfg back to config.json" summarized an older ``config`` dict, and the
+    dict key ``'name'`` in the cells an older loop variable ``name``; the 0.5B copied it."""
+    assert "config" not in names.task_names("Save cfg back to config.json as JSON")
+    assert not {"sales", "Monthly"} & names.task_names("Plot monthly_sales with the title 'Monthly sales'")
+    assert "sales" in names.task_names("merge df with the 'sales' table")  # a quoted name may be one
+    for task in ("keyed by day (e.g. 'Monday')", "in mean_by_region, a dict", "i.e. a list", "- a list of names"):
+        assert not {"a", "e", "i"} & names.task_names(task), task
+    assert {"a", "b"} <= names.task_names("the mean of (a, b)")
 
 
 def test_messages_carry_parts_that_join_to_the_content():
@@ -315,11 +334,20 @@ def test_the_inserted_code_run_again_is_still_a_follow_up():
 def test_a_plain_word_of_one_letter_does_not_name_a_variable():
     """In one session the 0.5B's answers copied the cell that made ``a`` (picked for "add a
     column") and each became the next one's source: a one-letter name counts written as code."""
-    assert "a" not in history.task_names("Add a 3-day moving average as a column named ma3.")
+    assert "a" not in names.task_names("Add a 3-day moving average as a column named ma3.")
     for task in ("print a[0]", "use `a`", "b = a + 1", "what is a.shape", "mean of (a, b)"):
-        assert "a" in history.task_names(task), task
-    assert {"df", "sales"} <= history.task_names("merge df with sales")
+        assert "a" in names.task_names(task), task
+    assert {"df", "sales"} <= names.task_names("merge df with sales")
     inputs = ["", "a = [1, 2]", "%%oci\nmake a", "stock = [3]"]
     context, _ = focused_layout("Add a moving average of stock", True, inputs, {2: "# make a\na = [1, 2]"},
                                 {"a": [1, 2], "stock": [3]})
     assert "- a:" not in context.text and "- stock: list" in context.volatile
+
+
+def test_an_older_variable_a_string_or_a_file_name_only_looks_like_is_not_summarized():
+    inputs = ["", "config = {'db': 1}\nname = 'di'", "%%oci\nmake config", "import json",
+              "with open('config.json') as f:\n    cfg = json.load(f)\ncfg['name'] = 'etl'"]
+    context, _ = focused_layout("Save cfg back to config.json", True, inputs, {2: "config = {'db': 1}"},
+                                {"config": {"db": 1}, "name": "di", "cfg": {"name": "etl"}})
+    assert "- cfg: dict" in context.volatile
+    assert "- config:" not in context.text and "- name:" not in context.text

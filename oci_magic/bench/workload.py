@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Dict, List, Optional
 
 from ..context.notebook import Count
-from ..engine.prompting.history import defined_names
+from ..engine.prompting.names import defined_names
 from ..engine.records import RunResult
 from ..engine.session import NotebookState, Session
 from ..execution.result import Execution, Executor

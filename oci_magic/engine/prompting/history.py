@@ -21,21 +21,18 @@ tokens do not depend on what follows it.
 """
 from __future__ import annotations
 
-import ast
-import functools
-import re
 from dataclasses import dataclass, field, replace
-from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from ...context.notebook import Cell, Count, NotebookContext
 from ..headers import is_inserted
+from .names import defined_names, mentioned, task_names, used_names
 from .render import block, error_section, named_variables, render_variables
 
 HEAD = "## Notebook so far\n\n"
 HEAD_CUT = "## Notebook so far (older cells are not shown)\n\n"
 KEEP = 0.6  # after a cut the history fills this share of its budget: room to grow before the next
 VARIABLE_SHARE = 3  # the volatile part (variables, error, older relevant cells) takes up to 1/3 of the budget
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -180,7 +177,7 @@ def layout(context: NotebookContext, spec: ContextSpec, budget: int, count: Coun
     if spec.variables:
         share = max(0, reserve - used)
         # focused, only the variables the shown cells use are listed (what the task names follows)
-        wanted = mentioned(*(c.source for c in shown)) if start is not None else None
+        wanted = set().union(*(used_names(c.source) for c in shown)) if start is not None else None
         variables, left_out = render_variables(context, share - share // 3 if older else share, count, wanted)
         used += count(variables)
     volatile = [text for text in (variables, error) if text]
@@ -232,64 +229,6 @@ def fit_newest(cells: List[Cell], budget: int, count: Count) -> List[Cell]:
             break
         chosen.append(cell)
     return chosen[::-1]
-
-
-def mentioned(*texts: str) -> Set[str]:
-    return {w for text in texts for w in _WORD.findall(text)}
-
-
-def task_names(task: str) -> Set[str]:
-    """The names a task's words may mean. A one-letter word counts only written as code (`a`,
-    a[0], a.sum(), a = ...): "add a column" does not mean the array ``a``."""
-    words = mentioned(task)
-    return {w for w in words if len(w) > 1 or _as_code(w).search(task)}
-
-
-def _as_code(letter: str) -> "re.Pattern[str]":
-    """`a`, a[0], a(, a = , a.b, (a, +a: the letter used as a name, not as a word or in quotes."""
-    return re.compile(rf"`{letter}`|(?<!')\b{letter}(?:\s*[\[(=]|\.\w)|[\[(,=+*/-]\s*{letter}\b(?!')")
-
-
-@functools.lru_cache(maxsize=4096)
-def defined_names(source: str, bound: bool = False) -> FrozenSet[str]:
-    """Top-level names a cell binds (assignments, defs, classes, imports) or, unless ``bound``,
-    changes (``df['x'] = …``: a cell that adds a column is not where ``df`` comes from); empty if
-    it does not parse."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return frozenset()
-    names: Set[str] = set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        else:
-            for target in _targets(node):
-                names.update(n.id for n in (_bound(target) if bound else ast.walk(target)) if isinstance(n, ast.Name))
-    return frozenset(names)
-
-
-def _targets(node: ast.AST) -> Iterable[ast.AST]:
-    if isinstance(node, ast.Assign):
-        return node.targets
-    if isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-        return [node.target]
-    if isinstance(node, (ast.For, ast.AsyncFor)):
-        return [node.target]
-    if isinstance(node, (ast.With, ast.AsyncWith)):
-        return [i.optional_vars for i in node.items if i.optional_vars is not None]
-    return []
-
-
-def _bound(target: ast.AST) -> Iterable[ast.AST]:
-    """The names a target binds: itself, or those it unpacks to (not a subscript's or attribute's)."""
-    if isinstance(target, (ast.Tuple, ast.List)):
-        return [n for element in target.elts for n in _bound(element)]
-    if isinstance(target, ast.Starred):
-        return _bound(target.value)
-    return [target]
 
 
 def _relevant(cells: List[Cell], names: Set[str]) -> List[Cell]:
