@@ -119,6 +119,7 @@ def test_a_cell_uses_the_names_of_its_code_not_the_words_of_its_strings():
             "def label(s):\n    head = s.upper()\n    return prefix + head")
     assert names.used_names(cell) == {"json", "open", "f", "cfg", "rows", "label", "prefix"}
     assert names.used_names("%matplotlib inline\nplt.plot(xs)") == {"plt", "xs"}
+    assert names.used_names("this is not (python") == {"this", "is", "not", "python"}  # read word by word
 
 
 def test_a_task_does_not_name_its_files_quoted_phrases_or_english_letters():
