@@ -91,6 +91,31 @@ def test_a_repeat_gets_a_sharper_retry_at_a_higher_temperature():
     assert stuck.outcome == "no-progress" and [r.status for r in stuck.rounds] == ["error", "repeated", "repeated"]
 
 
+def test_auto_refine_restarts_once_the_run_is_stuck():
+    """refine=auto: the transcript while each round fails in a new way; after a repeat (or the
+    same error again) the first prompt plus the attempts, without the code it kept writing."""
+    result, backend, _ = run([fenced("1/0"), fenced("y = [][1]"), fenced("y = [][1]"), fenced("y = 1")],
+                             rounds=4, refine="auto")
+    assert [r.status for r in result.rounds] == ["error", "error", "repeated", "ok"]
+    first, second, third, fourth = backend.calls
+    assert second[:len(first)] == first and second[len(first)] == Message.of("assistant", result.rounds[0].reply)
+    assert third[:len(second)] == second  # not stuck yet: the transcript goes on
+    assert len(fourth) == len(first) and fourth[1].parts[:-1] == first[1].parts  # stuck: restarted
+    note = fourth[1].parts[-1]
+    assert "Attempt 1 failed with ZeroDivisionError" in note and "Attempt 2 failed with IndexError" in note
+    assert "Attempt 3: it repeated an earlier attempt's code." in note
+    assert "[][1]" not in note and "1/0" not in note
+    # the same error twice is stuck too, and a restarted run stays restarted after a new error
+    result, backend, _ = run([fenced("print(missing)"), fenced("print( missing )"), fenced("int('x')"),
+                              fenced("y = 1")], rounds=4, refine="auto", retries=2)
+    assert [r.status for r in result.rounds] == ["error", "error", "error", "ok"]
+    assert [len(call) for call in backend.calls] == [2, 4, 2, 2]
+    assert "Attempt 3 failed with ValueError" in backend.calls[3][1].parts[-1]
+    # the transcript alone never restarts
+    _, backend, _ = run([fenced("1/0"), fenced("1/0"), fenced("y = 1")], refine="transcript")
+    assert [len(call) for call in backend.calls] == [2, 4, 6]
+
+
 def test_same_error_twice_stops_as_no_progress():
     result, _, _ = run([fenced("print(missing)"), fenced("print( missing )"), fenced("x = 1")], retries=0)
     assert result.outcome == "no-progress"

@@ -158,3 +158,50 @@ def test_a_backend_that_cannot_prefill_is_never_asked_to(monkeypatch):
     assert not session.prefill(state(["a = 1"], {}), opts, OciConfig().prefill_settings())
     with pytest.raises(NotImplementedError, match="cannot prefill"):
         Plain(None).prefix_tokens([])
+
+
+def test_candidates_left_to_the_model_come_from_its_catalog_entry(monkeypatch, tmp_path):
+    """``candidates = 0`` (the default): the catalog's number for the model, known before it loads
+    (the cache is sized for it then); a model loaded with room for two serves a run asking for one
+    without loading the weights again; one asking for more loads it again."""
+    from oci_magic.backends import Choice, catalog
+    from oci_magic.backends.replay import ReplayBackend
+
+    assert OciConfig().candidates == 0
+    assert catalog.candidates_for("/any/folder/Qwen2.5-Coder-1.5B-Instruct-Q4_K_M.gguf") == 2
+    assert catalog.candidates_for("/bench/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf") == 1
+    assert catalog.candidates_for(str(tmp_path / "mine.gguf")) == 1
+
+    specs, asked, chosen = [], [], {"file": "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"}
+
+    class Noting(ReplayBackend):
+        def generate_many(self, messages, params, done):
+            asked.append(len(params))
+            return super().generate_many(messages, params, done)
+
+        def stream(self, messages, params, usage):
+            asked.append(1)
+            return super().stream(messages, params, usage)
+
+    def create(spec):
+        specs.append(spec)
+        return Noting([[fenced("made = 1"), fenced("made = 2")]] * 4)
+
+    def choose(where, override=None):
+        return Choice(chosen["file"], "config", candidates=catalog.candidates_for(chosen["file"]))
+
+    monkeypatch.setitem(backends._types, "chosen", backends.BackendType("chosen", create, choose, loads=True))
+    session, config = Session(), OciConfig(backend="chosen", continue_runs=False)
+
+    def run(**overrides):
+        session.run("make it", state(["a = 1"], {"a": 1}), config.run_options(**overrides), executor=Shows())
+
+    run()
+    assert asked == [2] and [s.sequences for s in specs] == [2]
+    run(candidates=1)
+    assert asked == [2, 1] and [s.sequences for s in specs] == [2]  # served by the loaded one
+    run(candidates=3)
+    assert asked == [2, 1, 3] and [s.sequences for s in specs] == [2, 3]  # more room: loaded again
+    chosen["file"] = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+    run()
+    assert asked == [2, 1, 3, 1]  # another model: its own number, one

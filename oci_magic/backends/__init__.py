@@ -35,7 +35,7 @@ class ModelOptions:
     kv_folder: str = ""  # the prompt cache on disk ("": none)
     kv_bytes: int = 0
     share_cores: bool = False
-    sequences: int = 1  # the most candidates a run asks for in one round
+    sequences: int = 1  # the most candidates a run asks for in one round (0: the model's choice)
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ class Choice:
     model: str  # what BackendSpec.model gets
     source: str  # --model, %oci model, $OCI_MODEL, config, embedded default, --replay, ...
     fresh: bool = False  # made for this run alone and never kept (a run's own --replay file starts over)
+    candidates: int = 1  # replies per round when the run leaves it to the model (candidates = 0)
 
 
 Factory = Callable[[BackendSpec], Backend]
@@ -119,10 +120,11 @@ def _llama(spec: BackendSpec) -> Backend:
 
 
 def _llama_model(where: ModelOptions, override: Optional[str] = None) -> Choice:
+    from .catalog import candidates_for
     from .models import choose_model
 
     choice = choose_model(where.model, override, where.model_path)
-    return Choice(choice.path, choice.source)
+    return Choice(choice.path, choice.source, candidates=candidates_for(choice.path))
 
 
 def _openai(spec: BackendSpec) -> Backend:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import replace
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 from .. import backends
@@ -31,11 +32,13 @@ class Loader:
         kind = backends.backend_type(where.backend)
         choice = kind.choose(where, self.override)
         spec = BackendSpec(kind.name, choice.model, where.url, where.n_ctx, where.n_threads, where.n_gpu_layers,
-                           where.kv_folder, where.kv_bytes, where.share_cores, where.sequences)
+                           where.kv_folder, where.kv_bytes, where.share_cores, where.sequences or choice.candidates)
         if choice.fresh:
             return kind.create(spec), None
         with self._lock:
             current = self._loaded.get(kind.name)
+            if current is not None and current[0] != spec and _serves(current[0], spec):
+                return current[1], (kind.name, current[2])
             if current is None or current[0] != spec:
                 self.unload(kind.name)
                 if kind.loads:
@@ -71,6 +74,12 @@ class Loader:
                 except Exception:  # a full disk must not keep the model from going
                     pass
             backend.close()
+
+
+def _serves(loaded: BackendSpec, wanted: BackendSpec) -> bool:
+    """A model loaded with room for more candidates than a run asks for serves it as it is:
+    switching between --candidates 2 and 1 does not load the weights again."""
+    return loaded.sequences > wanted.sequences and loaded == replace(wanted, sequences=loaded.sequences)
 
 
 def _emit(listeners: Sequence[Listener], event) -> None:

@@ -39,6 +39,7 @@ class _Run:
     message: str = ""
     final_index: Optional[int] = None
     stuck: int = 0  # rounds in a row that repeated code or an error
+    restarted: bool = False  # refine=auto: the run got stuck once, later rounds restart
     unconfirmed: Optional[Round] = None  # ran, missed a check, its effects still in place
 
 
@@ -104,8 +105,11 @@ class RefinementLoop:
     def _next_prompt(self, first, messages, round_: Round, run: _Run):
         """``transcript``: the reply and its feedback are appended (the model sees its own code).
         ``restart``: the first prompt again, with what went wrong in each try and no earlier code
-        -- small models repeat code they can see. Both keep the first prompt as a cached prefix."""
-        if self.settings.refine == "restart":
+        -- small models repeat code they can see. ``auto``: the transcript until the run gets stuck
+        (the same code or the same error again), then restart: a model shown the code it just
+        repeated writes it once more. All keep the first prompt as a cached prefix."""
+        run.restarted = run.restarted or (self.settings.refine == "auto" and run.stuck > 0)
+        if self.settings.refine == "restart" or run.restarted:
             return feedback.with_attempts(first, [feedback.attempt_line(r, self.settings.facts) for r in run.rounds])
         return feedback.extend(messages, round_.reply, round_.feedback)
 

@@ -9,6 +9,7 @@ state into a :class:`~.memory.NotebookState` and passes the executor that runs c
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Optional, Sequence, Tuple
 
 from ..backends import ModelOptions
@@ -106,11 +107,12 @@ class Session:
             self._running = False
 
     def _run(self, task, state, options, executor, gate, listeners, trial_gate) -> RunResult:
-        settings, memory = options.settings, self.memory
         if options.record:
             check_record_path(options.record)
         _emit(listeners, ReadingContext(task))
         try:
+            options = self._candidates(options)
+            settings, memory = options.settings, self.memory
             backend, key = self.models.get(options.model, listeners)
             if options.record:
                 backend = RecordingBackend(backend)
@@ -133,6 +135,15 @@ class Session:
         self.memory = memory.after_run(result, state, notebook, window, options, key)
         self.last_result = result
         return result
+
+    def _candidates(self, options: RunOptions) -> RunOptions:
+        """``candidates = 0`` left to the model (its catalog entry): known before it loads, since
+        the room for them in the cache is made then."""
+        if options.settings.candidates:
+            return options
+        count = self.models.choose(options.model).candidates
+        return replace(options, settings=replace(options.settings, candidates=count),
+                       model=replace(options.model, sequences=count))
 
     def note_error(self, cell: int, error: BaseException) -> None:
         """A cell of the user's raised (the post_run_cell hook)."""

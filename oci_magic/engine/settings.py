@@ -22,11 +22,11 @@ from ..execution.guard import MAX_TIMEOUT, GuardSettings
 from .prompting.history import ContextSpec
 from .sanity import rules as sanity_rules
 
-REFINE = ("restart", "transcript")
+REFINE = ("auto", "restart", "transcript")
 SELECTION = ("vote", "first")
 # The range of each numeric option, for its trait and for a call's own value alike.
 LIMITS = {"rounds": (1, 50), "temperature": (0, 5), "max_tokens": (1, 32768), "seed": (0, 2**32 - 1),
-          "candidates": (1, 8)}
+          "candidates": (0, 8)}
 MAX_ROUNDS = LIMITS["rounds"][1]
 
 
@@ -44,7 +44,7 @@ class RunSettings:
     generation: GenerationParams
     context: ContextSpec
     feedback_chars: int
-    refine: str  # "restart" or "transcript": how a later round is prompted (see loop._next_prompt)
+    refine: str  # "auto", "restart" or "transcript": how a later round is prompted (see loop._next_prompt)
     facts: bool  # what the failing line worked on goes into the feedback
     checks: bool  # code that ran is checked against the task (names it asks for, in place, output)
     retries: int  # rounds a stuck run (repeated code, the same error) gets before it stops
@@ -53,7 +53,7 @@ class RunSettings:
     exercise: bool  # functions the code defines and never calls are called on the task's examples
     sanity: Tuple[str, ...]  # rules for the values code left (engine.sanity): nan, coerced, text, merge, column
     short_tracebacks: bool  # library frames of a traceback reduced to the call that failed
-    candidates: int  # replies per round, tried off the live state, one chosen by what they did
+    candidates: int  # replies per round, tried off the live state, one chosen by what they did (0: the model's choice)
     candidate_temperature: float  # of every candidate but the first
     selection: str = "vote"  # among candidates that ran: the biggest group of agreeing ones, or the earliest
     stop_after_code: bool = True  # end a reply at its first complete ```python block (not an option)
@@ -121,11 +121,13 @@ class OciConfig(Configurable):
     samples = Int(2, min=0, max=10, help="First values shown for each column of a DataFrame (and each Series or array) "
                                         "among the variables, so the model sees what the data looks like.").tag(config=True)
     feedback_chars = Int(2000, min=200, help="Longest traceback text fed back to the model per round.").tag(config=True)
-    refine = Unicode("transcript", help="How a round after a failed one is prompted: transcript (the whole "
-                                        "exchange: code, error, facts, fix request) or restart (the first prompt "
-                                        "again, with what went wrong in each try and none of the failed code). "
-                                        "oci bench notebooks: transcript solves more with Qwen2.5-Coder-1.5B, the "
-                                        "same with 0.5B.").tag(config=True)
+    refine = Unicode("auto", help="How a round after a failed one is prompted: transcript (the whole "
+                                  "exchange: code, error, facts, fix request), restart (the first prompt "
+                                  "again, with what went wrong in each try and none of the failed code), or auto "
+                                  "(the transcript until the run is stuck -- the same code or the same error "
+                                  "again -- then restart). oci bench: transcript solves more than restart with "
+                                  "Qwen2.5-Coder-1.5B; auto as many as transcript in fresh kernels, more in one "
+                                  "long session and on HumanEval.").tag(config=True)
     facts = Bool(False, help="Feed back what the failing line was working on: the names on it with type, size and "
                              "first values; for a missing key, attribute or name the ones that exist. Off by "
                              "default: oci bench notebooks solved as many tasks without it (Qwen2.5-Coder 0.5B: "
@@ -159,10 +161,12 @@ class OciConfig(Configurable):
     short_tracebacks = Bool(True, help="Tracebacks of generated code keep its own frames and, of the libraries', only the "
                                        "call that failed, in the feedback and on screen (the whole one a click away "
                                        "in a notebook, %tb in a terminal).").tag(config=True)
-    candidates = Int(1, min=LIMITS["candidates"][0], max=LIMITS["candidates"][1], help="Replies per round: generated together (llama: one batch per step), each "
+    candidates = Int(0, min=LIMITS["candidates"][0], max=LIMITS["candidates"][1], help="Replies per round: generated together (llama: one batch per step), each "
                                          "tried on copies of the data it uses before any touches yours, the one most "
                                          "of them agree with (same values, output, figures) run for real. Per run: "
-                                         "--candidates K. 1: one reply, run as it is.").tag(config=True)
+                                         "--candidates K. 1: one reply, run as it is. 0: the model's choice, by oci bench "
+                                         "notebooks: 2 for Qwen2.5-Coder-1.5B (more tasks solved for 1.3-1.4x the "
+                                         "time), 1 for any other.").tag(config=True)
     candidate_temperature = Float(0.8, min=LIMITS["temperature"][0], max=LIMITS["temperature"][1],
                                   help="Sampling temperature of every candidate but the first (which keeps "
                                        "`temperature`), so they differ.").tag(config=True)
