@@ -88,8 +88,7 @@ class OciMagics(Magics, OciConfig):
     @argument("--backend", metavar="NAME", help="llama (in-process GGUF), openai (a server at --url), or a registered one.")
     @argument("--url", metavar="URL", help="OpenAI-compatible server for --backend openai (key: $OCI_API_KEY).")
     @argument("-k", "--candidates", type=int, metavar="K",
-              help="Replies per round, tried on copies first; the one most agree with runs (default: the model's, "
-                   "2 for qwen2.5-coder-1.5b, else 1).")
+              help="Replies per round, tried on copies first; the one most agree with runs (default: the model's).")
     @cell_magic
     def oci(self, line, cell):
         """Write Python for the task in the cell body, run it in this kernel, and fix it from the
