@@ -37,7 +37,7 @@ class Loader:
             return kind.create(spec), None
         with self._lock:
             current = self._loaded.get(kind.name)
-            if current is not None and current[0] != spec and _serves(current[0], spec):
+            if current is not None and _serves(current[0], spec):
                 return current[1], (kind.name, current[2])
             if current is None or current[0] != spec:
                 self.unload(kind.name)
