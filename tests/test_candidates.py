@@ -90,13 +90,31 @@ def test_an_interrupt_during_the_trials_stops_the_run(ip, replay_file, tmp_path,
     assert not list(tmp_path.glob("oci-trial-*"))  # the interrupted trial's copy of the folder went with it
 
 
-def test_data_too_big_to_copy_means_one_candidate(ip, replay_file, capsys):
+def test_data_too_big_to_copy_means_one_candidate(ip, replay_file, capsys, tmp_path):
     magics = ip.magics_manager.registry["OciMagics"]
     magics.isolate_max_mb = 0
     ip.user_ns["values"] = list(range(1000))
-    result = run(ip, replay_file, [[fenced("total = sum(values)"), fenced("total = 0")]], "Store the sum of values in total.")
-    assert result.outcome == "success" and ip.user_ns["total"] == 499500 and result.rounds[0].candidates == ()
+    recorded = tmp_path / "rec.json"
+    entries = [[fenced("total = sum(values) + nope"), fenced("total = 0")], [fenced("total = sum(values)"), fenced("total = 0")]]
+    result = run(ip, replay_file, entries, "Store the sum of values in total.", f"--record {recorded}")
+    assert result.outcome == "success" and ip.user_ns["total"] == 499500
+    assert [r.candidates for r in result.rounds] == [(), ()]
     assert "one candidate: values is too big to copy for trials" in capsys.readouterr().out
+    # round 1 found out after generating both; round 2 generated one reply only
+    assert [len(e) for e in json.loads(recorded.read_text())] == [2, 1]
+
+
+def test_a_working_folder_too_big_to_copy_means_one_reply_generated(ip, replay_file, capsys, tmp_path, monkeypatch):
+    from oci_magic.execution import trials
+
+    monkeypatch.setattr(trials, "MAX_FILES", 0)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data.csv").write_text("a\n1\n")
+    recorded = tmp_path / "rec.json"
+    result = run(ip, replay_file, [[fenced("total = 6"), fenced("total = 0")]], "Store 6 in total.", f"--record {recorded}")
+    assert result.outcome == "success" and ip.user_ns["total"] == 6 and result.rounds[0].candidates == ()
+    assert "one candidate: the working folder is too big to copy for trials" in capsys.readouterr().out
+    assert [len(e) for e in json.loads(recorded.read_text())] == [1]  # the other reply was never generated
 
 
 def test_the_record_keeps_every_candidate_and_a_replay_of_it_chooses_the_same(ip, replay_file, tmp_path):

@@ -192,9 +192,16 @@ def test_candidates_left_to_the_model_come_from_its_catalog_entry(monkeypatch, t
 
     monkeypatch.setitem(backends._types, "chosen", backends.BackendType("chosen", create, choose, loads=True))
     session, config = Session(), OciConfig(backend="chosen", continue_runs=False)
+    monkeypatch.chdir(tmp_path)  # the trials copy the working folder
+
+    class Tries(Shows):  # candidates are generated only where they can be tried
+        def trials(self):
+            from oci_magic.execution.trials import Trials
+
+            return Trials({}, {}, 1 << 20, 5.0)
 
     def run(**overrides):
-        session.run("make it", state(["a = 1"], {"a": 1}), config.run_options(**overrides), executor=Shows())
+        session.run("make it", state(["a = 1"], {"a": 1}), config.run_options(**overrides), executor=Tries())
 
     run()
     assert asked == [2] and [s.sequences for s in specs] == [2]

@@ -54,16 +54,23 @@ def generate(loop, index: int, messages, count: int, base: GenerationParams) -> 
 
 
 def pick(loop, index: int, messages, run, count: int, base: GenerationParams) -> Picked:
-    """Generate ``count`` candidates, try them, choose one (see the module's docstring)."""
+    """Generate ``count`` candidates, try them, choose one (see the module's docstring). Where
+    they cannot be tried -- this executor cannot, the working folder or (in an earlier round of
+    the run) the data is too big to copy -- one reply is generated: the others would be waste."""
+    from ..execution.trials import TooBig
+
+    trials = loop.executor.trials() if loop.executor is not None else None
+    try:
+        if trials is not None and not run.single:
+            trials.ready()
+    except TooBig as exc:
+        run.single = str(exc)
+    if trials is None or run.single:
+        return _one(loop, index, messages, run, base)
     texts, usages, seconds, stop = generate(loop, index, messages, count, base)
     if stop is not None or not texts:
         return Picked(texts[0] if texts else "", usages[0] if usages else None, seconds, stop=stop or (FAILED, "the backend gave no reply"))
     codes = [extract_code(t) for t in texts]
-    trials = loop.executor.trials() if loop.executor is not None else None
-    if trials is None:
-        return Picked(texts[0], usages[0], seconds)
-    from ..execution.trials import TooBig
-
     found, passed, missed, errors = {}, {}, {}, {}
     vote = loop.settings.selection != "first"  # only a vote compares what candidates' functions return
     calls = probes.inputs(run.task, [c for c in codes if c]) if vote else {}
@@ -93,7 +100,8 @@ def pick(loop, index: int, messages, run, count: int, base: GenerationParams) ->
                         found[i], passed[i] = ("ok", None), trial
                     else:
                         found[i], missed[i] = ("missed", miss.split(". ")[0]), trial
-    except TooBig as exc:
+    except TooBig as exc:  # this run's later rounds generate one reply
+        run.single = str(exc)
         loop.emit(CandidatesTried(index, 1, 0, 0, f"one candidate: {exc}"))
         return Picked(texts[0], usages[0], seconds)
     compared = passed or missed
@@ -113,6 +121,14 @@ def pick(loop, index: int, messages, run, count: int, base: GenerationParams) ->
                  for i in range(len(texts)))
     loop.emit(CandidatesTried(index, *counts(made)))
     return Picked(texts[chosen], usages[chosen] if chosen < len(usages) else None, seconds, made)
+
+
+def _one(loop, index: int, messages, run, base: GenerationParams) -> Picked:
+    texts, usages, seconds, stop = generate(loop, index, messages, 1, base)
+    if run.single:
+        loop.emit(CandidatesTried(index, 1, 0, 0, f"one candidate: {run.single}"))
+    return Picked(texts[0] if texts else "", usages[0] if usages else None, seconds,
+                  stop=stop or (None if texts else (FAILED, "the backend gave no reply")))
 
 
 def counts(candidates: Sequence[Candidate]) -> Tuple[int, int, int]:

@@ -40,6 +40,7 @@ class _Run:
     final_index: Optional[int] = None
     stuck: int = 0  # rounds in a row that repeated code or an error
     restarted: bool = False  # refine=auto: the run got stuck once, later rounds restart
+    single: str = ""  # why this run's candidates cannot be tried (data too big to copy): one reply per round
     unconfirmed: Optional[Round] = None  # ran, missed a check, its effects still in place
 
 

@@ -56,13 +56,19 @@ class Trials:
         self.namespace, self.hidden, self.max_bytes = namespace, hidden, max_bytes
         self.seconds = min(seconds or SECONDS, SECONDS)
         self._files: Optional[List[str]] = []
+        self._listed = False
         self._runs = 0
 
-    def __enter__(self) -> "Trials":
-        self._files = _files(".")
+    def ready(self) -> "Trials":
+        """Raise TooBig for a working folder too big to copy, before any candidate is generated."""
+        if not self._listed:
+            self._files, self._listed = _files("."), True
         if self._files is None:
             raise TooBig("the working folder is too big to copy for trials")
         return self
+
+    def __enter__(self) -> "Trials":
+        return self.ready()
 
     def __exit__(self, *exc) -> None:
         pass
