@@ -65,11 +65,14 @@ def pick(loop, index: int, messages, run, count: int, base: GenerationParams) ->
             trials.ready()
     except TooBig as exc:
         run.single = str(exc)
-    if trials is None or run.single:
-        return _one(loop, index, messages, run, base)
-    texts, usages, seconds, stop = generate(loop, index, messages, count, base)
+    untried = trials is None or bool(run.single)
+    texts, usages, seconds, stop = generate(loop, index, messages, 1 if untried else count, base)
     if stop is not None or not texts:
         return Picked(texts[0] if texts else "", usages[0] if usages else None, seconds, stop=stop or (FAILED, "the backend gave no reply"))
+    if untried:
+        if run.single:
+            loop.emit(CandidatesTried(index, 1, 0, 0, f"one candidate: {run.single}"))
+        return Picked(texts[0], usages[0], seconds)
     codes = [extract_code(t) for t in texts]
     found, passed, missed, errors = {}, {}, {}, {}
     vote = loop.settings.selection != "first"  # only a vote compares what candidates' functions return
@@ -121,14 +124,6 @@ def pick(loop, index: int, messages, run, count: int, base: GenerationParams) ->
                  for i in range(len(texts)))
     loop.emit(CandidatesTried(index, *counts(made)))
     return Picked(texts[chosen], usages[chosen] if chosen < len(usages) else None, seconds, made)
-
-
-def _one(loop, index: int, messages, run, base: GenerationParams) -> Picked:
-    texts, usages, seconds, stop = generate(loop, index, messages, 1, base)
-    if run.single:
-        loop.emit(CandidatesTried(index, 1, 0, 0, f"one candidate: {run.single}"))
-    return Picked(texts[0] if texts else "", usages[0] if usages else None, seconds,
-                  stop=stop or (None if texts else (FAILED, "the backend gave no reply")))
 
 
 def counts(candidates: Sequence[Candidate]) -> Tuple[int, int, int]:
