@@ -109,7 +109,6 @@ class RefinementLoop:
         -- small models repeat code they can see. ``auto``: the transcript until the run gets stuck
         (the same code or the same error again), then restart: a model shown the code it just
         repeated writes it once more. All keep the first prompt as a cached prefix."""
-        run.restarted = run.restarted or (self.settings.refine == "auto" and run.stuck > 0)
         if self.settings.refine == "restart" or run.restarted:
             return feedback.with_attempts(first, [feedback.attempt_line(r, self.settings.facts) for r in run.rounds])
         return feedback.extend(messages, round_.reply, round_.feedback)
@@ -194,8 +193,10 @@ class RefinementLoop:
 
     def _stuck(self, run: _Run) -> None:
         """Once stuck, the next round gets a sharper request and a higher temperature; stuck again
-        right after that, the run stops (the round cap bounds it either way)."""
+        right after that, the run stops (the round cap bounds it either way). With refine=auto every
+        later round restarts from the first prompt."""
         run.stuck += 1
+        run.restarted = run.restarted or self.settings.refine == "auto"
         if run.stuck > self.settings.retries:
             run.outcome = NO_PROGRESS
 
