@@ -167,6 +167,68 @@ def test_a_new_column_stored_under_another_name_is_seen():
     assert sanity("Make a column doubled from values.", code, ran(code, namespace), namespace) is None
 
 
+def test_a_result_of_another_kind_than_the_task_says_is_seen():
+    pd = pytest.importorskip("pandas")
+    scores = pd.DataFrame({"name": ["ann", "bob", "dee"], "score": [88, 95, 91]})
+    task = "Store the names of the three highest scorers in scores as a list called top3, best first."
+    namespace = {"scores": scores.copy()}
+    code = "scores = scores.sort_values('score', ascending=False)\ntop3 = scores.head(3)"
+    said = sanity(task, code, ran(code, namespace), namespace)
+    assert "the task asks for `top3` as a list, but it is not: `top3` is pandas.DataFrame shape=(3, 2)" in said
+    assert ".tolist()" in said
+    namespace = {"scores": scores.copy()}  # scores changed too, but "in scores as a list called" names top3
+    code = "scores = scores.sort_values('score', ascending=False)\ntop3 = scores['name'].head(3).tolist()"
+    assert sanity(task, code, ran(code, namespace), namespace) is None
+    sales = pd.DataFrame({"month": ["01", "02", "01"], "amount": [1.0, 2.0, 3.0]})
+    namespace = {"sales": sales}
+    code = "monthly = sales.groupby('month')[['amount']].sum()"
+    said = sanity("Keep the total per month in monthly, a Series in month order.", code, ran(code, namespace), namespace)
+    assert "`monthly` as a Series, but it is not: `monthly` is pandas.DataFrame" in said
+    results = pd.DataFrame({"class": ["7a", "7a"], "student": ["Ann", "Ben"], "score": [1, 2]})
+    task = "For every class in results, who scored highest? Keep a class -> student name mapping in best."
+    for code, fires in (("best = results.loc[results.groupby('class')['score'].idxmax()][['class', 'score']]", True),
+                        ("best = results.loc[results.groupby('class')['score'].idxmax()].set_index('class')['student']",
+                         False)):
+        namespace = {"results": results}
+        said = sanity(task, code, ran(code, namespace), namespace)
+        assert (said is not None and "`best` as a dict, but it is not: `best` is pandas.DataFrame" in said) == fires, said
+    sales = pd.DataFrame({"region": ["N", "S", "N"], "amount": [1.0, 2.0, 3.0]})
+    task = "Store the mean amount per region in mean_by_region, a dict from region to its mean."
+    namespace = {"sales": sales}  # a Series keyed by region reads as the dict would: not judged
+    code = "mean_by_region = sales.groupby('region')['amount'].mean()"
+    assert sanity(task, code, ran(code, namespace), namespace) is None
+
+
+def test_the_axes_the_task_asks_for_is_not_what_the_plotting_call_returned():
+    pd = pytest.importorskip("pandas")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    body = pd.DataFrame({"height": [170, 180], "weight": [60, 80]})
+    task = "Draw a scatter plot from body, height against weight, and store the Axes as ax."
+    namespace = {"body": body}
+    code = "import matplotlib.pyplot as plt\nax = plt.scatter(body['height'], body['weight'])"
+    said = sanity(task, code, ran(code, namespace), namespace)
+    assert "`ax` as the matplotlib Axes, but it is" in said and "plt.subplots()" in said
+    namespace = {"body": body}
+    code = "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.scatter(body['height'], body['weight'])"
+    assert sanity(task, code, ran(code, namespace), namespace) is None
+
+
+def test_words_that_only_look_like_a_kind_and_a_name_are_not_judged():
+    pd = pytest.importorskip("pandas")
+    tickets = pd.DataFrame({"opened": ["2024-01-01"], "closed": ["2024-01-03"]})
+    task = "Add a column days_open to tickets: the number of days from opened to closed, as a plain number."
+    namespace = {"pd": pd, "tickets": tickets}
+    code = "tickets['days_open'] = (pd.to_datetime(tickets['closed']) - pd.to_datetime(tickets['opened'])).dt.days"
+    assert sanity(task, code, ran(code, namespace), namespace) is None  # tickets is no number
+    task = "def make_a_pile(n):\n    \"\"\"Given a positive integer n, return a list of size n.\"\"\""
+    code = task + "\n    return [n + 2 * i for i in range(n)]\nn = 3\nprint(make_a_pile(n))"
+    namespace = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert sanity(task, code, ran(code, namespace), namespace) is None  # n is a parameter, not the list
+
+
 @pytest.mark.parametrize("task", SUITE["tasks"], ids=[t["id"] for t in SUITE["tasks"]])
 def test_no_rule_fires_on_a_correct_answer(task, tmp_path, monkeypatch):
     """The suite's reference solutions were written for their checks, not for these rules: every

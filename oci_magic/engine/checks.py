@@ -18,10 +18,10 @@ from typing import Callable, List, Optional, Set
 
 from ..execution.result import Execution
 
-_NAME = r"`?([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_]|\.\w)`?"  # a whole word, not a file name (out.csv)
-_NAMED = re.compile(r"\b(?:named|called)\s+" + _NAME, re.I)
+NAME = r"`?([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_]|\.\w)`?"  # a whole word, not a file name (out.csv)
+_NAMED = re.compile(r"\b(?:named|called)\s+" + NAME, re.I)
 _STORED = re.compile(r"\b(?:stor\w*|sav\w*|put|assign\w*|keep\w*|kept|result\w*|return\w*)\b[^.;:\n]{0,60}?"
-                     r"\b(?:in|into|as|to)\s+(?:a\s+(?:new\s+)?(?:variable|dataframe|list|dict|series|column)\s+)?" + _NAME, re.I)
+                     r"\b(?:in|into|as|to)\s+(?:a\s+(?:new\s+)?(?:variable|dataframe|list|dict|series|column)\s+)?" + NAME, re.I)
 _COLUMN = re.compile(r"\bcolumns?\b[^.;:\n]{0,20}$", re.I)  # "a column named ma3" names a column, not a variable
 _TICKED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
 _IN_PLACE = re.compile(r"\bin[ -]place\b", re.I)

@@ -3,20 +3,26 @@
 Code that runs without an error can still have done the wrong thing in ways its values show:
 ``sum(pd.to_numeric(values, errors='coerce'))`` is NaN when one value is text, a coercion turns a
 whole column into NaN, a column the task wants as numbers still holds ``'$1,200'``, a merge on
-keys that do not match blanks every new column. Each rule reads the names the code created or
-changed (and, for tables, what they held before: :func:`~oci_magic.execution.rollback.profile`)
-and says what it saw, with the values, as feedback for another round.
+keys that do not match blanks every new column, "a list called top3" is left as a DataFrame. Each
+rule reads the names the code created or changed (and, for tables, what they held before:
+:func:`~oci_magic.execution.rollback.profile`) and says what it saw, with the values, as feedback
+for another round.
 """
 from __future__ import annotations
 
+import builtins
+import keyword
 import math
+import numbers
 import re
+from collections.abc import Mapping as _Mapping
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from ..execution.result import Execution
 from ..values import summarize
+from .checks import NAME, parameters
 
-RULES = ("nan", "coerced", "text", "merge", "column")
+RULES = ("nan", "coerced", "text", "merge", "column", "kind")
 _NUMBERS = re.compile(r"\b(numbers?|numeric|numerical|floats?|integers?|ints?|as a number|amounts?)\b", re.I)
 _NUMERIC_TEXT = re.compile(r"^\s*[-+(]?\s*[$€£¥]?\s*[-+]?(\d[\d,.' ]*)(\s*%|\s*[kKmM])?\s*\)?\s*$")
 _MERGE = re.compile(r"\.(merge|join)\(|pd\.merge\(|pd\.concat\(")
@@ -157,9 +163,85 @@ def missing_column(task: str, code: str, execution: Execution, namespace: Mappin
     return None
 
 
+# What a task calls a result, in the forms tasks write it: "a list called top3", "a DataFrame by_team",
+# "a list of floats stored in numbers", "monthly, a Series", "spend, a dict", "ranking (a list)",
+# "(a string like 'A') in leader", "per_month as a dict", "domains: the sorted list", "store the
+# Axes as ax", "a class -> student name mapping in best". Never "the number of rows in df" (no
+# "the" before a kind but the Axes; "of ..." only after a list or a dict).
+_KINDS = {"list": "list", "series": "Series", "dataframe": "DataFrame", "table": "DataFrame",
+          "dict": "dict", "dictionary": "dict", "mapping": "dict", "string": "string", "str": "string",
+          "axes": "Axes", "set": "set", "number": "number", "float": "number", "integer": "number", "int": "number"}
+_KIND = r"(list|series|dataframe|table|dict|dictionary|mapping|string|str|set|number|float|integer|int)"
+_LINK = r"(?:(?:called|named|stored\s+in|kept\s+in|in|as|into)\s+)?(?:a\s+variable\s+)?"
+_KIND_NAMED = (
+    re.compile(r"\ban?\s+(?:[\w'-]+\s+){0,2}?" + _KIND + r"(\s+of\s+\w+)?\s+" + _LINK + NAME, re.I),
+    re.compile(r"\bthe\s+(axes)()\s+" + _LINK + NAME, re.I),
+    re.compile(r"\b(mapping)()\s+(?:in|as|into)\s+" + NAME, re.I),
+    re.compile(r"\(an?\s+" + _KIND + r"\b()[^)]*\)\s+(?:in|as|into)\s+" + NAME, re.I),
+)
+_NAMED_KIND = re.compile(NAME + r"(?:,\s+an?|\s+\(an?|\s+as\s+an?|:\s+(?:the|an?))\s+(?:[\w'-]+\s+){0,2}?"
+                         + _KIND + r"\b(\s+of\b)?(?!\s+(?:called|named)\b)", re.I)  # "in scores as a list called top3"
+
+
+def kinds(task: str, code: str = "") -> Dict[str, str]:
+    """``{name: kind}`` for the results the task says what they are ("a list called top3"); never
+    a keyword or a parameter of a function the task or ``code`` defines ("returns a list of size n")."""
+    found = [(m.group(3), m.group(1), m.group(2)) for pattern in _KIND_NAMED for m in pattern.finditer(task)]
+    found += [(m.group(1), m.group(2), m.group(3)) for m in _NAMED_KIND.finditer(task)]
+    skip = parameters(task) | (parameters(code) if code else set())
+    pairs: Dict[str, str] = {}
+    for name, kind, of in found:
+        kind = _KINDS[kind.lower()]
+        if (of and kind not in ("list", "dict", "set")) or keyword.iskeyword(name) or hasattr(builtins, name) \
+                or name in skip or name.lower() in _NOT_NAMES:  # "the number of days": no number named there
+            continue
+        pairs.setdefault(name, kind)
+    return pairs
+
+
+def _is(value: Any, kind: str) -> bool:
+    if kind == "list":
+        return isinstance(value, (list, tuple))
+    if kind in ("Series", "DataFrame"):
+        return any(_pandas_class(c, kind) for c in type(value).__mro__)
+    if kind == "dict":  # a Series keyed the same way reads the same: best['7a'], .items()
+        return isinstance(value, _Mapping) or _pandas(value, "Series")
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "set":
+        return isinstance(value, (set, frozenset))
+    if kind == "number":
+        return isinstance(value, numbers.Number) and not isinstance(value, bool)
+    return "Axes" in [c.__name__ for c in type(value).__mro__]
+
+
+def _pandas_class(cls: type, kind: str) -> bool:
+    return cls.__module__.split(".")[0] == "pandas" and cls.__name__ == kind
+
+
+_SAID = {"Axes": "the matplotlib Axes"}
+_HOW = {"list": "Convert it with `list(...)` or `.tolist()`.", "Axes": "Keep the Axes the plot was drawn on "
+        "(`fig, ax = plt.subplots()`, or `ax = plt.gca()`), not what the plotting call returned.",
+        "Series": "Select the one column, or use `.squeeze()`.",
+        "dict": "Build a dict from the keys to the values (`dict(zip(keys, values))`, `series.to_dict()`)."}
+
+
+def wrong_kind(task: str, code: str, execution: Execution, namespace: Mapping[str, Any]) -> Optional[str]:
+    """A result the task says is a list (a Series, a dict, the Axes ...) that the code left as
+    something else: ``top3`` a DataFrame, ``ax`` the PathCollection ``plt.scatter`` returned."""
+    made = set(execution.created + execution.changed)
+    for name, kind in kinds(task, code).items():
+        if name not in made or name not in namespace or _is(namespace[name], kind):
+            continue
+        said = _SAID.get(kind, "a " + kind)
+        return (f"the task asks for `{name}` as {said}, but it is not: `{name}` is {summarize(namespace[name])}. "
+                + _HOW.get(kind, f"Store it as {said}."))
+    return None
+
+
 CHECKS: Dict[str, Callable[[str, str, Execution, Mapping[str, Any]], Optional[str]]] = {
     "nan": nan_result, "coerced": coerced, "text": text_numbers, "merge": merge_lost,
-    "column": missing_column}
+    "column": missing_column, "kind": wrong_kind}
 
 
 def sanity(task: str, code: str, execution: Execution, namespace: Mapping[str, Any],

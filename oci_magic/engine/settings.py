@@ -51,7 +51,7 @@ class RunSettings:
     retry_temperature: float  # sampling temperature for a round after getting stuck
     continue_runs: bool  # a later run continues the last run's conversation (else: the notebook afresh)
     exercise: bool  # functions the code defines and never calls are called on the task's examples
-    sanity: Tuple[str, ...]  # rules for the values code left (engine.sanity): nan, coerced, text, merge, column
+    sanity: Tuple[str, ...]  # rules for the values code left (engine.sanity): nan, coerced, text, merge, column, kind
     short_tracebacks: bool  # library frames of a traceback reduced to the call that failed
     candidates: int  # replies per round, tried off the live state, one chosen by what they did (0: the model's choice)
     candidate_temperature: float  # of every candidate but the first
@@ -153,10 +153,11 @@ class OciConfig(Configurable):
     exercise = Bool(True, help="When code that ran defines a function it never calls, call it on the task's examples "
                                "(f(x) -> y, >>> lines) or on the notebook's data its parameters fit; an exception or a "
                                "result other than the example's is fed back.").tag(config=True)
-    sanity = Unicode("nan,coerced,text,merge,column", help="Rules for the values code that ran left, comma-separated: nan (a "
+    sanity = Unicode("nan,coerced,text,merge,column,kind", help="Rules for the values code that ran left, comma-separated: nan (a "
                      "result that is NaN, None or empty), coerced (a column turned mostly NaN), text (numbers left as "
                      "text where the task asks for numbers), merge (a merge that blanked the columns it brought), "
-                     "column (a column the task asks to add, by name, that no table has). A "
+                     "column (a column the task asks to add, by name, that no table has), kind (a result the task "
+                     "calls a list, a Series, a dict, the Axes ... left as something else). A "
                      "miss is fed back with the values. Empty: none.").tag(config=True)
     short_tracebacks = Bool(True, help="Tracebacks of generated code keep its own frames and, of the libraries', only the "
                                        "call that failed, in the feedback and on screen (the whole one a click away "
