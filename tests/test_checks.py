@@ -121,3 +121,17 @@ def test_when_no_round_passes_the_last_code_that_ran_is_kept(ip, magics, replay_
     assert result.outcome == "unverified" and result.final_round.index == 3 and ip.user_ns["total"] == 2
     assert result.summary().startswith("kept round 3 of 3: its code ran, but the task asks for `answer`")
     assert "missed a check" in ip.rl_next_input
+
+
+def test_a_result_of_the_wrong_kind_goes_back_through_the_magic(ip, magics, replay_file):
+    """The ``kind`` rule at the default settings, end to end: a DataFrame where the task says "a
+    list called top3" is fed back, undone, and the next round's list is kept."""
+    pd = pytest.importorskip("pandas")
+    ip.user_ns["scores"] = pd.DataFrame({"name": ["ann", "bob", "dee"], "score": [88, 95, 91]})
+    path = replay_file(fenced("top3 = scores.nlargest(3, 'score')"),
+                       fenced("top3 = scores.nlargest(3, 'score')['name'].tolist()"))
+    ip.run_cell_magic("oci", f"--replay {path}", "Store the names of the three best in scores as a list called top3.")
+    result = magics.session.last_result
+    assert [r.status for r in result.rounds] == ["incomplete", "ok"] and result.outcome == "success"
+    assert "the task asks for `top3` as a list, but it is not: `top3` is pandas.DataFrame" in result.rounds[0].feedback
+    assert ip.user_ns["top3"] == ["bob", "dee", "ann"]
