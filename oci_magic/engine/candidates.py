@@ -60,19 +60,17 @@ def pick(loop, index: int, messages, run, count: int, base: GenerationParams) ->
     from ..execution.trials import TooBig
 
     trials = loop.executor.trials() if loop.executor is not None else None
-    try:
-        if trials is not None and not run.single:
+    if trials is not None and not run.single:
+        try:
             trials.ready()
-    except TooBig as exc:
-        run.single = str(exc)
+        except TooBig as exc:  # this run's rounds generate one reply
+            run.single = str(exc)
     untried = trials is None or bool(run.single)
     texts, usages, seconds, stop = generate(loop, index, messages, 1 if untried else count, base)
     if stop is not None or not texts:
         return Picked(texts[0] if texts else "", usages[0] if usages else None, seconds, stop=stop or (FAILED, "the backend gave no reply"))
     if untried:
-        if run.single:
-            loop.emit(CandidatesTried(index, 1, 0, 0, f"one candidate: {run.single}"))
-        return Picked(texts[0], usages[0], seconds)
+        return _first(loop, index, run, texts, usages, seconds)
     codes = [extract_code(t) for t in texts]
     found, passed, missed, errors = {}, {}, {}, {}
     vote = loop.settings.selection != "first"  # only a vote compares what candidates' functions return
@@ -103,10 +101,9 @@ def pick(loop, index: int, messages, run, count: int, base: GenerationParams) ->
                         found[i], passed[i] = ("ok", None), trial
                     else:
                         found[i], missed[i] = ("missed", miss.split(". ")[0]), trial
-    except TooBig as exc:  # this run's later rounds generate one reply
+    except TooBig as exc:  # a variable too big to copy: this run's later rounds generate one reply
         run.single = str(exc)
-        loop.emit(CandidatesTried(index, 1, 0, 0, f"one candidate: {exc}"))
-        return Picked(texts[0], usages[0], seconds)
+        return _first(loop, index, run, texts, usages, seconds)
     compared = passed or missed
     names = select.results(list(compared.values()), targets(run.task))
     kept = probes.answered([t.behaviour for t in compared.values()])
@@ -124,6 +121,13 @@ def pick(loop, index: int, messages, run, count: int, base: GenerationParams) ->
                  for i in range(len(texts)))
     loop.emit(CandidatesTried(index, *counts(made)))
     return Picked(texts[chosen], usages[chosen] if chosen < len(usages) else None, seconds, made)
+
+
+def _first(loop, index: int, run, texts, usages, seconds) -> Picked:
+    """The first reply, untried (saying why where trials were meant to run but cannot)."""
+    if run.single:
+        loop.emit(CandidatesTried(index, 1, 0, 0, f"one candidate: {run.single}"))
+    return Picked(texts[0], usages[0], seconds)
 
 
 def counts(candidates: Sequence[Candidate]) -> Tuple[int, int, int]:

@@ -43,8 +43,8 @@ _NOT_NAMES = {"a", "an", "the", "with", "of", "for", "that", "which", "to", "fro
 
 
 def _pandas(value: Any, kind: str) -> bool:
-    cls = type(value)
-    return cls.__module__.split(".")[0] == "pandas" and cls.__name__ == kind
+    """``value`` is a pandas ``kind`` (a DataFrame, a Series), or a subclass of one."""
+    return any(c.__module__.split(".")[0] == "pandas" and c.__name__ == kind for c in type(value).__mro__)
 
 
 def _columns(value: Any) -> Dict[str, Any]:
@@ -171,7 +171,7 @@ def missing_column(task: str, code: str, execution: Execution, namespace: Mappin
 _KINDS = {"list": "list", "series": "Series", "dataframe": "DataFrame", "table": "DataFrame",
           "dict": "dict", "dictionary": "dict", "mapping": "dict", "string": "string", "str": "string",
           "axes": "Axes", "set": "set", "number": "number", "float": "number", "integer": "number", "int": "number"}
-_KIND = r"(list|series|dataframe|table|dict|dictionary|mapping|string|str|set|number|float|integer|int)"
+_KIND = "(" + "|".join(sorted(set(_KINDS) - {"axes"}, key=len, reverse=True)) + ")"  # "string" before "str"; the Axes only after "the"
 _LINK = r"(?:(?:called|named|stored\s+in|kept\s+in|in|as|into)\s+)?(?:a\s+variable\s+)?"
 _KIND_NAMED = (
     re.compile(r"\ban?\s+(?:[\w'-]+\s+){0,2}?" + _KIND + r"(\s+of\s+\w+)?\s+" + _LINK + NAME, re.I),
@@ -203,7 +203,7 @@ def _is(value: Any, kind: str) -> bool:
     if kind == "list":
         return isinstance(value, (list, tuple))
     if kind in ("Series", "DataFrame"):
-        return any(_pandas_class(c, kind) for c in type(value).__mro__)
+        return _pandas(value, kind)
     if kind == "dict":  # a Series keyed the same way reads the same: best['7a'], .items()
         return isinstance(value, _Mapping) or _pandas(value, "Series")
     if kind == "string":
@@ -213,10 +213,6 @@ def _is(value: Any, kind: str) -> bool:
     if kind == "number":
         return isinstance(value, numbers.Number) and not isinstance(value, bool)
     return "Axes" in [c.__name__ for c in type(value).__mro__]
-
-
-def _pandas_class(cls: type, kind: str) -> bool:
-    return cls.__module__.split(".")[0] == "pandas" and cls.__name__ == kind
 
 
 _SAID = {"Axes": "the matplotlib Axes"}
