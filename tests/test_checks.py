@@ -40,6 +40,24 @@ def test_a_missing_name_is_named_with_what_was_made_instead():
                              "`rolling_mean_3_days`)")
 
 
+def test_a_result_left_as_an_earlier_task_made_it_is_a_miss():
+    """A session loss (0.5B): with an earlier plot's `ax` in the kernel, a bar chart drawn with
+    plt.bar and no `ax` of its own passed every check on the old Axes (0 bars)."""
+    exists = {"ax", "pets", "staff"}.__contains__
+    code = "plt.bar(pets.index, pets.values)"
+    for task in ("Make a bar chart of pets and store the Axes as ax.", "Draw pets as bars; keep the Axes in a variable ax."):
+        missed = check(task, code, ran(shown=True), exists)
+        assert missed and missed.startswith("`ax` is unchanged, but the task asks to store the result in it"), task
+        assert check(task, "ax = pets.plot.bar()", ran(changed=["ax"]), exists) is None
+    task = "Attach the department names to pets and store the result in staff."
+    assert "`staff` is unchanged" in check(task, "print(pets)", ran(shown=True), exists)
+    for task in ("Drop the duplicates of staff and store the result in staff.",  # reads it: may be left as it was
+                 "Add a title to ax.", "Show staff."):
+        assert check(task, "print(staff)", ran(shown=True), exists) is None, task
+    missed = check("Make a bar chart of pets and store the Axes as ax.", code, ran(shown=True), {"pets"}.__contains__)
+    assert missed.startswith("The task asks for `ax`, but the code did not create it")  # a fresh kernel: as before
+
+
 def test_in_place_that_changed_nothing():
     task = "Fill the missing ages in people in place."
     assert check(task, "people['age'].fillna(1)", ran(shown=True, unchanged=["people"]), {"people"}.__contains__)

@@ -352,3 +352,70 @@ def test_an_older_variable_a_string_or_a_file_name_only_looks_like_is_not_summar
                                 {"config": {"db": 1}, "name": "di", "cfg": {"name": "etl"}})
     assert "- cfg: dict" in context.volatile
     assert "- config:" not in context.text and "- name:" not in context.text
+
+
+def test_a_result_the_task_asks_for_is_not_shown_with_what_an_earlier_task_left_there():
+    """In one session an earlier task's `ax` (a plot's Axes) and `staff` (another table) were
+    shown under the names the next task asks to make; the small model drew on the old Axes and
+    kept the old table's columns, which a fresh kernel never shows."""
+    inputs = ["", "staff = {'dept': ['ops']}\nax = 'old plot'", "%%oci\nold task", "pets = ['cat']",
+              "orders = [1, 1]"]
+    namespace = {"staff": {"dept": ["ops"]}, "ax": "old plot", "pets": ["cat"], "orders": [1, 1]}
+    for task in ("Attach the department names to pets and store the result in staff. Anyone unmatched stays in staff.",
+                 "Make a bar chart of pets and store the Axes as ax."):
+        context, _ = focused_layout(task, True, inputs, {2: "ax = 'old plot'"}, namespace)
+        assert "- staff:" not in context.text and "- ax:" not in context.text and "- pets: list" in context.volatile
+    for task in ("Drop the duplicates of staff and store the result in staff.",  # it reads staff too
+                 "Store the names in staff, from the highest score to the lowest, in ranking (a list).",
+                 "Sort staff by name and store the result in staff.", "plot staff"):
+        context, _ = focused_layout(task, True, inputs, {2: "ax = 'old plot'"}, namespace)
+        assert "- staff: dict" in context.picked, task
+    unfocused, _ = focused_layout("Make a bar chart of pets and store the Axes as ax.", False, inputs,
+                                  {2: "ax = 'old plot'"}, namespace)
+    assert "- ax: 'old plot'" in unfocused.text  # without focus, every variable as before
+
+
+def test_a_task_that_asks_for_a_new_function_is_not_a_follow_up(ip, magics, replay_file):
+    """In one session the suite's function tasks (no data cell of their own) continued the last
+    run's conversation: 1,000-4,500 tokens of earlier tasks where a fresh kernel sends 150."""
+    path = replay_file(fenced("total = 3"), fenced("def slugify(t):\n    return t.lower()"), fenced("s = 1"),
+                       fenced("u = 2"))
+    magics.replay_path, magics.focus = path, True
+    ip.run_cell("sales = [1, 2]", store_history=True)
+    ip.run_cell("%%oci\nsum sales into total", store_history=True)
+    ip.run_cell("%%oci\nWrite a function slugify(title) that lower-cases title, e.g. slugify('A') -> 'a'.",
+                store_history=True)
+    ip.run_cell("%%oci\nWrite a function that does the same for lists of titles.", store_history=True)
+    ip.run_cell("%%oci\nWrite a function mean_of(values) that averages values, like total / len(sales).",
+                store_history=True)
+    calls = magics.session.loaded_backend('replay').calls
+    assert len(calls[1]) == 2  # laid out afresh: system + one user message
+    alone = calls[1][1].content
+    assert "sum sales" not in alone and "total = 3" not in alone and "sales = [1, 2]" not in alone
+    assert alone.endswith("## Task\nWrite a function slugify(title) that lower-cases title, e.g. slugify('A') -> 'a'.")
+    assert len(calls[2]) > 2 and "def slugify" in calls[2][2].content  # "the same": a follow-up, continued
+    assert len(calls[3]) == 2  # it names total and sales, which the last run ("s = 1") did not use: afresh
+    assert "- total: 3" in calls[3][1].content and "- sales: list" in calls[3][1].content  # what they hold
+    from oci_magic.context.notebook import Cell
+    from oci_magic.engine.prompting.history import stands_alone
+    run = Cell("# sum\ntotal = sum(sales)", number=3, generated=True)
+    assert stands_alone("Write a function is_even(n) that says whether n is even.", run)
+    loop = Cell("# squares\nfor n in range(3):\n    print(sorted([n, total]))", number=3, generated=True)
+    assert stands_alone("Write a function is_even(n) that returns whether n is even, as a sorted list.", loop)
+    for task in ("Now wrap it in a function clean(df)", "Write a function like the one above for lists",
+                 "Write a function that returns total doubled", "Make a bar chart of it", ""):
+        assert not stands_alone(task, run), task
+
+
+def test_a_parameter_of_the_function_the_task_asks_for_is_not_an_earlier_variable():
+    """"Write a function moving_max(values, k)" after a task that left a list of strings in
+    `values`: shown, the 0.5B parsed its parameter as that text."""
+    inputs = ["", "values = ['1,200', '35']\ntext = 'Order ABC-1234'", "%%oci\nold task", "pets = ['cat']"]
+    namespace = {"values": ["1,200", "35"], "text": "Order ABC-1234", "pets": ["cat"]}
+    task = "Write a function moving_max(values, k) that returns the maxima of each window of k values of pets."
+    context, _ = focused_layout(task, True, inputs, {2: "text = 'x'"}, namespace)
+    assert "- values:" not in context.text and "- pets: list" in context.volatile
+    assert history.asked_parameters("a function f(x, y=2, *args) and a function g()") == {"x", "y", "args"}
+    assert history.asked_parameters("plot mean(sales)") == set()  # a call, not a function asked for
+    context, _ = focused_layout("Print values and text", True, inputs, {2: "text = 'x'"}, namespace)
+    assert "- values: list" in context.picked  # named, not a parameter: shown

@@ -12,7 +12,7 @@ import pytest
 
 from oci_magic.engine import checks
 from oci_magic.engine.exercise import examples, exercise
-from oci_magic.engine.sanity import sanity
+from oci_magic.engine.sanity import merge_lost, sanity
 from oci_magic.execution.executor import NamespaceExecutor
 from oci_magic.execution.guard import GuardedExecutor
 
@@ -51,8 +51,31 @@ def test_an_uncalled_function_is_called_on_the_tasks_examples():
     right = "import re\ndef slugify(title):\n    return re.sub(r'[^a-z0-9]+', '-', title.lower()).strip('-')"
     ran(right, namespace)
     assert exercise(task, right, namespace) is None
-    called = right + "\nprint(slugify('A b'))"  # it calls it itself: left alone
-    assert exercise(task, called, {"slugify": lambda t: 1 / 0}) is None
+    called = right + "\nprint(slugify('A b'))"  # it calls it itself: its own calls ran it, the example still holds
+    assert exercise(task, called, namespace) is None
+
+
+def test_a_function_the_code_calls_itself_is_still_held_to_the_tasks_example():
+    """A session loss (1.5B): round 2 printed slugify's result on the example and ended "ok" with
+    'Hello-World' where the task says 'hello-world'."""
+    task = "Write a function slugify(title) that lower-cases it and joins words with '-', e.g. slugify('Hello, World!') -> 'hello-world'."
+    namespace = {}
+    code = ("import re\ndef slugify(title):\n    return '-'.join(re.findall(r'\\w+', title))\n"
+            "print(slugify('Hello, World!'))")
+    ran(code, namespace)
+    missed = exercise(task, code, namespace)
+    assert missed.startswith("slugify was called on the task's example: ")
+    assert "slugify('Hello, World!') returned 'Hello-World', but the task says it should give 'hello-world'" in missed
+    assert "does not call it" not in missed
+    boom = "def slugify(title):\n    return title[99]\nslugify('a' * 200)"
+    ran(boom, namespace)
+    assert exercise(task, boom, namespace).startswith("slugify was called as the task describes: slugify('Hello, World!') raised IndexError")
+    # without examples, a function the code calls is not also called on the data: its own calls ran it
+    plain = "Write a function clean_phone(s) for the numbers in samples."
+    namespace = {"samples": ["12345"]}
+    code = "def clean_phone(s):\n    return s[10]\nclean_phone('x' * 11)"
+    ran(code, namespace)
+    assert exercise(plain, code, namespace) is None
 
 
 def test_every_example_a_function_gets_wrong_is_fed_back_with_how_many():
@@ -122,6 +145,30 @@ def test_a_column_coerced_to_nan_is_seen_with_what_it_held():
     code = "prices['price'] = pd.to_numeric(prices['price'], errors='coerce')"
     said = sanity("Convert the price column of prices to floats.", code, ran(code, namespace), namespace)
     assert "Column `price` of `prices` is missing in 3 of 4 rows now; before the code it held '$1,200', '$35.50', '$89'" in said
+
+
+def test_a_name_bound_to_another_table_is_not_judged_by_what_it_held():
+    """A session loss (1.5B): an earlier task's `staff` (4 rows, `dept` set) replaced by a merge
+    whose `dept` came out blank was fed back as a failed conversion of the old values."""
+    pd = pytest.importorskip("pandas")
+    namespace = {"pd": pd, "staff": pd.DataFrame({"name": ["a", "b", "c", "d"], "dept": ["ops", "it", "hr", "it"]}),
+                 "employees": pd.DataFrame({"emp": ["ann", "bo", "cy"], "dept_id": [10, 20, 99]}),
+                 "depts": pd.DataFrame({"dept_id": [10, 20], "dept_name": ["Sales", "IT"]})}
+    task = "Attach each employee's department name to employees and store the result in staff."
+    code = "staff = employees.merge(depts, on='dept_id', how='left')\nstaff['dept'] = staff['dept_name'].where(staff['emp'] == 'x')"
+    said = sanity(task, code, ran(code, namespace), namespace)
+    assert said.endswith(": Column `dept` of `staff` is missing (NaN) in every row."), said
+    namespace["staff"] = pd.DataFrame({"dept": ["ops", "it", "hr"]})
+    code = "staff = employees.merge(depts, on='dept_id', how='left')[['emp']].assign(dept=None)"
+    assert merge_lost(task, code, ran(code, namespace), namespace) is None  # the old staff is no table it came from
+    namespace["staff"] = pd.DataFrame({"dept": ["ops", "it", "hr"]})  # as many rows, but the code never reads it
+    code = "staff = employees.merge(depts.assign(dept_id=depts.dept_id + 1), on='dept_id', how='left')"
+    namespace["depts"] = namespace["depts"].rename(columns={"dept_name": "dept"})
+    said = sanity(task, code, ran(code, namespace), namespace)
+    assert said.endswith(": Column `dept` of `staff` is missing (NaN) in every row."), said  # not "the conversion"
+    code = "staff = employees.assign(dept=float('nan'))"  # blank, but no merge: and not from the old staff either
+    said = sanity(task, code, ran(code, namespace), namespace)
+    assert said.endswith(": Column `dept` of `staff` is missing (NaN) in every row."), said
 
 
 def test_numbers_left_as_text_and_a_nan_result_are_seen():

@@ -47,6 +47,36 @@ def targets(task: str, strong_only: bool = False, code: str = "") -> List[str]:
             and not hasattr(builtins, n) and n not in skip]
 
 
+# how a task introduces a result it asks for: "store the result in staff", "store the Axes as ax",
+# "a list called top3"; and how it reads a name: "the rows of orders", "from sales", "scores's",
+# "df['x']", "in scores as a list called top3" (the result is top3)
+_MAKES = re.compile(r"\b(?:in|into|as|called|named)\s+(?:a\s+variable\s+)?`?$", re.I)
+_RESULT_IN = (r"\b(?:stor\w*|sav\w*|put|keep|assign\w*)\s+(?:the\s+)?(?:results?|it|them|answers?|output|this|that)"
+              r"\s+(?:in|into|as)\s+(?:a\s+variable\s+)?")
+_READS_BEFORE = re.compile(r"\b(?:of|from|on|using|with|to|by)\s+`?$", re.I)
+_READS_AFTER = re.compile(r"`?(?:'s\b|\[|\.\w|\s+as\s+an?\b)", re.I)
+
+
+def results(task: str) -> Set[str]:
+    """The names a task asks to make and does not read. In one long session such a name often
+    holds an earlier task's value (its `ax`, its `staff`): shown, the small model built on it (drew
+    on the old Axes, kept the old table's columns), which a fresh kernel never shows; and the code
+    must set it, or the old value passes for the result. A name counts only where the task's first
+    mention of it introduces the result and none reads it: "drop the duplicates of orders and store
+    the result in orders" reads ``orders``."""
+    from .sanity import kinds  # it reads names as this module does
+
+    # "store the names in scores" may read scores; "store the result in staff" makes staff
+    stored = {m.group(1) for m in re.finditer(_RESULT_IN + NAME, task, re.I)}
+    found = set()
+    for name in set(targets(task, strong_only=True)) | set(kinds(task)) | stored:
+        mentions = list(re.finditer(rf"(?<![\w.]){re.escape(name)}(?!\w)", task))
+        if mentions and _MAKES.search(task[:mentions[0].start()]) and not any(
+                _READS_BEFORE.search(task[:m.start()]) or _READS_AFTER.match(task, m.end()) for m in mentions):
+            found.add(name)
+    return {n for n in found if n.lower() not in _WORDS and not keyword.iskeyword(n) and not hasattr(builtins, n)}
+
+
 _SIGNATURE = re.compile(r"\b([A-Za-z_]\w*)\(([A-Za-z_][\w ,=*]*)\)")
 
 
@@ -137,8 +167,10 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
         problems.append("pandas warned that it changed a copy, not the data, so nothing was changed: " + copies[0]
                         + ". Assign the result back (df['col'] = df['col'].fillna(...)) instead of inplace=True "
                           "on a column.")
-    strong = targets(task, strong_only=True, code=code)
-    for name in targets(task, code=code):
+    # a result the task asks to make must be set by the code: in a session the name may hold what
+    # an earlier task left there (its `ax`), which is no answer to this one
+    strong = set(targets(task, strong_only=True, code=code)) | (results(task) - parameters(code))
+    for name in dict.fromkeys(targets(task, code=code) + sorted(n for n in strong if exists(n))):
         if not exists(name):
             made = ", ".join(f"`{n}`" for n in execution.created)
             problems.append(f"The task asks for `{name}`, but the code did not create it"
@@ -159,7 +191,7 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
 
 def review(task: str, code: str, execution: Execution, namespace, settings, seconds: float = 5.0) -> Optional[str]:
     """Every check of a round, in order: the task's names and its words (:func:`check`), then for
-    code that ran, its uncalled functions called on the task's examples (``settings.exercise``)
+    code that ran, its functions called on the task's examples (``settings.exercise``)
     and the values it left (``settings.sanity``). The first miss, or None."""
     from .exercise import exercise
     from .sanity import sanity

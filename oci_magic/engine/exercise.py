@@ -1,9 +1,11 @@
-"""Functions the code defines but never calls: nothing runs until the user's next cell calls
-them, so an error in them would pass every check. They are called here on what the task says
-about them -- its examples (``f('x') -> 'y'``, ``>>> f(x)`` then the result, "f(x) returns y")
--- or, without examples, on the notebook's data the task names, one element at a time for a
-function of one parameter. An exception, or a result other than the example's, is what the round
-missed."""
+"""Functions the code defines: called here on what the task says about them -- its examples
+(``f('x') -> 'y'``, ``>>> f(x)`` then the result, "f(x) returns y"). A function the code never
+calls runs only when the user's next cell calls it, so an error in it would pass every check;
+without examples it is called on the notebook's data the task names, one element at a time for a
+function of one parameter. A function the code calls itself may still be wrong on the example the
+user gave (``print(slugify('A b'))`` runs; ``slugify('Hello, World!')`` gives ``'Hello-World'``
+where the task says ``'hello-world'``): its examples are checked too. An exception, or a result
+other than the example's, is what the round missed."""
 from __future__ import annotations
 
 import ast
@@ -18,15 +20,15 @@ MAX_EXAMPLES = 8
 MAX_ITEMS = 5  # elements of a named list or Series tried on a function of one parameter
 
 
-def uncalled(code: str) -> List[Tuple[str, List[str]]]:
-    """(name, parameters) of the top-level functions ``code`` defines and never calls."""
+def defined(code: str) -> List[Tuple[str, List[str], bool]]:
+    """(name, parameters, whether the code calls it) of the top-level functions ``code`` defines."""
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return []
     called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    return [(n.name, [a.arg for a in n.args.posonlyargs + n.args.args])
-            for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name not in called]
+    return [(n.name, [a.arg for a in n.args.posonlyargs + n.args.args], n.name in called)
+            for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
 def examples(task: str, name: str) -> List[Tuple[str, tuple, dict, Any]]:
@@ -90,9 +92,9 @@ def same(got: Any, want: Any) -> bool:
 
 
 def exercise(task: str, code: str, namespace: Mapping[str, Any], seconds: float = 5.0) -> Optional[str]:
-    """What calling the code's uncalled functions showed wrong, as feedback; None when nothing
-    (or nothing to call)."""
-    for name, params in uncalled(code):
+    """What calling the code's functions on the task's examples (and its uncalled ones, without
+    examples, on the data) showed wrong, as feedback; None when nothing (or nothing to call)."""
+    for name, params, called in defined(code):
         function = namespace.get(name)
         if not callable(function):
             continue
@@ -101,19 +103,20 @@ def exercise(task: str, code: str, namespace: Mapping[str, Any], seconds: float 
         for text, args, kwargs, want in tried:
             done = call(function, args, kwargs, seconds)
             if not done.ok:
-                return _raised(name, text, done)
+                return _raised(name, text, done, called)
             if not same(done.value, want):
                 wrong.append(f"{text} returned {_short(done.value)}, but the task says it should give {want!r}")
         if wrong:  # every example it gets wrong (of how many): where the bug is
-            head = f"The code defines {name} but does not call it, so it was called on the task's example"
+            head = (f"{name} was called on the task's example" if called else
+                    f"The code defines {name} but does not call it, so it was called on the task's example")
             head += ": " if len(tried) == 1 else f"s; {len(wrong)} of {len(tried)} give the wrong result:\n- "
             return head + "\n- ".join(wrong) + f".\nFix {name} so that it gives what the task says."
-        if tried:
+        if tried or called:  # the code's own calls ran it on what it meant to
             continue
         for text, args in _on_data(task, name, params, namespace):
             done = call(function, args, {}, seconds)
             if not done.ok:
-                return _raised(name, text, done)
+                return _raised(name, text, done, called)
     return None
 
 
@@ -141,10 +144,11 @@ def _items(value: Any) -> list:
     return []
 
 
-def _raised(name: str, text: str, done) -> str:
+def _raised(name: str, text: str, done, called: bool = False) -> str:
     trace = ("\nTraceback (most recent call last):\n" + "\n".join(done.frames)) if done.frames else ""
-    return (f"The code defines {name} but does not call it, so it was called as the task describes: {text} raised "
-            f"{done.error}.{trace}\nFix {name} so that it works for such input.")
+    head = (f"{name} was called as the task describes" if called else
+            f"The code defines {name} but does not call it, so it was called as the task describes")
+    return f"{head}: {text} raised {done.error}.{trace}\nFix {name} so that it works for such input."
 
 
 def _short(value: Any) -> str:

@@ -10,6 +10,7 @@ for another round.
 """
 from __future__ import annotations
 
+import ast
 import builtins
 import keyword
 import math
@@ -77,19 +78,23 @@ def nan_result(task: str, code: str, execution: Execution, namespace: Mapping[st
 
 def coerced(task: str, code: str, execution: Execution, namespace: Mapping[str, Any]) -> Optional[str]:
     """A column that was mostly set before and is mostly NaN now (or a new one that is)."""
+    read = _read(code)
     for name in execution.created + execution.changed:
         before = execution.before.get(name, {"rows": 0, "columns": {}})
         for column, values in _columns(namespace.get(name)).items():
             rows, set_now = len(values), int(values.notna().sum())
             if rows < 2 or set_now > rows / 2:
                 continue
-            was = before["columns"].get(column)
+            # a name bound to another table (one the code never reads, or of other rows: an earlier
+            # task's `staff` replaced by a merge) had no conversion: its old column says nothing
+            other = bool(before["rows"]) and (before["rows"] != rows or (read is not None and name not in read))
+            was = None if other else before["columns"].get(column)
             if was is not None and was[0] - set_now >= rows / 4:
                 return (f"Column `{column}` of `{name}` is missing in {rows - set_now} of {rows} rows now; before the "
                         f"code it held {', '.join(was[1])}. The conversion did not understand those values: "
                         f"clean them first (strip symbols, thousands separators) instead of coercing them to NaN.")
             if was is None and name in execution.changed and set_now == 0:
-                return f"The new column `{column}` of `{name}` is missing (NaN) in every row."
+                return f"{'Column' if other else 'The new column'} `{column}` of `{name}` is missing (NaN) in every row."
     return None
 
 
@@ -121,7 +126,8 @@ def merge_lost(task: str, code: str, execution: Execution, namespace: Mapping[st
     lost every row is an empty result (:func:`nan_result`)."""
     if not _MERGE.search(code):
         return None
-    inputs = [p for p in execution.before.values() if p["rows"]]
+    read = _read(code)  # a name the code only binds (an earlier task's `staff`) is not where a column came from
+    inputs = [p for n, p in execution.before.items() if p["rows"] and (read is None or n in read)]
     for name in execution.created + execution.changed:
         value = namespace.get(name)
         if not _pandas(value, "DataFrame"):
@@ -134,6 +140,14 @@ def merge_lost(task: str, code: str, execution: Execution, namespace: Mapping[st
                         f"though it was set in the table it came from: the keys did not match. Merge on the columns "
                         f"that hold the same values (the same type too: 101 is not '101').")
     return None
+
+
+def _read(code: str) -> Optional[set]:
+    """The names ``code`` reads; None when it does not parse."""
+    try:
+        return {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    except (SyntaxError, ValueError):
+        return None
 
 
 def new_columns(task: str) -> List[str]:

@@ -50,7 +50,7 @@ class RunSettings:
     retries: int  # rounds a stuck run (repeated code, the same error) gets before it stops
     retry_temperature: float  # sampling temperature for a round after getting stuck
     continue_runs: bool  # a later run continues the last run's conversation (else: the notebook afresh)
-    exercise: bool  # functions the code defines and never calls are called on the task's examples
+    exercise: bool  # functions the code defines are called on the task's examples (uncalled ones on its data)
     sanity: Tuple[str, ...]  # rules for the values code left (engine.sanity): nan, coerced, text, merge, column, kind
     short_tracebacks: bool  # library frames of a traceback reduced to the call that failed
     candidates: int  # replies per round, tried off the live state, one chosen by what they did (0: the model's choice)
@@ -143,16 +143,19 @@ class OciConfig(Configurable):
                                     "conversation (its replies and feedback stay in view) instead of laying the notebook out afresh: the cells as they are, "
                                     "earlier %%oci cells as their task and the code that worked, the variables, the "
                                     "last error. Only while the conversation fits context_tokens: past it, afresh.").tag(config=True)
-    focus = Bool(True, help="A %%oci after cells that made new data since the last %%oci sees the notebook from "
-                            "those cells on, summaries of the variables those cells use and of the earlier ones its "
-                            "task or the last error names: about what a fresh kernel shows, not the earlier cells' "
-                            "code or the earlier tasks' conversation. A follow-up (no new data since) continues the "
+    focus = Bool(True, help="A %%oci after cells that made new data since the last %%oci (or whose task asks for "
+                            "a new function and refers to nothing of the last run) sees the notebook from those cells "
+                            "on, summaries of the variables those cells use and of the earlier ones its "
+                            "task or the last error names (not a result the task asks to make: 'store the Axes as "
+                            "ax' does not show an earlier plot's ax): about what a fresh kernel shows, not the earlier "
+                            "cells' code or the earlier tasks' conversation. A follow-up (no new data since) continues the "
                             "conversation (continue_runs). In one long session (oci bench notebooks --mode session) "
                             "the 1.5B solved as many stand-alone tasks as in fresh kernels, each faster. False: the "
                             "newest cells up to context_tokens, and continue_runs for every later run.").tag(config=True)
-    exercise = Bool(True, help="When code that ran defines a function it never calls, call it on the task's examples "
-                               "(f(x) -> y, >>> lines) or on the notebook's data its parameters fit; an exception or a "
-                               "result other than the example's is fed back.").tag(config=True)
+    exercise = Bool(True, help="When code that ran defines functions, call them on the task's examples (f(x) -> y, "
+                               ">>> lines), and one it never calls without examples on the notebook's data its "
+                               "parameters fit; an exception or a result other than the example's is fed back."
+                     ).tag(config=True)
     sanity = Unicode("nan,coerced,text,merge,column,kind", help="Rules for the values code that ran left, comma-separated: nan (a "
                      "result that is NaN, None or empty), coerced (a column turned mostly NaN), text (numbers left as "
                      "text where the task asks for numbers), merge (a merge that blanked the columns it brought), "

@@ -48,9 +48,9 @@ def first_prompt(task: str, notebook: NotebookContext, window: Window, conversat
     spec, gen = settings.context, settings.generation
     count = tokens.count
     system, asked = count(SYSTEM_PROMPT), count(task)
-    # focused, a run after new data lays the notebook out from that data on instead (the transcript
-    # holds earlier tasks); a follow-up (no new data since the last run) continues it
-    if spec.continues and settings.continue_runs and not new_data(notebook, spec):
+    # focused, a run after new data (or whose task stands alone: "Write a function f(x) ...") lays
+    # the notebook out afresh (the transcript holds earlier tasks); a follow-up continues it
+    if spec.continues and settings.continue_runs and not new_data(notebook, spec, task):
         limit = token_budget(tokens.n_ctx, gen.max_tokens, settings.rounds, 0, settings.feedback_tokens)
         if spec.token_budget:
             limit = min(limit, system + asked + spec.token_budget)

@@ -21,11 +21,14 @@ tokens do not depend on what follows it.
 """
 from __future__ import annotations
 
+import builtins
+import re
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Set, Tuple
 
 from ...context.notebook import Cell, Count, NotebookContext
 from ..headers import is_inserted
+from ..checks import results
 from .names import defined_names, mentioned, task_names, used_names
 from .render import block, error_section, named_variables, render_variables
 
@@ -149,7 +152,7 @@ def layout(context: NotebookContext, spec: ContextSpec, budget: int, count: Coun
     blocks (memoized), ``count`` everything else."""
     reserve = budget // VARIABLE_SHARE  # the volatile part's share
     cells = context.cells
-    start = focused(context, spec)
+    start = focused(context, spec, task)
     if spec.cells is not None:  # "the last N cells": the user asked for a sliding window
         cells = cells[len(cells) - spec.cells:] if spec.cells else []
         shown = fit_newest(cells, budget - reserve, blocks)
@@ -172,7 +175,11 @@ def layout(context: NotebookContext, spec: ContextSpec, budget: int, count: Coun
     error = error_section(context.last_error) if context.last_error else ""
     used = count(error)
     older = [c for c in cells if c.number < (shown[0].number if shown else 1 << 60)] if start is None else []
-    names = task_names(task) | mentioned(context.last_error or "")
+    # focused, a result the task asks for holds what an earlier task left there, if anything: not
+    # shown; nor, ever, a kernel name that is a parameter of the function the task asks for
+    # ("Write a function parse_duration(text)": an earlier task's `text` is no input of it)
+    names = task_names(task) - (results(task) if start is not None else set()) - asked_parameters(task)
+    names |= mentioned(context.last_error or "")
     variables, left_out = "", []
     if spec.variables:
         share = max(0, reserve - used)
@@ -196,27 +203,60 @@ def layout(context: NotebookContext, spec: ContextSpec, budget: int, count: Coun
     return PromptContext(history, joined(volatile), joined(picks)), window
 
 
-def focused(context: NotebookContext, spec: ContextSpec) -> Optional[Cell]:
+def focused(context: NotebookContext, spec: ContextSpec, task: str = "") -> Optional[Cell]:
     """The cell a focused layout starts at, or None (not focused, or no earlier run). A long
     notebook worked through with many ``%%oci`` cells holds many unrelated tasks: cells run since
     the last ``%%oci`` that make new data start the current one, so the layout starts after that
     run; with none (a follow-up: "now as a bar chart"; the run's inserted code run again) it starts
-    at the run itself. What came before appears only as summaries of the variables the task or the
-    last error names: about what a fresh kernel shows."""
+    at the run itself -- unless its task stands alone (:func:`stands_alone`): then after every
+    cell. What came before appears only as summaries of the variables the task or the last error
+    names: about what a fresh kernel shows."""
     if not spec.focus or spec.cells is not None:
         return None
     runs = [i for i, c in enumerate(context.cells) if c.generated]
     if not runs:
         return None
     since = context.cells[runs[-1] + 1:]
-    new = any(defined_names(c.source, bound=True) and not is_inserted(c.source) for c in since)
-    return since[0] if new else context.cells[runs[-1]]
+    if any(defined_names(c.source, bound=True) and not is_inserted(c.source) for c in since):
+        return since[0]
+    if stands_alone(task, context.cells[runs[-1]]):
+        return Cell("", number=context.cells[-1].number + 1)  # past every cell: nothing of them shown
+    return context.cells[runs[-1]]
 
 
-def new_data(context: NotebookContext, spec: ContextSpec) -> bool:
-    """Whether a focused run starts after the last ``%%oci`` (cells since made new data), so it is
-    laid out afresh; otherwise it is a follow-up, which continues the last run's conversation."""
-    start = focused(context, spec)
+# "Write a function slugify(title) that ...": a new task in the task's own words, whatever ran before
+_NEW_FUNCTION = re.compile(r"^\W*(?:please\s+)?(?:write|define|create|implement|code)\s+(?:me\s+)?an?\s+"
+                           r"(?:[\w-]+\s+){0,3}?function\b", re.I)
+_BUILTINS = frozenset(dir(builtins))
+_REFERS_BACK = re.compile(r"\b(?:above|previous|earlier|same|again|instead|last|before)\b", re.I)
+
+
+def stands_alone(task: str, run: Cell) -> bool:
+    """Whether a task with no new data since the last run is a new task, not a follow-up: it asks
+    for a new function ("Write a function slugify(title) that ...") and names nothing the last
+    run's code used nor refers back ("the same", "above"). Continued, such a task carried the
+    earlier conversation along -- in one session of the suite round-1 prompts of 630-1,020 tokens
+    where a fresh kernel sends 150 -- and the small model wrote in its style (docs/benchmarks.md)."""
+    if not task or not _NEW_FUNCTION.search(task) or _REFERS_BACK.search(task):
+        return False
+    # what the last run's code used, but not a builtin ("sorted", "list") or the asked function's
+    # parameters ("is_valid_date(s)" after a loop over s): words any task may say
+    return not (task_names(task) - asked_parameters(task) - _BUILTINS) & used_names(run.source)
+
+
+_ASKED = re.compile(r"\bfunctions?\s+(?:called\s+|named\s+)?`?[A-Za-z_]\w*\(([^()]*)\)")
+
+
+def asked_parameters(task: str) -> Set[str]:
+    """The parameters of the functions the task asks for ("a function moving_max(values, k)")."""
+    return {p.split("=")[0].strip(" *`") for m in _ASKED.finditer(task) for p in m.group(1).split(",")} - {""}
+
+
+def new_data(context: NotebookContext, spec: ContextSpec, task: str = "") -> bool:
+    """Whether a focused run starts after the last ``%%oci`` (cells since made new data, or its
+    task stands alone), so it is laid out afresh; otherwise it is a follow-up, which continues the
+    last run's conversation."""
+    start = focused(context, spec, task)
     return start is not None and not start.generated
 
 
