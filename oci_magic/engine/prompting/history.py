@@ -28,7 +28,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 from ...context.notebook import Cell, Count, NotebookContext
 from ..headers import is_inserted
-from ..checks import results
+from ..checks import parameters, results
 from .names import defined_names, mentioned, task_names, used_names
 from .render import block, error_section, named_variables, render_variables
 
@@ -244,12 +244,13 @@ def stands_alone(task: str, run: Cell) -> bool:
     return not (task_names(task) - asked_parameters(task) - _BUILTINS) & used_names(run.source)
 
 
-_ASKED = re.compile(r"\bfunctions?\s+(?:called\s+|named\s+)?`?[A-Za-z_]\w*\(([^()]*)\)")
+_ASKED = re.compile(r"\bfunctions?\s+(?:called\s+|named\s+)?`?[A-Za-z_]\w*\([^()]*\)")
 
 
 def asked_parameters(task: str) -> Set[str]:
-    """The parameters of the functions the task asks for ("a function moving_max(values, k)")."""
-    return {p.split("=")[0].strip(" *`") for m in _ASKED.finditer(task) for p in m.group(1).split(",")} - {""}
+    """The parameters of the functions the task asks for ("a function moving_max(values, k)"),
+    not of every call it writes ("plot mean(sales)")."""
+    return parameters(" ".join(m.group(0) for m in _ASKED.finditer(task)))
 
 
 def new_data(context: NotebookContext, spec: ContextSpec, task: str = "") -> bool:
