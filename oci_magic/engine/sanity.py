@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import keyword
 import math
 import numbers
 import re
 from collections.abc import Mapping as _Mapping
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence
 
 from ..execution.result import Execution
 from ..values import summarize
@@ -142,12 +143,14 @@ def merge_lost(task: str, code: str, execution: Execution, namespace: Mapping[st
     return None
 
 
-def _read(code: str) -> Optional[set]:
+@functools.lru_cache(maxsize=64)  # two rules ask of the same code each round
+def _read(code: str) -> Optional[FrozenSet[str]]:
     """The names ``code`` reads; None when it does not parse."""
     try:
-        return {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return None
+    return frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
 
 
 def new_columns(task: str) -> List[str]:
