@@ -262,6 +262,50 @@ def test_the_axes_the_task_asks_for_is_not_what_the_plotting_call_returned():
     assert sanity(task, code, ran(code, namespace), namespace) is None
 
 
+def test_a_title_or_label_the_task_quotes_must_be_on_the_axes_it_keeps():
+    """A session loss (0.5B): labels set with plt.xlabel on another figure's Axes, `ax` kept blank,
+    the run ended "ok"."""
+    pd = pytest.importorskip("pandas")
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from oci_magic.engine.figures import asked
+
+    matplotlib.use("Agg")
+    plt.close("all")
+    body = pd.DataFrame({"height": [170, 180], "weight": [60, 80]})
+    task = ("Draw a scatter plot from body, label the axes 'Height (cm)' and 'Weight (kg)', and store the Axes as "
+            "ax.")
+    assert asked(task) == ["Height (cm)", "Weight (kg)"]
+    assert asked("Plot monthly_sales as a line chart with the title 'Monthly sales'") == ["Monthly sales"]
+    for plain in ("Count the rows where status is 'open' in a bar chart", "keyed by day name (e.g. 'Monday')",
+                  "Label the rows 'a'. Then plot 'b' in red"):
+        assert asked(plain) in ([], ["a"]), plain
+    namespace = {"body": body}
+    code = ("import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.scatter(body['height'], body['weight'])\n"
+            "plt.figure()\nplt.xlabel('Height (cm)')\nplt.ylabel('Weight (kg)')")
+    said = sanity(task, code, ran(code, namespace), namespace)
+    assert said.endswith("the task asks for the text 'Height (cm)' (a title, axis label or legend), but `ax` does not "
+                         "show it: its title is '', x label '', y label ''. Set it on the Axes the result is drawn on "
+                         "(`ax.set_title(...)`, `ax.set_xlabel(...)`, `ax.set_ylabel(...)`)."), said
+    plt.close("all")
+    namespace = {"body": body}  # on the Axes it keeps, in other case: shown
+    code = ("import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.scatter(body['height'], body['weight'])\n"
+            "ax.set_xlabel('height (cm)')\nax.set_ylabel('Weight  (kg)')")
+    assert sanity(task, code, ran(code, namespace), namespace) is None
+    plt.close("all")
+    # no Axes kept: whatever pyplot holds open is read; a title missing everywhere is seen
+    task = "Plot sales as a line chart with the title 'Monthly sales'."
+    namespace = {"sales": [1, 3, 2]}
+    code = "import matplotlib.pyplot as plt\nplt.plot(sales)\nplt.title('Sales')"
+    assert "'Monthly sales'" in sanity(task, code, ran(code, namespace), namespace)
+    plt.close("all")
+    code = "import matplotlib.pyplot as plt\nplt.plot(sales)\nplt.title('Monthly Sales')"
+    assert sanity(task, code, ran(code, namespace), namespace) is None
+    plt.close("all")
+    assert sanity(task, "x = 1", ran("x = 1", namespace), namespace) is None  # nothing drawn: not judged
+
+
 def test_words_that_only_look_like_a_kind_and_a_name_are_not_judged():
     pd = pytest.importorskip("pandas")
     tickets = pd.DataFrame({"opened": ["2024-01-01"], "closed": ["2024-01-03"]})

@@ -23,8 +23,9 @@ from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequ
 from ..execution.result import Execution
 from ..values import summarize
 from .checks import NAME, parameters
+from .figures import missing_labels
 
-RULES = ("nan", "coerced", "text", "merge", "column", "kind")
+RULES = ("nan", "coerced", "text", "merge", "column", "kind", "labels")
 _NUMBERS = re.compile(r"\b(numbers?|numeric|numerical|floats?|integers?|ints?|as a number|amounts?)\b", re.I)
 _NUMERIC_TEXT = re.compile(r"^\s*[-+(]?\s*[$€£¥]?\s*[-+]?(\d[\d,.' ]*)(\s*%|\s*[kKmM])?\s*\)?\s*$")
 _MERGE = re.compile(r"\.(merge|join)\(|pd\.merge\(|pd\.concat\(")
@@ -254,7 +255,7 @@ def wrong_kind(task: str, code: str, execution: Execution, namespace: Mapping[st
 
 CHECKS: Dict[str, Callable[[str, str, Execution, Mapping[str, Any]], Optional[str]]] = {
     "nan": nan_result, "coerced": coerced, "text": text_numbers, "merge": merge_lost,
-    "column": missing_column, "kind": wrong_kind}
+    "column": missing_column, "kind": wrong_kind, "labels": missing_labels}
 
 
 def sanity(task: str, code: str, execution: Execution, namespace: Mapping[str, Any],
