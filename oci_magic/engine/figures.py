@@ -33,7 +33,7 @@ def asked(task: str) -> List[str]:
     return found
 
 
-def _is_axes(value: Any) -> bool:
+def is_axes(value: Any) -> bool:
     return any(c.__name__ == "Axes" and c.__module__.startswith("matplotlib") for c in type(value).__mro__)
 
 
@@ -71,7 +71,7 @@ def missing_labels(task: str, code: str, execution: Execution, namespace: Mappin
     wanted = asked(task)
     if not wanted:
         return None
-    kept = [(n, namespace[n]) for n in execution.created + execution.changed if _is_axes(namespace.get(n))]
+    kept = [(n, namespace[n]) for n in execution.created + execution.changed if is_axes(namespace.get(n))]
     looked = kept or [(None, ax) for ax in _open_axes()]
     if not looked:
         return None  # nothing drawn that can be read: not judged

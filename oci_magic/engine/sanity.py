@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequ
 from ..execution.result import Execution
 from ..values import summarize
 from .checks import NAME, parameters
-from .figures import missing_labels
+from .figures import is_axes, missing_labels
 
 RULES = ("nan", "coerced", "text", "merge", "column", "kind", "labels")
 _NUMBERS = re.compile(r"\b(numbers?|numeric|numerical|floats?|integers?|ints?|as a number|amounts?)\b", re.I)
@@ -230,7 +230,7 @@ def _is(value: Any, kind: str) -> bool:
         return isinstance(value, (set, frozenset))
     if kind == "number":
         return isinstance(value, numbers.Number) and not isinstance(value, bool)
-    return "Axes" in [c.__name__ for c in type(value).__mro__]
+    return is_axes(value)
 
 
 _SAID = {"Axes": "the matplotlib Axes"}
