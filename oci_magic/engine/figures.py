@@ -13,12 +13,12 @@ import sys
 from typing import Any, List, Mapping, Optional
 
 from ..execution.result import Execution
+from .prompting.names import QUOTED
 
 # a quoted phrase is asked for as text on the plot where a word for such text comes before it in its
 # sentence: "the title 'Monthly sales'", "label the axes 'Height (cm)' and 'Weight (kg)'"; not a
 # value the task quotes ("bars for status 'open'", "(e.g. 'Monday')")
 _TEXT_WORD = re.compile(r"\b(?:titled?|titles|(?:x|y)?-?labels?|labell?ed|legend|caption|heading|suptitle)\b", re.I)
-_QUOTED = re.compile(r"""(?<![\w'"])(['"])([^'"\n]*[A-Za-z][^'"\n]*)\1(?![\w'"])""")
 _SENTENCE = re.compile(r"[.;!?](?:\s|$)")
 _NEAR = 80  # characters back from the quote a text word may stand
 
@@ -26,9 +26,9 @@ _NEAR = 80  # characters back from the quote a text word may stand
 def asked(task: str) -> List[str]:
     """The phrases the task asks to show as a title, an axis label or a legend entry."""
     found = []
-    for m in _QUOTED.finditer(task):
+    for m in QUOTED.finditer(task):  # a quoted phrase as the prompt builder reads one
         before = _SENTENCE.split(task[:m.start()])[-1][-_NEAR:]
-        if _TEXT_WORD.search(before):
+        if re.search("[A-Za-z]", m.group(2)) and _TEXT_WORD.search(before):
             found.append(m.group(2))
     return found
 
@@ -39,9 +39,7 @@ def is_axes(value: Any) -> bool:
 
 def _shown(ax) -> List[str]:
     """Every text of ``ax`` a reader sees as a title, an axis label or a legend entry."""
-    texts = [ax.get_title(loc) for loc in ("center", "left", "right")] + [ax.get_xlabel(), ax.get_ylabel()]
-    legend = ax.get_legend()
-    texts += [t.get_text() for t in legend.get_texts()] if legend is not None else []
+    texts = _titles(ax) + [ax.get_xlabel(), ax.get_ylabel()] + _legend(ax)
     figure = ax.get_figure()
     if figure is not None:
         suptitle = getattr(figure, "_suptitle", None)
@@ -85,8 +83,16 @@ def missing_labels(task: str, code: str, execution: Execution, namespace: Mappin
     return None
 
 
-def _described(ax) -> str:
-    title = next((t for t in (ax.get_title(loc) for loc in ("center", "left", "right")) if t), "")
-    said = f"its title is {title!r}, x label {ax.get_xlabel()!r}, y label {ax.get_ylabel()!r}"
+def _titles(ax) -> List[str]:
+    return [ax.get_title(loc) for loc in ("center", "left", "right")]
+
+
+def _legend(ax) -> List[str]:
     legend = ax.get_legend()
-    return said + (f", legend {[t.get_text() for t in legend.get_texts()]}" if legend is not None else "")
+    return [t.get_text() for t in legend.get_texts()] if legend is not None else []
+
+
+def _described(ax) -> str:
+    title = next((t for t in _titles(ax) if t), "")
+    said = f"its title is {title!r}, x label {ax.get_xlabel()!r}, y label {ax.get_ylabel()!r}"
+    return said + (f", legend {_legend(ax)}" if ax.get_legend() is not None else "")

@@ -19,7 +19,7 @@ _FILE = re.compile(r"[\w./-]*\w\.(?:csv|tsv|json|jsonl|txt|xlsx?|parquet|feather
                    r"hdf5|png|jpe?g|svg|pdf|html?|xml|ya?ml|md|py|ipynb|zip|gz|log|dat|db|sqlite|ini|"
                    r"toml|cfg)\b", re.IGNORECASE)
 # a quoted phrase is a value ('Height (cm)', 'db.host'); a quoted single word may be a name ('sales')
-_QUOTED = re.compile(r"""(?<![\w'"])(['"])([^'"\n]*)\1(?![\w'"])""")
+QUOTED = re.compile(r"""(?<![\w'"])(['"])([^'"\n]*)\1(?![\w'"])""")
 _ABBREVIATION = re.compile(r"\b(?:e\.g|i\.e|etc|cf|vs)\.", re.IGNORECASE)  # "(e.g. 'x')" is no ``e``
 
 
@@ -32,7 +32,7 @@ def task_names(task: str) -> Set[str]:
     one-letter word only written as code (`a`, a[0], a.sum(), a = ...): "add a column" does not
     mean the array ``a``."""
     text = _ABBREVIATION.sub(" ", _FILE.sub(" ", task))
-    text = _QUOTED.sub(lambda m: m.group(0) if _WORD.fullmatch(m.group(2)) else " ", text)
+    text = QUOTED.sub(lambda m: m.group(0) if _WORD.fullmatch(m.group(2)) else " ", text)
     return {w for w in mentioned(text) if len(w) > 1 or _as_code(w).search(text)}
 
 
