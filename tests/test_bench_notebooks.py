@@ -274,3 +274,27 @@ def test_candidates_are_reported_per_round_and_summed(tmp_path, capsys):
     assert second[1] == third[1] != first[1]
     assert data["summary"]["candidates"] == {"rounds": 1, "chosen_not_first": 1, "none_ran": 0, "all_differ": 0}
     assert "candidates: 1 rounds · the chosen one not the first in 1" in capsys.readouterr().out
+
+
+def test_plot_tasks_are_judged_by_what_the_notebook_showed(tmp_path, capsys):
+    """The plot suite (oci_magic/bench/plots.json) in one real kernel, whose inline backend shows
+    and closes every figure at plt.show() or after the cell: a title missing from the plot is
+    fed back (the labels rule read the figure first) and fixed in round 2; answers with and
+    without plt.show() are judged by what was shown."""
+    suite = os.path.join(os.path.dirname(notebooks.__file__), "plots.json")
+    tasks = {t["id"]: t for t in notebooks.load_suite(suite)}
+    replay = tmp_path / "replay"
+    replay.mkdir()
+    right = {i: tasks[i]["reference"] for i in ("line-title", "two-lines-legend", "balance-changed")}
+    wrong = right["line-title"].replace("'Sales per month'", "'Sales'") + "\nplt.show()"
+    for task_id, code in right.items():
+        replies = [fenced(wrong), fenced(code)] if task_id == "line-title" else [fenced(code + "\nplt.show()")]
+        (replay / f"{task_id}.json").write_text(json.dumps(replies))
+    out_json = tmp_path / "plots.json"
+    assert bench("--suite", suite, "--tasks", ",".join(right), "--replay", replay, "--mode", "session",
+                 "--json", out_json, "--timeout", 120) == 0
+    found = {t["id"]: t for t in json.loads(out_json.read_text())["tasks"]}
+    assert all(t["solved"] for t in found.values()), found
+    assert found["line-title"]["rounds"] == 2 and not found["line-title"]["solved_round1"]
+    assert "the task asks for the text 'Sales per month'" in found["line-title"]["feedback"][0]
+    assert [found[i]["rounds"] for i in ("two-lines-legend", "balance-changed")] == [1, 1]

@@ -246,3 +246,27 @@ def test_a_probe_most_candidates_reject_is_left_out_of_the_comparison():
     assert one == {"f": [0, 1]}  # one that alone does not return differs from the others there
     assert probes.compared({"f": [1, raised]}, one) == probes.compared({"f": [1, late]}, one) != probes.compared({"f": [1, 2]}, one)
     assert probes.compared({"f": [1, ("raised", "X")]}, one) != probes.compared({"f": [1, raised]}, one)  # a value, not an error
+
+
+def test_a_candidate_without_the_title_the_task_asks_for_is_not_chosen(ip, replay_file):
+    """A trial closes the figures it draws (they never show), and in a notebook plt.show() closes
+    them first: their titles and labels are read as they are shown or closed, so the labels rule
+    judges each candidate, not only the one that runs for real."""
+    pytest.importorskip("matplotlib_inline")
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    matplotlib.use("module://matplotlib_inline.backend_inline")  # plt.show() shows and closes
+
+    plt.close("all")
+    ip.user_ns["sales"] = [3, 1, 2]
+    plot = "import matplotlib.pyplot as plt\nplt.plot(sales)\nplt.title({!r})\nplt.show()"
+    entries = [[fenced(plot.format("Sales")), fenced(plot.format("Monthly sales")), fenced(plot.format("Sales"))]]
+    try:
+        result = run(ip, replay_file, entries, "Plot sales as a line chart with the title 'Monthly sales'.")
+        assert [c.chosen for c in result.rounds[0].candidates] == [False, True, False]
+        assert result.outcome == "success" and len(result.rounds) == 1
+        assert [c.trial for c in result.rounds[0].candidates] == ["missed", "ok", "same code"]
+    finally:
+        matplotlib.use("Agg")
+        plt.close("all")

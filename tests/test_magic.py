@@ -377,3 +377,38 @@ def test_a_later_run_can_lay_the_notebook_out_afresh(ip, magics, replay_file):
     assert len(calls[1]) == 2  # system + one user message: no earlier conversation
     assert "# %%oci task: make a\na = 1" in calls[1][1].content and calls[1][1].parts[-1] == "## Task\nmake b"
     assert calls[1][1].parts[:2] == calls[0][1].parts[:2] == ("## Notebook so far\n\n", "```python\nx = 0\n```\n\n")
+
+
+@pytest.mark.parametrize("end", ["", "\nplt.show()"])
+def test_the_labels_a_task_asks_for_are_read_before_jupyter_closes_the_figures(ip, magics, replay_file, end):
+    """Jupyter's inline backend shows and closes every figure at plt.show() and, for those still
+    open, in a post_execute hook, inside run_cell: code in the pyplot style left nothing for the
+    labels rule to read, and a plot without the title the task asked for ended "ok"."""
+    pytest.importorskip("matplotlib_inline")
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from matplotlib_inline.backend_inline import flush_figures
+
+    plt.close("all")  # figures other tests left open
+    matplotlib.use("module://matplotlib_inline.backend_inline")  # what a notebook's kernel uses
+    plt.ion()  # as in a kernel: a drawing call marks the figure for flush_figures to show and close
+    ip.events.register("post_execute", flush_figures)
+    try:
+        ip.user_ns["sales"] = [3, 1, 2]
+        plot = "import matplotlib.pyplot as plt\nplt.plot(sales)\nplt.title({!r})" + end
+        path = replay_file(fenced(plot.format("Sales")), fenced(plot.format("Monthly sales")))
+        ip.run_cell_magic("oci", f"--replay {path}", "Plot sales as a line chart with the title 'Monthly sales'.")
+        result = magics.session.last_result
+        assert [[p.title for p in r.execution.plots] for r in result.rounds] == [["Sales"], ["Monthly sales"]]
+        assert "the task asks for the text 'Monthly sales'" in result.rounds[0].feedback
+        assert "its title is 'Sales'" in result.rounds[0].feedback
+        assert result.outcome == "success" and len(result.rounds) == 2
+        assert plt.get_fignums() == []  # shown and closed by the backend, as without the magic
+        post = ip.events.callbacks["post_execute"]
+        assert flush_figures in post and not [f for f in post if f.__module__ == "oci_magic.execution.plots"]
+        assert "format" not in vars(ip.display_formatter)
+    finally:
+        ip.events.unregister("post_execute", flush_figures)
+        plt.ioff()
+        matplotlib.use("Agg")
+        plt.close("all")

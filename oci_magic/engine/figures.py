@@ -9,9 +9,9 @@ blank one -- the run ended "ok". Only the figures are read: nothing is drawn or 
 from __future__ import annotations
 
 import re
-import sys
 from typing import Any, List, Mapping, Optional
 
+from ..execution.plots import axes_text, is_axes, open_plots
 from ..execution.result import Execution
 from .prompting.names import QUOTED
 
@@ -33,66 +33,27 @@ def asked(task: str) -> List[str]:
     return found
 
 
-def is_axes(value: Any) -> bool:
-    return any(c.__name__ == "Axes" and c.__module__.startswith("matplotlib") for c in type(value).__mro__)
-
-
-def _shown(ax) -> List[str]:
-    """Every text of ``ax`` a reader sees as a title, an axis label or a legend entry."""
-    texts = _titles(ax) + [ax.get_xlabel(), ax.get_ylabel()] + _legend(ax)
-    figure = ax.get_figure()
-    if figure is not None:
-        suptitle = getattr(figure, "_suptitle", None)
-        texts += ([suptitle.get_text()] if suptitle is not None else []) + [t.get_text() for t in figure.texts]
-    return texts
-
-
-def _open_axes() -> List[Any]:
-    """The Axes of the figures pyplot holds open, without importing matplotlib or touching pyplot's
-    current figure."""
-    if "matplotlib.pyplot" not in sys.modules:
-        return []
-    from matplotlib._pylab_helpers import Gcf
-
-    return [ax for manager in Gcf.get_all_fig_managers() for ax in manager.canvas.figure.axes]
-
-
 def _norm(text: str) -> str:
     return " ".join(str(text).split()).casefold()
 
 
 def missing_labels(task: str, code: str, execution: Execution, namespace: Mapping[str, Any]) -> Optional[str]:
     """A title, axis label or legend entry the task quotes that the plot does not show: on the Axes
-    the code kept (created or changed), else on any Axes pyplot still holds open (a terminal IPython;
-    Jupyter's inline backend shows and closes the figures as the code's run ends, so there only a
-    kept Axes is read)."""
+    the code kept (created or changed), else on any Axes of the figures open as the code ended."""
     wanted = asked(task)
     if not wanted:
         return None
-    kept = [(n, namespace[n]) for n in execution.created + execution.changed if is_axes(namespace.get(n))]
-    looked = kept or [(None, ax) for ax in _open_axes()]
+    kept = [(n, axes_text(namespace[n])) for n in execution.created + execution.changed if is_axes(namespace.get(n))]
+    # else the figures open as the code ended, read before Jupyter's inline backend closed them
+    # (the executor's ``plots``), or still open now (a terminal IPython, an executor that did not read)
+    looked = kept or [(None, plot) for plot in (execution.plots if execution.plots is not None else open_plots())]
     if not looked:
         return None  # nothing drawn that can be read: not judged
-    texts = [text for _, ax in looked for text in _shown(ax)]
+    texts = [text for _, plot in looked for text in plot.texts]
     for phrase in wanted:
         if not any(_norm(phrase) in _norm(text) for text in texts):
-            name, ax = looked[0]
+            name, plot = looked[0]
             return (f"the task asks for the text {phrase!r} (a title, axis label or legend), but "
-                    f"{f'`{name}`' if name else 'the plot'} does not show it: {_described(ax)}. Set it on the Axes "
+                    f"{f'`{name}`' if name else 'the plot'} does not show it: {plot.described()}. Set it on the Axes "
                     f"the result is drawn on (`ax.set_title(...)`, `ax.set_xlabel(...)`, `ax.set_ylabel(...)`).")
     return None
-
-
-def _titles(ax) -> List[str]:
-    return [ax.get_title(loc) for loc in ("center", "left", "right")]
-
-
-def _legend(ax) -> List[str]:
-    legend = ax.get_legend()
-    return [t.get_text() for t in legend.get_texts()] if legend is not None else []
-
-
-def _described(ax) -> str:
-    title = next((t for t in _titles(ax) if t), "")
-    said = f"its title is {title!r}, x label {ax.get_xlabel()!r}, y label {ax.get_ylabel()!r}"
-    return said + (f", legend {_legend(ax)}" if ax.get_legend() is not None else "")

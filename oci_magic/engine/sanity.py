@@ -20,10 +20,11 @@ import re
 from collections.abc import Mapping as _Mapping
 from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence
 
+from ..execution.plots import is_axes
 from ..execution.result import Execution
 from ..values import summarize
 from .checks import NAME, parameters
-from .figures import is_axes, missing_labels
+from .figures import missing_labels
 
 RULES = ("nan", "coerced", "text", "merge", "column", "kind", "labels")
 _NUMBERS = re.compile(r"\b(numbers?|numeric|numerical|floats?|integers?|ints?|as a number|amounts?)\b", re.I)

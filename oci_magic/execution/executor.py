@@ -18,6 +18,7 @@ from typing import List, Optional
 
 from ..text import strip_ansi
 from .facts import failure_facts
+from .plots import reading_plots
 from .result import Execution, Executor
 
 GENERATED_FILE, NOTEBOOK_FILE = "<generated code>", "<notebook cell>"  # frame labels the model sees
@@ -118,7 +119,8 @@ class ShellExecutor(Executor):
         start = time.perf_counter()
         sys.stdout = tee
         try:
-            with _watching(self.shell, tee, displays, self.short), warnings.catch_warnings(record=True) as caught:
+            with _watching(self.shell, tee, displays, self.short), reading_plots(self.shell) as plots, \
+                    warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")  # each one, even if this line warned before
                 result = self.shell.run_cell(code, store_history=False)
         except KeyboardInterrupt:  # arrived outside the user code, in IPython's own machinery
@@ -132,7 +134,8 @@ class ShellExecutor(Executor):
         error = result.error_before_exec or result.error_in_exec
         shown = bool(tee.tail.strip() or displays or result.result is not None)
         if error is None:
-            return Execution(ok=True, stdout_tail=tee.tail, seconds=seconds, warnings=said, shown=shown)
+            return Execution(ok=True, stdout_tail=tee.tail, seconds=seconds, warnings=said, shown=shown,
+                             plots=plots.plots)
         return Execution(
             ok=False,
             ename=type(error).__name__,

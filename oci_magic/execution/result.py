@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .plots import PlotText
+
 
 @dataclass(frozen=True)
 class Execution:
@@ -28,6 +30,7 @@ class Execution:
     unchanged: List[str] = field(default_factory=list)  # names it used that are known to be the same (when ok)
     wrote: List[str] = field(default_factory=list)  # files in the working folder it created or changed (when ok)
     before: Dict[str, dict] = field(default_factory=dict)  # tables it used, as they were (rollback.profile; when ok)
+    plots: Optional[List[PlotText]] = None  # the text of the figures open as the code ended; None: not read
 
     @property
     def error_line(self) -> str:

@@ -24,6 +24,7 @@ from . import rollback as rb
 from .calls import probe
 from .executor import _evalue, is_cell, notebook_frames
 from .guard import _SigintWatch
+from .plots import DrawnFigures
 from .result import Execution
 from .timeout import ExecutionTimeout, time_limit
 
@@ -97,7 +98,7 @@ class Trials:
         filename = f"<oci-trial-{id(self)}-{self._runs}>"
         source = _with_result(_python(code))
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # a cell, for is_cell
-        printed, figures, sigint = io.StringIO(), _Figures(), _SigintWatch()
+        printed, figures, sigint = io.StringIO(), DrawnFigures(_shell()), _SigintWatch()
         folder = self._folder_copy()
         try:
             ran, files, after, behaviour = self._exec(source, filename, namespace, folder, sigint, printed, figures,
@@ -114,8 +115,8 @@ class Trials:
             namespace[RESULT] = result
         wrote = sorted(n for n in set(after) | set(files) if files.get(n) != after.get(n))  # written or deleted
         return Trial(Execution(ok=True, stdout_tail=output[-4000:], shown=shown, created=created, changed=changed,
-                               unchanged=unchanged, before=before, wrote=wrote), namespace, output, figures.data,
-                     behaviour)
+                               unchanged=unchanged, before=before, wrote=wrote, plots=figures.plots), namespace,
+                     output, figures.data, behaviour)
 
 
     def _exec(self, source, filename, namespace, folder, sigint, printed, figures, probes):
@@ -127,7 +128,7 @@ class Trials:
             with sigint, _quiet(printed), figures, _no_exits(), _memory_limit(), time_limit(self.seconds, is_cell):
                 exec(compile(source, filename, "exec"), namespace)
             if probes:  # under the same guards, on their own clock: the code's own run does not eat their time
-                with _SigintWatch() as watch, _quiet(io.StringIO()), _Figures(), _no_exits(), _memory_limit():
+                with _SigintWatch() as watch, _quiet(io.StringIO()), DrawnFigures(_shell()), _no_exits(), _memory_limit():
                     behaviour = probe(namespace, probes, watch, PROBE_SECONDS)
             ran = Execution(ok=True)
         except ExecutionTimeout:
@@ -207,49 +208,6 @@ def _shell():
     except ImportError:
         return None
     return get_ipython()
-
-
-class _Figures:
-    """Reads the data of the figures drawn inside (lines, bars, points) and closes them, so a
-    trial's plots never show."""
-
-    def __init__(self):
-        self.data: List[Any] = []
-        self._before: set = set()
-
-    def __enter__(self):
-        plt = _pyplot()
-        self._before = set(plt.get_fignums()) if plt else set()
-        return self
-
-    def __exit__(self, *exc):
-        plt = _pyplot()
-        if plt is None:
-            return False
-        for number in sorted(set(plt.get_fignums()) - self._before):
-            figure = plt.figure(number)
-            try:
-                self.data.append(_figure_data(figure))
-            except Exception:
-                self.data.append("figure")
-            plt.close(figure)
-        return False
-
-
-def _pyplot():
-    import sys
-
-    return sys.modules.get("matplotlib.pyplot")  # only if the code (or the user) imported it
-
-
-def _figure_data(figure) -> list:
-    found = []
-    for ax in figure.axes:
-        lines = [(tuple(map(float, line.get_xdata())), tuple(map(float, line.get_ydata()))) for line in ax.get_lines()]
-        bars = [round(float(p.get_height()), 6) for p in ax.patches if hasattr(p, "get_height")]
-        points = [tuple(map(tuple, c.get_offsets().tolist())) for c in ax.collections if hasattr(c, "get_offsets")]
-        found.append((lines, bars, points, ax.get_title(), ax.get_xlabel(), ax.get_ylabel()))
-    return found
 
 
 @contextlib.contextmanager
