@@ -172,11 +172,20 @@ def test_bench_speed_figures(capsys):
 
 
 @pytest.mark.slow
-def test_bench_batching_figures(capsys):
-    """Drafts off and on over a suite task through the real loop, and candidates decoded together."""
+def test_bench_batching_figures(capsys, monkeypatch):
+    """Drafts off and on over a suite task through the real loop, and candidates decoded together.
+    Drafts are measured with one reply per round even for a model whose default is more (the
+    1.5B's two candidates are decoded together and never drafted: its figure measured nothing)."""
+    from oci_magic.backends import catalog
     from oci_magic.bench import batching
+    from oci_magic.engine.session import Session
 
+    asked, run = [], Session.run
+    monkeypatch.setattr(catalog, "candidates_for", lambda path: 2)
+    monkeypatch.setattr(Session, "run", lambda self, task, state, options, **kw: asked.append(
+        options.settings.candidates) or run(self, task, state, options, **kw))
     d = batching.measure_drafts(count=1, max_tokens=64)
+    assert asked and set(asked) == {1}
     assert d["compared"] >= 1 and d["rows"][0]["task"] == "dollar-prices-to-float" and d["first_speedup"] > 0
     c = batching.measure_candidates(counts=(1, 2), tokens=16)
     assert [row["candidates"] for row in c["rows"]] == [1, 2] and c["rows"][1]["generated"] == 32

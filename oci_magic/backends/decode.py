@@ -20,6 +20,7 @@ context (llama-cpp-python's ``draft_model`` forces that: n_ctx x vocabulary floa
 from __future__ import annotations
 
 import codecs
+import statistics
 import time
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -30,6 +31,7 @@ LONGEST = 32  # tokens compared back from a match
 PRIOR_WEIGHT = 4.0  # the prior counts as this many checked tokens
 PRIOR_COST = 0.5  # each extra token of a batch, as a share of a one-token decode, before one is timed
 EMA = 0.2
+REPEATS = 3  # passes over the batch sizes when timing them
 
 
 class Ngrams:
@@ -86,24 +88,30 @@ class Drafter:
         self.accepted: Dict[Tuple[int, bool], List[float]] = {
             (n, copying): [PRIOR_ACCEPT[n] * PRIOR_WEIGHT, PRIOR_WEIGHT] for n in MATCHES for copying in (False, True)}
         self.copying = False  # the last draft was kept whole
-        self._timed: Dict[int, float] = {}  # batch size -> seconds, timed so far
+        self._timed: Dict[int, List[float]] = {}  # batch size -> seconds of each pass so far
 
     @property
     def calibrated(self) -> bool:
         return bool(self.ratios)
 
     def calibrate(self, time_batch, room: int, stop=lambda: False) -> None:
-        """Time a decode of each of SIZES that fits in ``room`` tokens twice (the faster counts)
-        with ``time_batch(size)``. What ``stop()`` interrupts is kept and the next call goes on
-        from there: idle moments between short cells each time a few sizes."""
-        for size in self.SIZES:
-            if size in self._timed:
-                continue
-            if stop() or size > room:
-                return  # too little room to time them all: another time
-            self._timed[size] = min(time_batch(size), time_batch(size))
-        self.one = self._timed[1]
-        self.ratios = {size: seconds / self._timed[1] for size, seconds in self._timed.items()}
+        """Time a decode of each of SIZES that fits in ``room`` tokens with ``time_batch(size)``,
+        REPEATS passes over the sizes in turn; each size costs the median of its passes. A
+        scheduler's hiccup or one fast one-token decode (its time divides every ratio) moves a
+        median, not the costs: with two tries and the faster kept, the 1.5B's one-token decode
+        came out at 30 ms one time and 35-40 ms others, every batch looked 20 % dearer, and it
+        drafted almost nothing. What ``stop()`` interrupts is kept and the next call goes on from
+        there: idle moments between short cells each time a few decodes."""
+        for turn in range(REPEATS):
+            for size in self.SIZES:
+                if len(self._timed.setdefault(size, [])) > turn:
+                    continue
+                if stop() or size > room:
+                    return  # too little room to time them all: another time
+                self._timed[size].append(time_batch(size))
+        median = {size: statistics.median(times) for size, times in self._timed.items()}
+        self.one = median[1]
+        self.ratios = {size: seconds / median[1] for size, seconds in median.items()}
 
     def cost(self, batch: int) -> float:
         """A decode of ``batch`` tokens, in one-token decodes."""

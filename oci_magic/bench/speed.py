@@ -119,6 +119,8 @@ def report(r: Dict[str, object]) -> list:
         batching.print_drafts(d)
         rows += [("fix round: generation with drafts / without", f"{d['fix_speedup'] or 0:.2f}x", ">= 1.5x",
                   verdict(d["fix_speedup"], TARGETS["fix_speedup"], False)),
+                 ("fix rounds overall: seconds without / with", f"{d.get('fix_overall') or 0:.2f}x", "",
+                  "(all fix rounds' tokens)"),
                  ("first round: generation with drafts / without", f"{d['first_speedup'] or 0:.2f}x", ">= 1.0x",
                   verdict(d["first_speedup"], TARGETS["first_speedup"], False)),
                  ("greedy replies the same with drafts", f"{d['same']} of {d['compared']}", "all",
