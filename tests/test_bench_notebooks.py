@@ -298,3 +298,22 @@ def test_plot_tasks_are_judged_by_what_the_notebook_showed(tmp_path, capsys):
     assert found["line-title"]["rounds"] == 2 and not found["line-title"]["solved_round1"]
     assert "the task asks for the text 'Sales per month'" in found["line-title"]["feedback"][0]
     assert [found[i]["rounds"] for i in ("two-lines-legend", "balance-changed")] == [1, 1]
+
+
+def test_a_run_starts_from_an_empty_prompt_cache_of_its_own(tmp_path, capsys):
+    """Fresh kernels of one run share a disk cache that no earlier run filled: results must not
+    depend on what was saved before (a fresh kernel that found a saved state answered otherwise)."""
+    check = ("import os\nkv = get_ipython().magics_manager.registry['OciMagics'].kv_cache_dir\n"
+             "assert 'oci-bench-kv-' in kv and os.path.isdir(kv), kv")
+    tasks = [{"id": f"t{i}", "kind": "stats", "split": "dev", "setup": ["values = [1, 2]"],
+              "task": "Store the sum of values in total.", "check": check} for i in (1, 2)]
+    path = tmp_path / "suite.json"
+    path.write_text(json.dumps({"version": 1, "tasks": tasks}))
+    replay = tmp_path / "replay"
+    replay.mkdir()
+    for t in tasks:
+        (replay / f"{t['id']}.json").write_text(json.dumps([fenced("total = sum(values)")]))
+    out_json = tmp_path / "out.json"
+    assert bench("--suite", path, "--replay", replay, "--json", out_json, "--timeout", 120) == 0
+    assert [t["solved"] for t in json.loads(out_json.read_text())["tasks"]] == [True, True]
+
