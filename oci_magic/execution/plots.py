@@ -39,8 +39,13 @@ class PlotText:
         return said + (f", legend {list(self.legend)}" if self.legend else "")
 
 
+def _is(value: Any, kind: str) -> bool:
+    """An instance of matplotlib's class ``kind``, told without importing matplotlib."""
+    return any(c.__name__ == kind and c.__module__.startswith("matplotlib") for c in type(value).__mro__)
+
+
 def is_axes(value: Any) -> bool:
-    return any(c.__name__ == "Axes" and c.__module__.startswith("matplotlib") for c in type(value).__mro__)
+    return _is(value, "Axes")
 
 
 def axes_text(ax) -> PlotText:
@@ -84,11 +89,11 @@ class Reading:
 
 
 def is_figure(value: Any) -> bool:
-    return any(c.__name__ == "Figure" and c.__module__.startswith("matplotlib") for c in type(value).__mro__)
+    return _is(value, "Figure")
 
 
 def _open_figures() -> List[Any]:
-    if "matplotlib.pyplot" not in sys.modules:
+    if _pyplot() is None:
         return []
     from matplotlib._pylab_helpers import Gcf
 
@@ -147,9 +152,9 @@ def reading_plots(shell):
 
 
 class DrawnFigures:
-    """For a trial: reads the data and text of the figures drawn inside (lines, bars, points; titles, labels)
-    and closes them, so a trial's plots never show -- those it shows too (``plt.show()`` on the
-    inline backend closes them as it goes)."""
+    """For a trial: reads the data and text of the figures drawn inside (lines, bars, points;
+    titles, labels) and closes them, so a trial's plots never show -- those it shows too
+    (``plt.show()`` on the inline backend closes them as it goes)."""
 
     def __init__(self, shell):
         self.shell = shell  # None outside IPython
