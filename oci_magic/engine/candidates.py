@@ -12,7 +12,7 @@ from ..execution.gate import RUN
 from . import probes, select
 from .checks import targets
 from .events import CandidatesTried, TokenGenerated
-from .extract import closed_block_end, extract_code
+from .extract import closed_block_end
 from .records import FAILED, Candidate, GenerationEnd
 
 
@@ -71,7 +71,7 @@ def pick(loop, index: int, messages, run, count: int, base: GenerationParams) ->
         return Picked(texts[0] if texts else "", usages[0] if usages else None, seconds, stop=stop or (FAILED, "the backend gave no reply"))
     if untried:
         return _first(loop, index, run, texts, usages, seconds)
-    codes = [extract_code(t) for t in texts]
+    codes = [loop.code_of(t)[0] for t in texts]
     found, passed, missed, errors = {}, {}, {}, {}
     vote = loop.settings.selection != "first"  # only a vote compares what candidates' functions return
     calls = probes.inputs(run.task, [c for c in codes if c]) if vote else {}

@@ -17,6 +17,7 @@ from ..execution.result import Execution, Executor
 from .events import CodeReady, ExecutionFinished, ExecutionStarted, Listener, RoundFinished, RoundStarted, RunFinished, RunStarted, TokenGenerated
 from . import candidates
 from .extract import extract_code, closed_block_end
+from .imports import add_imports
 from .prompting import feedback, plain
 from .records import (GenerationEnd, ERROR, GAVE_UP, GENERATED, INCOMPLETE, INTERRUPTED, NO_CODE, NO_PROGRESS, NOT_RUN, OK,
                       REPEATED, SKIPPED, STOPPED, SUCCESS, TIMEOUT, UNVERIFIED, Round, RunResult, Undone)
@@ -135,7 +136,8 @@ class RefinementLoop:
             run.rounds.append(partial)
             self.emit(RoundFinished(partial))
             raise _Stop(outcome, message)
-        code = made["code"] = extract_code(reply.text)
+        code, made["imports"] = self.code_of(reply.text)
+        made["code"] = code
         previous = run.rounds[-1] if run.rounds else None
 
         if code is None:
@@ -180,6 +182,14 @@ class RefinementLoop:
         else:
             run.stuck = 0
         return round_
+
+    def code_of(self, reply: str) -> Tuple[Optional[str], Tuple[str, ...]]:
+        """The reply's code, with the imports it forgot of well-known names the notebook does not
+        bind (settings.imports; see engine.imports), and those import lines."""
+        code = extract_code(reply)
+        if code is None or not self.settings.imports or self.executor is None:
+            return code, ()
+        return add_imports(code, self.executor.names())
 
     def _undo_unconfirmed(self, run: _Run) -> Optional[Undone]:
         """The next try starts where the missed one started: its names back as they were (what it

@@ -58,6 +58,7 @@ class Round:
     usage: Optional[Usage] = None
     generate_seconds: float = 0.0
     undone: Optional[Undone] = None  # what was put back before this round's code ran
+    imports: Tuple[str, ...] = ()  # import lines added to the reply's code (engine.imports)
     candidates: Tuple[Candidate, ...] = ()  # with --candidates: every reply, its trial and group
 
     @property

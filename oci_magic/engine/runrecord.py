@@ -75,6 +75,7 @@ def round_dict(round_: Round) -> Dict[str, object]:
                     "execute": round(ex.seconds, 4) if ex is not None else 0.0},
         "undone": ({"round": round_.undone.round, "restored": list(round_.undone.restored),
                     "removed": list(round_.undone.removed)} if round_.undone else None),
+        "imports": list(round_.imports),
         "candidates": [{"index": c.index, "code": c.code, "reply": c.reply, "trial": c.trial, "error": c.error,
                         "group": c.group, "chosen": c.chosen} for c in round_.candidates] or None,
     }

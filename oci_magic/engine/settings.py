@@ -55,6 +55,7 @@ class RunSettings:
     short_tracebacks: bool  # library frames of a traceback reduced to the call that failed
     candidates: int  # replies per round, tried off the live state, one chosen by what they did (0: the model's choice)
     candidate_temperature: float  # of every candidate but the first
+    imports: bool = True  # well-known names the code uses and nothing binds get their import (engine.imports)
     selection: str = "vote"  # among candidates that ran: the biggest group of agreeing ones, or the earliest
     stop_after_code: bool = True  # end a reply at its first complete ```python block (not an option)
 
@@ -166,6 +167,9 @@ class OciConfig(Configurable):
     short_tracebacks = Bool(True, help="Tracebacks of generated code keep its own frames and, of the libraries', only the "
                                        "call that failed, in the feedback and on screen (the whole one a click away "
                                        "in a notebook, %tb in a terminal).").tag(config=True)
+    imports = Bool(True, help="Add the import a reply forgot for a well-known name (np, pd, plt, Counter, "
+                              "defaultdict, List, json, re ...) that its code uses and neither it nor the notebook "
+                              "binds, before it runs; the kept cell has the import line.").tag(config=True)
     candidates = Int(0, min=LIMITS["candidates"][0], max=LIMITS["candidates"][1], help="Replies per round: generated together (llama: one batch per step), each "
                                          "tried on copies of the data it uses before any touches yours, the one most "
                                          "of them agree with (same values, output, figures) run for real. Per run: "
@@ -243,6 +247,7 @@ class OciConfig(Configurable):
             candidates=pick(candidates, self.candidates),
             candidate_temperature=self.candidate_temperature,
             selection=self.selection,
+            imports=self.imports,
         )
         guard = GuardSettings(timeout=seconds or None, isolate=isolate or self.isolate,
                               isolate_max_bytes=self.isolate_max_mb * 2**20)

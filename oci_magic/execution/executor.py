@@ -113,6 +113,9 @@ class ShellExecutor(Executor):
     def __init__(self, shell, short: bool = False):
         self.shell, self.short = shell, short
 
+    def names(self):
+        return self.shell.user_ns
+
     def execute(self, code: str) -> Execution:
         tee = _Tee(sys.stdout)
         displays = []
@@ -224,6 +227,9 @@ class NamespaceExecutor(Executor):
     def __init__(self, namespace: Optional[dict] = None):
         self.namespace = {"__name__": "__main__"} if namespace is None else namespace
         self._runs = 0
+
+    def names(self):
+        return self.namespace
 
     def execute(self, code: str) -> Execution:
         self._runs += 1

@@ -76,6 +76,9 @@ class GuardedExecutor(Executor):
         return replace(execution, isolated=copied, created=created, changed=changed, unchanged=unchanged,
                        wrote=sorted(n for n, s in (after or {}).items() if files.get(n) != s), before=profiles)
 
+    def names(self):
+        return self.namespace
+
     def trials(self):
         """Trials of candidates on copies of this namespace (:mod:`.trials`), under the round's limits."""
         from .trials import Trials

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Container, Dict, List, Optional, Sequence, Tuple
 
 from .plots import PlotText
 
@@ -47,6 +47,11 @@ class Executor:
     def execute(self, code: str) -> Execution:
         """Run ``code``; report failure in the result, never by raising."""
         raise NotImplementedError
+
+    def names(self) -> Optional[Container[str]]:
+        """The names code run here finds already bound (the notebook's variables and imports);
+        None where that is not known."""
+        return None
 
     def trials(self):
         """A context manager whose ``run(code)`` tries code without touching the user's state

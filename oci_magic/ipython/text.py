@@ -80,6 +80,8 @@ class TextRenderer:
                 self._write(f"  {rollback_line(ex)}\n")
         elif isinstance(event, RoundFinished):
             r = event.round
+            if r.imports:
+                self._write(f"  added to the code: {'; '.join(r.imports)}\n")
             if r.undone is not None and (r.undone.restored or r.undone.removed):
                 self._write(f"  round {r.undone.round}'s changes were undone first: {put_back(r.undone)}\n")
             if r.status in (NO_CODE, REPEATED, SKIPPED, INCOMPLETE):
