@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
-from typing import Container, Dict, List, Optional, Tuple
+from typing import Container, Dict, Optional, Tuple
 
 _MODULES = ("json re math os sys random statistics itertools functools collections string csv io copy heapq "
             "bisect operator textwrap glob pathlib calendar decimal fractions hashlib base64 uuid shutil tempfile "
