@@ -82,20 +82,48 @@ def test_a_repeat_gets_a_sharper_retry_at_a_higher_temperature():
             return super().stream(messages, params, usage)
 
     backend = Noting([fenced("1/0"), fenced("1/0"), fenced("x = 1")])
-    result = RefinementLoop(backend, NamespaceExecutor({}), run_settings(temperature=0.2)).run("t")
+    result = RefinementLoop(backend, NamespaceExecutor({}), run_settings(temperature=0.2, ask_again=False)).run("t")
     assert [r.status for r in result.rounds] == ["error", "repeated", "ok"] and result.outcome == "success"
     assert temperatures == [0.2, 0.2, 0.7]  # round 3 follows a stuck round
     assert "exactly the same code" in result.rounds[1].feedback
     stuck = RefinementLoop(ReplayBackend([fenced("1/0"), fenced("1/0"), fenced("1/0")]), NamespaceExecutor({}),
-                           run_settings(rounds=5)).run("t")
+                           run_settings(rounds=5, ask_again=False)).run("t")
     assert stuck.outcome == "no-progress" and [r.status for r in stuck.rounds] == ["error", "repeated", "repeated"]
+
+
+def test_a_repeat_is_not_a_try_the_model_is_asked_again_in_the_same_round():
+    """ask_again (default): the repeating reply is kept in the record, not run, and the round asks
+    again at once as a stuck run's next round would (restarted prompt, retry temperature)."""
+    temperatures, events = [], []
+
+    class Noting(ReplayBackend):
+        def stream(self, messages, params, usage):
+            temperatures.append(params.temperature)
+            return super().stream(messages, params, usage)
+
+    backend = Noting([fenced("1/0"), fenced("1/0"), fenced("x = 1")])
+    result = RefinementLoop(backend, NamespaceExecutor({}), run_settings(temperature=0.2, rounds=2),
+                            [events.append]).run("t", plain("t"))
+    assert [r.status for r in result.rounds] == ["error", "ok"] and result.outcome == "success"
+    assert result.summary() == "succeeded in round 2 of 2"
+    assert temperatures == [0.2, 0.2, 0.7]
+    second = result.rounds[1]
+    assert second.repeated == fenced("1/0") and second.reply == fenced("x = 1") and second.code == "x = 1"
+    first, _, again = backend.calls
+    assert len(again) == len(first) and "Attempt 1 failed with ZeroDivisionError" in again[1].parts[-1]
+    assert "1/0" not in again[1].parts[-1]
+    assert [type(e).__name__ for e in events].count("ReplyRepeated") == 1
+    # asked again once per run: the second repeat is a round of its own, and a third stops the run
+    stuck = RefinementLoop(ReplayBackend([fenced("1/0")] * 4), NamespaceExecutor({}), run_settings(rounds=5)).run("t")
+    assert stuck.outcome == "no-progress" and [r.status for r in stuck.rounds] == ["error", "repeated"]
+    assert stuck.rounds[1].repeated == fenced("1/0")
 
 
 def test_auto_refine_restarts_once_the_run_is_stuck():
     """refine=auto: the transcript while each round fails in a new way; after a repeat (or the
     same error again) the first prompt plus the attempts, without the code it kept writing."""
     result, backend, _ = run([fenced("1/0"), fenced("y = [][1]"), fenced("y = [][1]"), fenced("y = 1")],
-                             rounds=4, refine="auto")
+                             rounds=4, refine="auto", ask_again=False)
     assert [r.status for r in result.rounds] == ["error", "error", "repeated", "ok"]
     first, second, third, fourth = backend.calls
     assert second[:len(first)] == first and second[len(first)] == Message.of("assistant", result.rounds[0].reply)

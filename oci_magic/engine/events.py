@@ -61,6 +61,14 @@ class TokenGenerated:
 
 
 @dataclass
+class ReplyRepeated:
+    """The round's reply repeated code an earlier round ran; the model is asked again (its next
+    tokens belong to the new reply)."""
+
+    index: int
+
+
+@dataclass
 class CodeReady:
     index: int
     code: str

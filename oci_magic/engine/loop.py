@@ -14,7 +14,8 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from ..backends.base import Backend, GenerationParams, Message, Usage
 from ..execution.gate import SKIP, SKIPPED_BY_USER, STOP, Gate, run_everything
 from ..execution.result import Execution, Executor
-from .events import CodeReady, ExecutionFinished, ExecutionStarted, Listener, RoundFinished, RoundStarted, RunFinished, RunStarted, TokenGenerated
+from .events import (CodeReady, ExecutionFinished, ExecutionStarted, Listener, ReplyRepeated, RoundFinished, RoundStarted,
+                     RunFinished, RunStarted, TokenGenerated)
 from . import candidates
 from .extract import extract_code, closed_block_end
 from .imports import add_imports
@@ -43,6 +44,7 @@ class _Run:
     restarted: bool = False  # refine=auto: the run got stuck once, later rounds restart
     single: str = ""  # why this run's candidates cannot be tried (data too big to copy): one reply per round
     unconfirmed: Optional[Round] = None  # ran, missed a check, its effects still in place
+    asked_again: bool = False  # a reply repeated earlier code and was asked for again in its round
 
 
 class _Stop(Exception):
@@ -83,7 +85,7 @@ class RefinementLoop:
         messages = first
         try:
             for index in range(1, self.settings.rounds + 1):
-                round_ = self._round(index, messages, run)
+                round_, messages = self._round(index, messages, run)
                 run.transcript = messages + (Message.of("assistant", round_.reply),)
                 run.rounds.append(round_)
                 self.emit(RoundFinished(round_))
@@ -121,23 +123,49 @@ class RefinementLoop:
             return replace(params, temperature=self.settings.retry_temperature)
         return params
 
-    def _round(self, index: int, messages, run: _Run) -> Round:
+    def _round(self, index: int, messages, run: _Run) -> Tuple[Round, tuple]:
+        """One round, and the prompt its kept reply answered (the transcript goes on from it)."""
         self.emit(RoundStarted(index, self.settings.rounds))
-        made = {}
+        made: Dict[str, object] = {}
+        reply = self._reply(index, messages, run, made)
+        code, imports = self.code_of(reply.text)
+        if reply.stop is None and code is not None and self._repeats(code, run) and self.settings.ask_again \
+                and not run.asked_again:
+            # A reply that repeats code already run is not a try: small models answer a traceback
+            # with the same code (Qwen2.5-Coder-0.5B in a third of the suite's tasks). Asked again
+            # at once, the way a stuck run's next round is asked (once per run).
+            self._stuck(run)
+            if not run.outcome:
+                run.asked_again, made["repeated"] = True, reply.text
+                self.emit(ReplyRepeated(index))
+                messages = self._next_prompt(run.prompt, messages, Round(index, reply.text, feedback=feedback.REPEATED_CODE), run)
+                spent = reply.seconds
+                reply = self._reply(index, messages, run, made)
+                made["generate_seconds"] = spent + reply.seconds
+                code, imports = self.code_of(reply.text)
+        return self._finish(index, reply, code, imports, made, run), messages
+
+    def _reply(self, index: int, messages, run: _Run, made: Dict[str, object]) -> _Reply:
         if self.settings.candidates > 1 and self.settings.execute and self.executor is not None:
             picked = candidates.pick(self, index, messages, run, self.settings.candidates, self._params(run))
             reply, made["candidates"] = _Reply(picked.reply, picked.seconds, picked.usage, picked.stop), picked.candidates
         else:
             reply = self._generate(index, messages, self._params(run))
         made.update(index=index, reply=reply.text, usage=reply.usage, generate_seconds=reply.seconds)
+        return reply
+
+    @staticmethod
+    def _repeats(code: str, run: _Run) -> bool:
+        return any(r.code is not None and code.strip() == r.code.strip() for r in run.rounds)
+
+    def _finish(self, index: int, reply: _Reply, code: Optional[str], imports, made, run: _Run) -> Round:
         if reply.stop is not None:  # a round cut short still belongs to the record, then the run stops
             outcome, message = reply.stop
             partial = Round(status=INTERRUPTED if outcome == STOPPED else ERROR, **made)
             run.rounds.append(partial)
             self.emit(RoundFinished(partial))
             raise _Stop(outcome, message)
-        code, made["imports"] = self.code_of(reply.text)
-        made["code"] = code
+        made.update(code=code, imports=imports)
         previous = run.rounds[-1] if run.rounds else None
 
         if code is None:
@@ -145,7 +173,7 @@ class RefinementLoop:
                 run.outcome = NO_PROGRESS
             return Round(status=NO_CODE, feedback=feedback.ASK_FOR_CODE, **made)
         self.emit(CodeReady(index, code))
-        if any(r.code is not None and code.strip() == r.code.strip() for r in run.rounds):
+        if self._repeats(code, run):
             self._stuck(run)
             return Round(status=REPEATED, feedback=feedback.REPEATED_CODE, **made)
         if not self.settings.execute or self.executor is None:

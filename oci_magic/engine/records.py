@@ -59,6 +59,7 @@ class Round:
     generate_seconds: float = 0.0
     undone: Optional[Undone] = None  # what was put back before this round's code ran
     imports: Tuple[str, ...] = ()  # import lines added to the reply's code (engine.imports)
+    repeated: Optional[str] = None  # a first reply that repeated earlier code; this round asked again
     candidates: Tuple[Candidate, ...] = ()  # with --candidates: every reply, its trial and group
 
     @property

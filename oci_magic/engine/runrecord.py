@@ -76,6 +76,7 @@ def round_dict(round_: Round) -> Dict[str, object]:
         "undone": ({"round": round_.undone.round, "restored": list(round_.undone.restored),
                     "removed": list(round_.undone.removed)} if round_.undone else None),
         "imports": list(round_.imports),
+        "repeated": round_.repeated,
         "candidates": [{"index": c.index, "code": c.code, "reply": c.reply, "trial": c.trial, "error": c.error,
                         "group": c.group, "chosen": c.chosen} for c in round_.candidates] or None,
     }

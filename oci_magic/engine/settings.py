@@ -55,6 +55,7 @@ class RunSettings:
     short_tracebacks: bool  # library frames of a traceback reduced to the call that failed
     candidates: int  # replies per round, tried off the live state, one chosen by what they did (0: the model's choice)
     candidate_temperature: float  # of every candidate but the first
+    ask_again: bool = True  # a reply repeating earlier code is asked for again in its round (once per run)
     imports: bool = True  # well-known names the code uses and nothing binds get their import (engine.imports)
     selection: str = "vote"  # among candidates that ran: the biggest group of agreeing ones, or the earliest
     stop_after_code: bool = True  # end a reply at its first complete ```python block (not an option)
@@ -170,6 +171,9 @@ class OciConfig(Configurable):
     imports = Bool(True, help="Add the import a reply forgot for a well-known name (np, pd, plt, Counter, "
                               "defaultdict, List, json, re ...) that its code uses and neither it nor the notebook "
                               "binds, before it runs; the kept cell has the import line.").tag(config=True)
+    ask_again = Bool(True, help="A reply that repeats code an earlier round ran is not a try: the model is asked "
+                                "again at once, in the same round (as a stuck run's next round: the first prompt "
+                                "with what went wrong, retry_temperature), once per run.").tag(config=True)
     candidates = Int(0, min=LIMITS["candidates"][0], max=LIMITS["candidates"][1], help="Replies per round: generated together (llama: one batch per step), each "
                                          "tried on copies of the data it uses before any touches yours, the one most "
                                          "of them agree with (same values, output, figures) run for real. Per run: "
@@ -248,6 +252,7 @@ class OciConfig(Configurable):
             candidate_temperature=self.candidate_temperature,
             selection=self.selection,
             imports=self.imports,
+            ask_again=self.ask_again,
         )
         guard = GuardSettings(timeout=seconds or None, isolate=isolate or self.isolate,
                               isolate_max_bytes=self.isolate_max_mb * 2**20)

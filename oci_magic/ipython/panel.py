@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 from typing import Dict, Optional
 
-from ..engine.events import CodeReady, ExecutionStarted, RoundFinished, RoundStarted, RunFinished, TokenGenerated
+from ..engine.events import CodeReady, ExecutionStarted, ReplyRepeated, RoundFinished, RoundStarted, RunFinished, TokenGenerated
 from ..engine.candidates import summary
 from ..engine.records import NOT_RUN, OK, Round
 from .status import UPDATES_PER_SECOND, Output, Throttle
@@ -128,6 +128,9 @@ class RoundPanel:
             view.reply += event.text
             if self.throttle.ready():
                 view.show()
+        elif isinstance(event, ReplyRepeated):  # the tokens that follow are a new reply
+            view.reply, view.phase = "", "the reply repeated code that already ran · asking again"
+            view.show()
         elif isinstance(event, CodeReady):
             view.code, view.phase = event.code, "code ready"
             view.show()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from ..engine.events import (CandidatesTried, CodeReady, ExecutionFinished, ModelLoaded, ModelLoading, RoundFinished,
-                             RoundStarted, RunFinished, RunStarted, TokenGenerated)
+from ..engine.events import (CandidatesTried, CodeReady, ExecutionFinished, ModelLoaded, ModelLoading, ReplyRepeated,
+                             RoundFinished, RoundStarted, RunFinished, RunStarted, TokenGenerated)
 from ..engine.records import INCOMPLETE, NO_CODE, REPEATED, SKIPPED
 
 
@@ -70,6 +70,8 @@ class TextRenderer:
             self._write(event.text)
         elif isinstance(event, CodeReady):
             self._write("\n")
+        elif isinstance(event, ReplyRepeated):
+            self._write(f"\n  round {event.index}: the reply repeats code that already ran; asking again\n")
         elif isinstance(event, CandidatesTried):
             self._write(f"  {event.note or candidates_line(event)}\n")
         elif isinstance(event, ExecutionFinished):
