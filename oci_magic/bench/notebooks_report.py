@@ -44,6 +44,9 @@ def result(task: dict, seconds: Optional[float], record: Optional[dict] = None, 
         # with --candidates: per round, each candidate's trial, group and whether it was chosen
         "candidates": [[[c["trial"], c["group"], c["chosen"]] for c in r.get("candidates") or []] for r in rounds]
         if any(r.get("candidates") for r in rounds) else None,
+        # per round: the import lines added to its code, whether its first reply repeated earlier code
+        "imports": [r.get("imports") or [] for r in rounds],
+        "asked_again": [bool(r.get("repeated")) for r in rounds],
     }
     if not solved:
         out["why"] = why or ("timeout" if timed_out else classify(record, check))
