@@ -41,6 +41,21 @@ def test_nothing_is_added_where_the_name_is_bound_or_in_doubt(code, defined):
     assert add_imports(code, defined) == (code, ())
 
 
+def test_an_alias_imported_as_a_module_becomes_the_import_it_means_on_the_same_line():
+    """The 0.5B copied a session prompt's module list ("np (numpy), pd (pandas)") into its code."""
+    code = "import io, json, np, pd, re\n\ndef top(values):\n    return np.max(values)\nprint(top([3, 9]))\nprint(pd)"
+    done, lines = add_imports(code, {})
+    assert done.split("\n")[0] == "import io, json, re; import numpy as np; import pandas as pd"
+    assert done.split("\n")[1:] == code.split("\n")[1:]  # the rest where it was: line numbers hold
+    assert lines == ("import numpy as np  # in place of import np", "import pandas as pd  # in place of import pd")
+    namespace = {}
+    exec(done, namespace)
+    assert namespace["top"]([3, 9]) == 9
+    # not where it shares its line, nor for a module that exists by that name
+    assert add_imports("import np; x = 1", {}) == ("import np; x = 1", ())
+    assert add_imports("import json, re", {}) == ("import json, re", ())
+
+
 def test_nothing_is_added_where_the_executor_cannot_tell_what_exists():
     assert add_imports("print(np.pi)", None) == ("print(np.pi)", ())
 
