@@ -121,3 +121,18 @@ def test_candidates_are_tried_with_the_imports_they_forgot(ip, magics, replay_fi
     record = build(result, magics.run_options(candidates=2).settings)
     jsonschema.validate(json.loads(json.dumps(record)), load_schema())
     assert record["rounds"][0]["imports"] == ["from collections import Counter"]
+
+
+
+def test_a_repeat_is_seen_and_imports_follow_the_undo(ip, magics, replay_file):
+    """Round 1 ran (np imported for it) but missed the check; round 2's reply is the same code:
+    still the same code, so asked for again, not run. The next try starts from the names as they
+    were before round 1 -- np gone again -- so its code gets the import too."""
+    same = fenced("m = np.mean([1, 2])")
+    path = replay_file(same, same, fenced("avg = np.mean([1, 2])"))
+    ip.run_cell_magic("oci", f"--replay {path} --candidates 1", "Store the mean of 1 and 2 in avg.")
+    result = magics.session.last_result
+    assert [r.status for r in result.rounds] == ["incomplete", "ok"] and result.rounds[1].repeated == same
+    assert result.rounds[1].undone.removed == ("m", "np")
+    assert result.rounds[1].code == "import numpy as np\navg = np.mean([1, 2])"
+    assert ip.user_ns["avg"] == 1.5 and "m" not in ip.user_ns

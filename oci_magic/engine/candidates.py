@@ -71,7 +71,7 @@ def pick(loop, index: int, messages, run, count: int, base: GenerationParams) ->
         return Picked(texts[0] if texts else "", usages[0] if usages else None, seconds, stop=stop or (FAILED, "the backend gave no reply"))
     if untried:
         return _first(loop, index, run, texts, usages, seconds)
-    codes = [loop.code_of(t)[0] for t in texts]
+    codes = [loop.code_of(t, run)[0] for t in texts]
     found, passed, missed, errors = {}, {}, {}, {}
     vote = loop.settings.selection != "first"  # only a vote compares what candidates' functions return
     calls = probes.inputs(run.task, [c for c in codes if c]) if vote else {}

@@ -128,8 +128,8 @@ class RefinementLoop:
         self.emit(RoundStarted(index, self.settings.rounds))
         made: Dict[str, object] = {}
         reply = self._reply(index, messages, run, made)
-        code, imports = self.code_of(reply.text)
-        if reply.stop is None and code is not None and self._repeats(code, run) and self.settings.ask_again \
+        code, imports = self.code_of(reply.text, run)
+        if reply.stop is None and code is not None and self._repeats(reply.text, run) and self.settings.ask_again \
                 and not run.asked_again:
             # A reply that repeats code already run is not a try: small models answer a traceback
             # with the same code (Qwen2.5-Coder-0.5B in a third of the suite's tasks). Asked again
@@ -142,7 +142,7 @@ class RefinementLoop:
                 spent = reply.seconds
                 reply = self._reply(index, messages, run, made)
                 made["generate_seconds"] = spent + reply.seconds
-                code, imports = self.code_of(reply.text)
+                code, imports = self.code_of(reply.text, run)
         return self._finish(index, reply, code, imports, made, run), messages
 
     def _reply(self, index: int, messages, run: _Run, made: Dict[str, object]) -> _Reply:
@@ -155,8 +155,11 @@ class RefinementLoop:
         return reply
 
     @staticmethod
-    def _repeats(code: str, run: _Run) -> bool:
-        return any(r.code is not None and code.strip() == r.code.strip() for r in run.rounds)
+    def _repeats(reply: str, run: _Run) -> bool:
+        """The reply's code is an earlier round's, as the model wrote both (imports added to one
+        of them, or not, where an earlier round's left the name bound, do not make them differ)."""
+        code = (extract_code(reply) or "").strip()
+        return bool(code) and any(r.code is not None and code == (extract_code(r.reply) or "").strip() for r in run.rounds)
 
     def _finish(self, index: int, reply: _Reply, code: Optional[str], imports, made, run: _Run) -> Round:
         if reply.stop is not None:  # a round cut short still belongs to the record, then the run stops
@@ -173,7 +176,7 @@ class RefinementLoop:
                 run.outcome = NO_PROGRESS
             return Round(status=NO_CODE, feedback=feedback.ASK_FOR_CODE, **made)
         self.emit(CodeReady(index, code))
-        if self._repeats(code, run):
+        if self._repeats(reply.text, run):
             self._stuck(run)
             return Round(status=REPEATED, feedback=feedback.REPEATED_CODE, **made)
         if not self.settings.execute or self.executor is None:
@@ -211,13 +214,18 @@ class RefinementLoop:
             run.stuck = 0
         return round_
 
-    def code_of(self, reply: str) -> Tuple[Optional[str], Tuple[str, ...]]:
+    def code_of(self, reply: str, run: _Run) -> Tuple[Optional[str], Tuple[str, ...]]:
         """The reply's code, with the imports it forgot of well-known names the notebook does not
-        bind (settings.imports; see engine.imports), and those import lines."""
+        bind (settings.imports; see engine.imports), and those import lines. Names a round that
+        missed a check created do not count: they are removed before the next code runs."""
         code = extract_code(reply)
         if code is None or not self.settings.imports or self.executor is None:
             return code, ()
-        return add_imports(code, self.executor.names())
+        names = self.executor.names()
+        missed = run.unconfirmed.execution if run.unconfirmed is not None else None
+        if names is not None and missed is not None and missed.created:
+            names = set(names) - set(missed.created)
+        return add_imports(code, names)
 
     def _undo_unconfirmed(self, run: _Run) -> Optional[Undone]:
         """The next try starts where the missed one started: its names back as they were (what it
