@@ -99,6 +99,14 @@ def test_the_loop_runs_the_completed_code_and_records_the_lines_added():
     assert "from collections import" not in round_.reply  # the reply stays the model's own
 
 
+def test_code_that_runs_as_an_earlier_rounds_is_a_repeat_though_the_model_wrote_the_import_itself():
+    namespace = {}
+    first, second = fenced("m = np.mean(values)"), fenced("import numpy as np\nm = np.mean(values)")
+    result, _ = _run([first, second, fenced("values = [1, 3]\nm = sum(values) / 2")], namespace)
+    assert [r.status for r in result.rounds] == ["error", "ok"] and result.rounds[1].repeated == second
+    assert namespace["m"] == 2
+
+
 def test_off_the_name_error_is_fed_back_as_before():
     namespace = {"words": ["a"]}
     result, _ = _run([fenced("counts = Counter(words)"), fenced("from collections import Counter\ncounts = Counter(words)")],

@@ -73,18 +73,23 @@ def test_repeated_code_stops_without_running_it_again():
     assert "repeated the previous round's code" in result.summary()
 
 
+class Noting(ReplayBackend):
+    """Replays, noting each call's temperature."""
+
+    def __init__(self, replies):
+        super().__init__(replies)
+        self.temperatures = []
+
+    def stream(self, messages, params, usage):
+        self.temperatures.append(params.temperature)
+        return super().stream(messages, params, usage)
+
+
 def test_a_repeat_gets_a_sharper_retry_at_a_higher_temperature():
-    temperatures = []
-
-    class Noting(ReplayBackend):
-        def stream(self, messages, params, usage):
-            temperatures.append(params.temperature)
-            return super().stream(messages, params, usage)
-
     backend = Noting([fenced("1/0"), fenced("1/0"), fenced("x = 1")])
     result = RefinementLoop(backend, NamespaceExecutor({}), run_settings(temperature=0.2, ask_again=False)).run("t")
     assert [r.status for r in result.rounds] == ["error", "repeated", "ok"] and result.outcome == "success"
-    assert temperatures == [0.2, 0.2, 0.7]  # round 3 follows a stuck round
+    assert backend.temperatures == [0.2, 0.2, 0.7]  # round 3 follows a stuck round
     assert "exactly the same code" in result.rounds[1].feedback
     stuck = RefinementLoop(ReplayBackend([fenced("1/0"), fenced("1/0"), fenced("1/0")]), NamespaceExecutor({}),
                            run_settings(rounds=5, ask_again=False)).run("t")
@@ -94,19 +99,13 @@ def test_a_repeat_gets_a_sharper_retry_at_a_higher_temperature():
 def test_a_repeat_is_not_a_try_the_model_is_asked_again_in_the_same_round():
     """ask_again (default): the repeating reply is kept in the record, not run, and the round asks
     again at once as a stuck run's next round would (restarted prompt, retry temperature)."""
-    temperatures, events = [], []
-
-    class Noting(ReplayBackend):
-        def stream(self, messages, params, usage):
-            temperatures.append(params.temperature)
-            return super().stream(messages, params, usage)
-
+    events = []
     backend = Noting([fenced("1/0"), fenced("1/0"), fenced("x = 1")])
     result = RefinementLoop(backend, NamespaceExecutor({}), run_settings(temperature=0.2, rounds=2),
                             [events.append]).run("t", plain("t"))
     assert [r.status for r in result.rounds] == ["error", "ok"] and result.outcome == "success"
     assert result.summary() == "succeeded in round 2 of 2"
-    assert temperatures == [0.2, 0.2, 0.7]
+    assert backend.temperatures == [0.2, 0.2, 0.7]
     second = result.rounds[1]
     assert second.repeated == fenced("1/0") and second.reply == fenced("x = 1") and second.code == "x = 1"
     first, _, again = backend.calls

@@ -71,29 +71,30 @@ def add_imports(code: str, defined: Optional[Container[str]]) -> Tuple[str, Tupl
         tree = ast.parse(code)
     except (SyntaxError, ValueError):  # IPython syntax (%magic, !cmd) or broken code: left as it is
         return code, ()
-    code, lines = _aliases_as_modules(code, tree)
-    if lines:
+    code, rewritten = _aliases_as_modules(code, tree)
+    if rewritten:
         tree = ast.parse(code)
     bound = _bound(tree)
     if bound is None:
         return code, ()
     uses = _uses(tree)
+    added = []
     for name in sorted(uses, key=lambda n: uses[n][0]):
         if name in bound or name in defined or name not in KNOWN:
             continue
         line = next((option for option in KNOWN[name] if _fits(option, uses[name][1], uses[name][2])), None)
         if line is not None:
-            lines.append(line)
-    added = [line for line in lines if "#" not in line]
+            added.append(line)
+    lines = tuple(rewritten + added)
     if not added:
-        return code, tuple(lines)
+        return code, lines
     after = 0  # the line after the code's own leading imports
     for node in tree.body:
         if not isinstance(node, (ast.Import, ast.ImportFrom)):
             break
         after = node.end_lineno or after
     source = code.split("\n")
-    return "\n".join(source[:after] + added + source[after:]), tuple(lines)
+    return "\n".join(source[:after] + added + source[after:]), lines
 
 
 def _aliases_as_modules(code: str, tree: ast.AST) -> Tuple[str, list]:

@@ -129,7 +129,7 @@ class RefinementLoop:
         made: Dict[str, object] = {}
         reply = self._reply(index, messages, run, made)
         code, imports = self.code_of(reply.text, run)
-        if reply.stop is None and code is not None and self._repeats(reply.text, run) and self.settings.ask_again \
+        if reply.stop is None and code is not None and self._repeats(reply.text, code, run) and self.settings.ask_again \
                 and not run.asked_again:
             # A reply that repeats code already run is not a try: small models answer a traceback
             # with the same code (Qwen2.5-Coder-0.5B in a third of the suite's tasks). Asked again
@@ -155,11 +155,13 @@ class RefinementLoop:
         return reply
 
     @staticmethod
-    def _repeats(reply: str, run: _Run) -> bool:
-        """The reply's code is an earlier round's, as the model wrote both (imports added to one
-        of them, or not, where an earlier round's left the name bound, do not make them differ)."""
-        code = (extract_code(reply) or "").strip()
-        return bool(code) and any(r.code is not None and code == (extract_code(r.reply) or "").strip() for r in run.rounds)
+    def _repeats(reply: str, code: str, run: _Run) -> bool:
+        """The reply's code is an earlier round's: as the model wrote both (an import added to one
+        and not to the other, where the earlier round left the name bound, makes no difference), or
+        as they run (the model wrote the import that was added before)."""
+        written = (extract_code(reply) or "").strip()
+        return any(r.code is not None and (code.strip() == r.code.strip() or written == (extract_code(r.reply) or "").strip())
+                   for r in run.rounds)
 
     def _finish(self, index: int, reply: _Reply, code: Optional[str], imports, made, run: _Run) -> Round:
         if reply.stop is not None:  # a round cut short still belongs to the record, then the run stops
@@ -176,7 +178,7 @@ class RefinementLoop:
                 run.outcome = NO_PROGRESS
             return Round(status=NO_CODE, feedback=feedback.ASK_FOR_CODE, **made)
         self.emit(CodeReady(index, code))
-        if self._repeats(reply.text, run):
+        if self._repeats(reply.text, code, run):
             self._stuck(run)
             return Round(status=REPEATED, feedback=feedback.REPEATED_CODE, **made)
         if not self.settings.execute or self.executor is None:
