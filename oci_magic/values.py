@@ -118,3 +118,19 @@ def summarize(value: Any, samples: int = 0) -> str:
                 or _type_name(value))
     except Exception:  # a property that raises must not break the prompt
         return _type_name(value)
+
+
+def unsplit(header: str) -> Optional[str]:
+    """The separator a one-column table's name still holds (``'station;temp;rain'`` -> ``';'``):
+    a file read with the wrong one; None for a name that is one field."""
+    for sep in (";", "\t", "|", ","):
+        fields = [f.strip() for f in header.split(sep)]
+        if len(fields) > 1 and all(0 < len(f) <= 40 for f in fields):
+            return sep
+    return None
+
+
+def unsplit_advice(name: str, header: str, sep: str) -> str:
+    decimal = " (and decimal=',' if its numbers are written like 12,5)" if sep == ";" else ""
+    return (f"{name} has one column, {header!r}: the fields were not split. The data is separated by {sep!r}: "
+            f"read it with sep={sep!r}{decimal}.")

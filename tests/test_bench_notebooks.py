@@ -92,7 +92,7 @@ def test_replayed_suite(suite, tmp_path, capsys):
     t = tasks["name-missing"]
     assert (t["solved"], t["why"]) == (False, "missing name") and t["check"].startswith("NameError")
     assert t["statuses"] == ["incomplete", "repeated"] and t["asked_again"] == [False, True]
-    assert t["imports"] == [[], []]
+    assert t["imports"] == [[], []] and t["redone"] is None
 
     t = tasks["no-replies"]  # a missing replay file fails that task only, clearly
     assert (t["solved"], t["outcome"], t["why"]) == (False, "error", "no replay file")
@@ -136,6 +136,18 @@ def test_setup_problems_are_one_line(suite, argv, message, capsys):
     assert bench("--suite", path, *argv) == 1
     stdout, stderr = capsys.readouterr()
     assert stdout == "" and len(stderr.strip().splitlines()) == 1 and message in stderr
+
+
+def test_a_round_put_back_at_the_end_is_reported():
+    from oci_magic.bench.notebooks_report import result
+
+    rounds = [{"status": s, "error": None if s == "incomplete" else {"name": "KeyError", "message": "x"},
+               "tokens": None, "feedback": None} for s in ("incomplete", "error", "error")]
+    record = {"rounds": rounds, "outcome": "unverified", "model": "m", "message": "",
+              "redone": {"round": 1, "restored": ["total"], "removed": []}}
+    t = result({"id": "t", "split": "dev"}, 1.0, record)
+    assert (t["solved"], t["solved_round1"], t["redone"]) == (True, False, 1)
+    assert result({"id": "t", "split": "dev"}, 1.0, dict(record, redone=None))["redone"] is None
 
 
 def test_no_such_suite_from_the_command_line(tmp_path):

@@ -86,6 +86,49 @@ def test_recreating_a_user_variable_from_literals():
     assert check("Show prices.", code, failed, exists).startswith("Also: the code re-creates `prices`, `y` from literal")
 
 
+def _no_file(path: str) -> Execution:
+    try:
+        open(path)
+    except FileNotFoundError as error:
+        return Execution(ok=False, ename="FileNotFoundError", evalue=str(error))
+    raise AssertionError(f"{path} exists")
+
+
+def test_a_file_that_is_not_there_is_answered_with_what_is(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sales_2024.csv").write_text("a\n1\n")
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "data").mkdir()
+    exists = {"orders"}.__contains__
+    # a variable of that name: the data is in memory (a session's 0.5B read orders.csv for `orders`)
+    assert check("Count the orders per month.", "orders = pd.read_csv('orders.csv')", _no_file("orders.csv"),
+                 exists).startswith("There is no file 'orders.csv': the data is already in the kernel as `orders`.")
+    # CSV text passed as a path
+    assert "io.StringIO(text)" in check("Read raw.", "pd.read_csv(raw)", _no_file("a;b\n1;2\n"), exists)
+    assert "io.StringIO(text) (JSON text: json.loads(text))" in check("Read raw.", "pd.read_json(raw)",
+                                                                     _no_file('[{"a": 1}]'), exists)
+    # a name a little off: the files there with that extension
+    assert check("Load sales.", "", _no_file("sales.csv"), exists) == \
+        "There is no file 'sales.csv'; the working folder has: sales_2024.csv."
+    assert check("Load it.", "", _no_file("data/x.json"), exists) == \
+        "There is no file 'x.json', and the folder 'data' has no .json files: use the data the notebook holds in its variables."
+    assert check("Load it.", "", _no_file("nowhere/x.csv"), exists) == "There is no folder 'nowhere'."
+    # other errors, and a file error that names no path: nothing added
+    assert check("Load it.", "", Execution(ok=False, ename="KeyError", evalue="'orders.csv'"), exists) is None
+    assert check("Load it.", "", Execution(ok=False, ename="FileNotFoundError", evalue="gone"), exists) is None
+
+
+def test_the_note_on_a_missing_file_reaches_the_model(ip, magics, replay_file, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ip.user_ns["orders"] = [3, 1]
+    path = replay_file(fenced("orders = open('orders.csv').read().split()\nn = len(orders)"),
+                       fenced("n = len(orders)"))
+    ip.run_cell_magic("oci", f"--replay {path} --candidates 1", "Store the number of orders in n.")
+    result = magics.session.last_result
+    assert [r.status for r in result.rounds] == ["error", "ok"] and ip.user_ns["n"] == 2
+    assert "the data is already in the kernel as `orders`. Use `orders` as it is" in result.rounds[0].feedback
+
+
 def test_an_in_place_sort_is_a_change(ip, magics, replay_file):
     import pandas as pd
 
@@ -139,6 +182,53 @@ def test_when_no_round_passes_the_last_code_that_ran_is_kept(ip, magics, replay_
     assert result.outcome == "unverified" and result.final_round.index == 3 and ip.user_ns["total"] == 2
     assert result.summary().startswith("kept round 3 of 3: its code ran, but the task asks for `answer`")
     assert "missed a check" in ip.rl_next_input
+
+
+def test_a_missed_round_undone_before_tries_that_all_failed_is_put_back_and_kept(ip, magics, replay_file, capsys):
+    """Round 1 ran and did the task, but the check doubted it (the task names `answer`); round 2
+    undid it and raised, round 3 raised too. The user keeps round 1: its names as it left them,
+    its code as the cell, said in the summary and recorded."""
+    import json
+    jsonschema = pytest.importorskip("jsonschema")
+    from oci_magic.engine.runrecord import build, load_schema
+
+    ip.user_ns.update(sales=[3, 1, 2], tmp=0)
+    first = "sales = sorted(sales)\ntotal = sum(sales)\ndel tmp"
+    path = replay_file(fenced(first), fenced("answer = sales[9]"), fenced("answer = total / 0"))
+    ip.run_cell_magic("oci", f"--replay {path} --candidates 1", "Sort sales and store the answer in `answer`.")
+    result = magics.session.last_result
+    assert [r.status for r in result.rounds] == ["incomplete", "error", "error"]
+    assert result.rounds[1].undone == Undone(1, ("sales", "tmp"), ("total",))
+    assert result.outcome == "unverified" and result.final_round.index == 1
+    assert ip.user_ns["sales"] == [1, 2, 3] and ip.user_ns["total"] == 6 and "tmp" not in ip.user_ns
+    assert result.redone == Undone(1, ("sales", "total"), ("tmp",))
+    assert "put back" in result.summary() and ip.rl_next_input.endswith(first)
+    assert "the tries after round 1 failed; its changes were put back" in capsys.readouterr().out
+    record = json.loads(json.dumps(build(result, magics.run_options().settings)))
+    jsonschema.validate(record, load_schema())
+    assert record["redone"]["round"] == 1 and record["final_round"] == 1
+
+
+def test_without_redo_the_run_gives_up_with_the_names_as_before_it(ip, magics, replay_file, monkeypatch):
+    ip.user_ns["sales"] = [3, 1, 2]
+    path = replay_file(fenced("sales = sorted(sales)\ntotal = sum(sales)"), fenced("answer = sales[9]"),
+                       fenced("answer = total / 0"))
+    monkeypatch.setattr(magics, "redo", False)
+    ip.run_cell_magic("oci", f"--replay {path} --candidates 1", "Sort sales and store the answer in `answer`.")
+    result = magics.session.last_result
+    assert result.outcome == "gave-up" and result.redone is None and result.final_round is None
+    assert ip.user_ns["sales"] == [3, 1, 2] and "total" not in ip.user_ns
+
+
+def test_the_last_missed_round_is_the_one_put_back(ip, magics, replay_file):
+    """Two rounds ran and missed, each undone before the next try; the last try raised. The later
+    of the two is kept, with its names, not the first's."""
+    path = replay_file(fenced("total = 1\nfirst = True"), fenced("total = 2"), fenced("answer = 1/0"))
+    ip.run_cell_magic("oci", f"--replay {path} --candidates 1", "Store the answer in `answer`.")
+    result = magics.session.last_result
+    assert [r.status for r in result.rounds] == ["incomplete", "incomplete", "error"]
+    assert result.outcome == "unverified" and result.final_round.index == 2 and result.redone.round == 2
+    assert ip.user_ns["total"] == 2 and "first" not in ip.user_ns
 
 
 def test_a_result_of_the_wrong_kind_goes_back_through_the_magic(ip, magics, replay_file):

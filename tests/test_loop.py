@@ -118,6 +118,24 @@ def test_a_repeat_is_not_a_try_the_model_is_asked_again_in_the_same_round():
     assert stuck.rounds[1].repeated == fenced("1/0")
 
 
+def test_a_restarted_prompt_keeps_what_a_check_noted_on_an_error(tmp_path, monkeypatch):
+    """A reply that reads a file named after a variable, repeated: asked again with the first
+    prompt and the attempts, where the note (the data is in `orders`) is kept beside the error."""
+    from oci_magic.engine.checks import check
+
+    monkeypatch.chdir(tmp_path)
+    namespace = {"orders": [1, 2]}
+    reads = fenced("orders = open('orders.csv').read()\nn = len(orders)")
+    backend = Noting([reads, reads, fenced("n = len(orders)")])
+    result = RefinementLoop(backend, NamespaceExecutor(namespace), run_settings(rounds=2),
+                            check=lambda task, code, ran, ns: None if ran.ok else check(task, code, ran, namespace.__contains__)).run("t", plain("t"))
+    assert [r.status for r in result.rounds] == ["error", "ok"] and namespace["n"] == 2
+    note = "There is no file 'orders.csv': the data is already in the kernel as `orders`."
+    assert result.rounds[0].note.startswith(note) and note in result.rounds[0].feedback
+    assert "Attempt 1 failed with FileNotFoundError" in backend.calls[2][1].parts[-1]
+    assert note in backend.calls[2][1].parts[-1]
+
+
 def test_auto_refine_restarts_once_the_run_is_stuck():
     """refine=auto: the transcript while each round fails in a new way; after a repeat (or the
     same error again) the first prompt plus the attempts, without the code it kept writing."""

@@ -147,6 +147,35 @@ def test_a_column_coerced_to_nan_is_seen_with_what_it_held():
     assert "Column `price` of `prices` is missing in 3 of 4 rows now; before the code it held '$1,200', '$35.50', '$89'" in said
 
 
+def test_a_file_read_with_the_wrong_separator_is_seen(tmp_path, monkeypatch):
+    """A European CSV (';' between fields, ',' in numbers) read with pandas' defaults: one column
+    named 'station;temp;rain' (the commas split the rows into an index). Read right, nothing fires;
+    a one-column table is not judged, nor a header with a separator in one field name."""
+    pd = pytest.importorskip("pandas")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.csv").write_text("station;temp;rain\nA;12,5;0,0\nB;9,75;3,2\n")
+    (tmp_path / "t.tsv").write_text("a\tb\n1\t2\n")
+    task = "Load m.csv into a DataFrame meas; temp and rain must come out as numbers."
+    for code, said in [("meas = pd.read_csv('m.csv')", "`meas` has one column, 'station;temp;rain': the fields were not "
+                        "split. The data is separated by ';': read it with sep=';' (and decimal=',' if its numbers"),
+                       ("meas = pd.read_csv('t.tsv')", "The data is separated by '\\t': read it with sep='\\t'."),
+                       ("meas = pd.read_csv('m.csv', sep=';', decimal=',')", None),
+                       ("meas = pd.DataFrame({'x;': [1]})", None), ("meas = pd.DataFrame({'total': [1, 2]})", None)]:
+        namespace = {"pd": pd}
+        found = sanity(task, code, ran(code, namespace), namespace)
+        assert (found is None) if said is None else (said in found), (code, found)
+    # the same table where the code goes on and fails on a column: the error's note says why
+    namespace = {"pd": pd}
+    code = "meas = pd.read_csv('m.csv')\nmeas['temp'] = pd.to_numeric(meas['temp'])"
+    failed = ran(code, namespace)
+    assert failed.ename == "KeyError" and "meas" not in namespace
+    assert checks.check(task, code, failed, namespace.__contains__) == (
+        "The table has one column, 'station;temp;rain': the fields were not split. The data is separated by ';': read "
+        "it with sep=';' (and decimal=',' if its numbers are written like 12,5).")
+    code = "meas = pd.read_csv('m.csv', sep=';')\nmeas['wind']"  # a column that is not there: no such note
+    assert checks.check(task, code, ran(code, {"pd": pd}), {}.__contains__) is None
+
+
 def test_a_name_bound_to_another_table_is_not_judged_by_what_it_held():
     """A session loss (1.5B): an earlier task's `staff` (4 rows, `dept` set) replaced by a merge
     whose `dept` came out blank was fed back as a failed conversion of the old values."""

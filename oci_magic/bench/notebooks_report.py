@@ -44,9 +44,12 @@ def result(task: dict, seconds: Optional[float], record: Optional[dict] = None, 
         # with --candidates: per round, each candidate's trial, group and whether it was chosen
         "candidates": [[[c["trial"], c["group"], c["chosen"]] for c in r.get("candidates") or []] for r in rounds]
         if any(r.get("candidates") for r in rounds) else None,
-        # per round: the import lines added to its code, whether its first reply repeated earlier code
+        # per round: the import lines added to its code, the re-reads left out, whether its first reply repeated earlier code
         "imports": [r.get("imports") or [] for r in rounds],
+        "left_out": [r.get("left_out") or [] for r in rounds],
         "asked_again": [bool(r.get("repeated")) for r in rounds],
+        # the round whose names were put back at the end (later tries all failed), or None
+        "redone": ((record or {}).get("redone") or {}).get("round"),
     }
     if not solved:
         out["why"] = why or ("timeout" if timed_out else classify(record, check))

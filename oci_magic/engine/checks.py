@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import builtins
 import keyword
+import os
 import re
 from typing import Callable, List, Optional, Set
 
@@ -145,6 +146,46 @@ def recreation_note(code: str, exists: Callable[[str], bool]) -> Optional[str]:
             f"they are; do not assign them anew.")
 
 
+_NO_FILE = re.compile(r"No such file or directory: ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
+_LISTED = 8  # files named in a note
+
+
+def missing_file_note(execution: Execution, exists: Callable[[str], bool]) -> Optional[str]:
+    """For code that opened a file that is not there, what is there instead. Small models read
+    ``orders.csv`` when the notebook holds ``orders`` (in a session, after an earlier task read a
+    file), or pass CSV text to ``read_csv`` as a path; a file named a little differently is read
+    by its exact name once the model sees the folder."""
+    found = _NO_FILE.search(execution.evalue or "") if execution.ename == "FileNotFoundError" else None
+    if found is None:
+        return None
+    try:
+        path = str(ast.literal_eval(found.group(1)))
+    except (SyntaxError, ValueError):
+        return None
+    if "\n" in path or path.lstrip()[:1] in ("{", "["):
+        json_too = " (JSON text: json.loads(text))" if path.lstrip()[:1] in ("{", "[") else ""
+        return ("The text passed as a file name is the data itself: read it from memory, wrapped in "
+                f"io.StringIO(text){json_too}, not as a path.")
+    folder, name = os.path.split(path)
+    stem = os.path.splitext(name)[0]
+    if stem.isidentifier() and exists(stem):
+        return (f"There is no file {name!r}: the data is already in the kernel as `{stem}`. "
+                f"Use `{stem}` as it is; do not read it from a file.")
+    try:
+        with os.scandir(folder or ".") as entries:
+            files = sorted(e.name for e in entries if e.is_file() and not e.name.startswith("."))
+    except OSError:
+        return f"There is no folder {folder!r}." if folder else None
+    ext = os.path.splitext(name)[1].lower()
+    alike = [f for f in files if f.lower().endswith(ext)] if ext else files
+    where = f"the folder {folder!r}" if folder else "the working folder"
+    if not alike:
+        return (f"There is no file {name!r}, and {where} has no {ext + ' ' if ext else ''}files: use the data "
+                f"the notebook holds in its variables.")
+    more = f" and {len(alike) - _LISTED} more" if len(alike) > _LISTED else ""
+    return f"There is no file {name!r}; {where} has: {', '.join(alike[:_LISTED])}{more}."
+
+
 def words(text: str) -> List[str]:
     return list(dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)))
 
@@ -155,7 +196,9 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
     ``exists(name)``: whether the user's namespace holds ``name`` now."""
     note = recreation_note(code, lambda n: exists(n) and n not in execution.created)
     if not execution.ok:
-        return note
+        unsplit = [f for f in execution.facts if "the fields were not split" in f]  # execution.facts' words
+        notes = [n for n in (missing_file_note(execution, exists), *unsplit[:1], note) if n]
+        return " ".join(notes) or None
     in_code = set(words(code))
 
     def unchanged(name: str) -> bool:  # known the same, or never named by the code

@@ -19,6 +19,7 @@ from .events import (CodeReady, ExecutionFinished, ExecutionStarted, Listener, R
 from . import candidates
 from .extract import extract_code, closed_block_end
 from .imports import add_imports
+from .rereads import leave_out_rereads
 from .prompting import feedback, plain
 from .records import (GenerationEnd, ERROR, GAVE_UP, GENERATED, INCOMPLETE, INTERRUPTED, NO_CODE, NO_PROGRESS, NOT_RUN, OK,
                       REPEATED, SKIPPED, STOPPED, SUCCESS, TIMEOUT, UNVERIFIED, Round, RunResult, Undone)
@@ -44,6 +45,7 @@ class _Run:
     restarted: bool = False  # refine=auto: the run got stuck once, later rounds restart
     single: str = ""  # why this run's candidates cannot be tried (data too big to copy): one reply per round
     unconfirmed: Optional[Round] = None  # ran, missed a check, its effects still in place
+    undone: Optional[Round] = None  # ran, missed a check, its effects undone before a later try
     asked_again: bool = False  # a reply repeated earlier code and was asked for again in its round
 
 
@@ -81,6 +83,7 @@ class RefinementLoop:
         """Run ``task`` from ``prompt`` (default: the task alone, with the system prompt)."""
         first = tuple(prompt) if prompt is not None else plain(task)
         run = _Run(task, first, first)
+        redone = None
         self.emit(RunStarted(task, self.settings.rounds, self.backend.name, self.backend.capabilities.timed))
         messages = first
         try:
@@ -94,15 +97,13 @@ class RefinementLoop:
                 messages = self._next_prompt(first, messages, round_, run)
             else:
                 run.outcome = GAVE_UP
-            if run.outcome in (GAVE_UP, NO_PROGRESS) and run.unconfirmed is not None:
-                # no round passed; code that ran but missed a check is still the best there is
-                run.outcome, run.final_index = UNVERIFIED, run.unconfirmed.index
+            redone = self._keep_missed(run)
         except _Stop as stop:
             run.outcome, run.message = stop.outcome, stop.message
         except KeyboardInterrupt:
             run.outcome, run.message = STOPPED, "by the user"
         result = RunResult(task, self.settings.rounds, tuple(run.rounds), run.outcome, run.message, self.model,
-                           run.final_index, run.prompt, run.transcript)
+                           run.final_index, run.prompt, run.transcript, redone)
         self.emit(RunFinished(result))
         return result
 
@@ -128,7 +129,7 @@ class RefinementLoop:
         self.emit(RoundStarted(index, self.settings.rounds))
         made: Dict[str, object] = {}
         reply = self._reply(index, messages, run, made)
-        code, imports = self.code_of(reply.text, run)
+        code, imports = self.code_of(reply.text, run, made)
         if reply.stop is None and code is not None and self._repeats(reply.text, code, run) and self.settings.ask_again \
                 and not run.asked_again:
             # A reply that repeats code already run is not a try: small models answer a traceback
@@ -142,7 +143,7 @@ class RefinementLoop:
                 spent = reply.seconds
                 reply = self._reply(index, messages, run, made)
                 made["generate_seconds"] = spent + reply.seconds
-                code, imports = self.code_of(reply.text, run)
+                code, imports = self.code_of(reply.text, run, made)
         return self._finish(index, reply, code, imports, made, run), messages
 
     def _reply(self, index: int, messages, run: _Run, made: Dict[str, object]) -> _Reply:
@@ -207,7 +208,7 @@ class RefinementLoop:
             run.stuck, run.unconfirmed = 0, round_
             return round_
         note = self.check(run.task, code, execution, None) if self.check else None
-        round_ = Round(status=TIMEOUT if execution.timed_out else ERROR, **made,
+        round_ = Round(status=TIMEOUT if execution.timed_out else ERROR, **made, note=note,
                        feedback=feedback.error_feedback(execution, self.settings.feedback_chars, self.settings.facts, note))
         if previous is not None and previous.execution is not None and \
                 previous.execution.signature() == execution.signature():
@@ -216,18 +217,42 @@ class RefinementLoop:
             run.stuck = 0
         return round_
 
-    def code_of(self, reply: str, run: _Run) -> Tuple[Optional[str], Tuple[str, ...]]:
+    def code_of(self, reply: str, run: _Run, made: Optional[Dict[str, object]] = None) -> Tuple[Optional[str], Tuple[str, ...]]:
         """The reply's code, with the imports it forgot of well-known names the notebook does not
-        bind (settings.imports; see engine.imports), and those import lines. Names a round that
-        missed a check created do not count: they are removed before the next code runs."""
+        bind (settings.imports; see engine.imports), and those import lines; lines that read a name
+        the notebook holds from a file that is not there are left out (settings.rereads; see
+        engine.rereads), noted in ``made``. Names a round that missed a check created do not count:
+        they are removed before the next code runs."""
         code = extract_code(reply)
-        if code is None or not self.settings.imports or self.executor is None:
+        if made is not None:
+            made["left_out"] = ()  # a reply asked for again does not inherit the first one's
+        if code is None or not (self.settings.imports or self.settings.rereads) or self.executor is None:
             return code, ()
         names = self.executor.names()
         missed = run.unconfirmed.execution if run.unconfirmed is not None else None
         if names is not None and missed is not None and missed.created:
             names = set(names) - set(missed.created)
-        return add_imports(code, names)
+        if self.settings.rereads:
+            code, left_out = leave_out_rereads(code, names)
+            if made is not None:
+                made["left_out"] = left_out
+        return add_imports(code, names) if self.settings.imports else (code, ())
+
+    def _keep_missed(self, run: _Run) -> Optional[Undone]:
+        """No round passed: code that ran but missed a check is still the best there is (checks
+        doubt right answers too). Still in place, it is kept; undone before later tries that all
+        failed, its names are put back first (settings.redo) -- else the user would be left with
+        neither a result nor a cell."""
+        if run.outcome not in (GAVE_UP, NO_PROGRESS):
+            return None
+        if run.unconfirmed is not None:
+            run.outcome, run.final_index = UNVERIFIED, run.unconfirmed.index
+            return None
+        if run.undone is None or not self.settings.redo:
+            return None
+        restored, removed = self.executor.redo()
+        run.outcome, run.final_index = UNVERIFIED, run.undone.index
+        return Undone(run.undone.index, tuple(restored), tuple(removed))
 
     def _undo_unconfirmed(self, run: _Run) -> Optional[Undone]:
         """The next try starts where the missed one started: its names back as they were (what it
@@ -236,6 +261,7 @@ class RefinementLoop:
         missed, run.unconfirmed = run.unconfirmed, None
         if missed is None:
             return None
+        run.undone = missed
         restored, removed = self.executor.undo()
         return Undone(missed.index, tuple(restored), tuple(removed))
 

@@ -23,8 +23,9 @@ OK_OUTCOMES = (SUCCESS, GENERATED, UNVERIFIED)  # the run produced code to keep
 
 @dataclass(frozen=True)
 class Undone:
-    """What a round put back before its code ran: the names an earlier round's code (which ran,
-    but missed a check) rebound, deleted or created."""
+    """Names put back for a round whose code ran but missed a check: before a later round's code
+    ran, the ones it rebound, deleted or created (a round's ``undone``); at the end of a run whose
+    later tries all failed, the ones it had left (the run's ``redone``)."""
 
     round: int  # the earlier round
     restored: Tuple[str, ...] = ()
@@ -55,10 +56,12 @@ class Round:
     execution: Optional[Execution] = None
     feedback: Optional[str] = None  # sent to the model for the next round
     miss: Optional[str] = None  # what a check found amiss in code that ran (status incomplete)
+    note: Optional[str] = None  # what a check added for code that raised (a file not there, re-created data)
     usage: Optional[Usage] = None
     generate_seconds: float = 0.0
     undone: Optional[Undone] = None  # what was put back before this round's code ran
     imports: Tuple[str, ...] = ()  # import lines added to the reply's code (engine.imports)
+    left_out: Tuple[str, ...] = ()  # lines of the reply's code commented out: re-reads of data in memory (engine.rereads)
     repeated: Optional[str] = None  # a first reply that repeated earlier code; this round asked again
     candidates: Tuple[Candidate, ...] = ()  # with --candidates: every reply, its trial and group
 
@@ -96,6 +99,7 @@ class RunResult:
     final_index: Optional[int] = None  # for an unverified run: the round whose code is kept
     prompt: Tuple[Message, ...] = ()  # the first prompt, as the backend got it
     transcript: Tuple[Message, ...] = ()  # every message of the run, the last reply included
+    redone: Optional[Undone] = None  # the kept round's names, put back after the later tries failed
 
     @property
     def final_round(self) -> Optional[Round]:
@@ -128,7 +132,8 @@ class RunResult:
             return f"succeeded in round {n} of {self.max_rounds}{split}"
         if self.outcome == UNVERIFIED:
             kept = self.final_round
-            return (f"kept round {kept.index} of {self.max_rounds}: its code ran, but {kept.error_line[len('it ran, but '):]}"
+            again = "; the later tries failed, so its results were put back" if self.redone is not None else ""
+            return (f"kept round {kept.index} of {self.max_rounds}: its code ran, but {kept.error_line[len('it ran, but '):]}{again}"
                     if kept is not None else "no round passed its checks")
         if self.outcome == GENERATED:
             return "generated code (not run: --no-exec)" if self.rounds[-1].code else "no code generated"

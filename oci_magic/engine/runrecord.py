@@ -10,7 +10,7 @@ import json
 import os
 from typing import Dict, Optional
 
-from .records import Round, RunResult
+from .records import Round, RunResult, Undone
 from .settings import RunSettings
 
 RUN_MIME = "application/vnd.oci-magic.run+json"
@@ -61,6 +61,10 @@ def _error(round_: Round) -> Optional[Dict[str, object]]:
     return {"name": None, "message": line, "traceback": []} if line else None
 
 
+def _put_back(what: Optional[Undone]) -> Optional[Dict[str, object]]:
+    return {"round": what.round, "restored": list(what.restored), "removed": list(what.removed)} if what else None
+
+
 def round_dict(round_: Round) -> Dict[str, object]:
     ex = round_.execution
     return {
@@ -73,9 +77,9 @@ def round_dict(round_: Round) -> Dict[str, object]:
         "tokens": _tokens(round_),
         "seconds": {"generate": round(round_.generate_seconds, 4),
                     "execute": round(ex.seconds, 4) if ex is not None else 0.0},
-        "undone": ({"round": round_.undone.round, "restored": list(round_.undone.restored),
-                    "removed": list(round_.undone.removed)} if round_.undone else None),
+        "undone": _put_back(round_.undone),
         "imports": list(round_.imports),
+        "left_out": list(round_.left_out),
         "repeated": round_.repeated,
         "candidates": [{"index": c.index, "code": c.code, "reply": c.reply, "trial": c.trial, "error": c.error,
                         "group": c.group, "chosen": c.chosen} for c in round_.candidates] or None,
@@ -96,6 +100,7 @@ def build(result: RunResult, settings: RunSettings) -> Dict[str, object]:
         "final_round": result.final_round.index if result.final_round else None,
         "message": result.message,
         "summary": result.summary(),
+        "redone": _put_back(result.redone),
     }
 
 

@@ -22,11 +22,11 @@ from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequ
 
 from ..execution.plots import is_axes
 from ..execution.result import Execution
-from ..values import summarize
+from ..values import summarize, unsplit as separator, unsplit_advice
 from .checks import NAME, parameters
 from .figures import missing_labels
 
-RULES = ("nan", "coerced", "text", "merge", "column", "kind", "labels")
+RULES = ("split", "nan", "coerced", "text", "merge", "column", "kind", "labels")
 _NUMBERS = re.compile(r"\b(numbers?|numeric|numerical|floats?|integers?|ints?|as a number|amounts?)\b", re.I)
 _NUMERIC_TEXT = re.compile(r"^\s*[-+(]?\s*[$€£¥]?\s*[-+]?(\d[\d,.' ]*)(\s*%|\s*[kKmM])?\s*\)?\s*$")
 _MERGE = re.compile(r"\.(merge|join)\(|pd\.merge\(|pd\.concat\(")
@@ -76,6 +76,18 @@ def nan_result(task: str, code: str, execution: Execution, namespace: Mapping[st
         size = len(value) if hasattr(value, "__len__") and not isinstance(value, (str, bytes)) else None
         if size == 0 and any(p["rows"] for p in execution.before.values()):
             return f"`{name}` is empty ({summarize(value)}), but the data it came from is not."
+    return None
+
+
+def unsplit(task: str, code: str, execution: Execution, namespace: Mapping[str, Any]) -> Optional[str]:
+    """A table of one column whose name holds several (``'station;temp;rain'``): a file read with
+    the wrong separator (a European CSV's ';', a tab, a '|'); whatever else is judged of it is moot."""
+    for name in execution.created + execution.changed:
+        value = namespace.get(name)
+        if _pandas(value, "DataFrame") and value.shape[1] == 1:
+            sep = separator(str(value.columns[0]))
+            if sep is not None:
+                return unsplit_advice(f"`{name}`", str(value.columns[0]), sep)
     return None
 
 
@@ -255,7 +267,7 @@ def wrong_kind(task: str, code: str, execution: Execution, namespace: Mapping[st
 
 
 CHECKS: Dict[str, Callable[[str, str, Execution, Mapping[str, Any]], Optional[str]]] = {
-    "nan": nan_result, "coerced": coerced, "text": text_numbers, "merge": merge_lost,
+    "split": unsplit, "nan": nan_result, "coerced": coerced, "text": text_numbers, "merge": merge_lost,
     "column": missing_column, "kind": wrong_kind, "labels": missing_labels}
 
 

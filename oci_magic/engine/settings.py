@@ -51,12 +51,14 @@ class RunSettings:
     retry_temperature: float  # sampling temperature for a round after getting stuck
     continue_runs: bool  # a later run continues the last run's conversation (else: the notebook afresh)
     exercise: bool  # functions the code defines are called on the task's examples (uncalled ones on its data)
-    sanity: Tuple[str, ...]  # rules for the values code left (engine.sanity): nan, coerced, text, merge, column, kind, labels
+    sanity: Tuple[str, ...]  # rules for the values code left (engine.sanity): split, nan, coerced, text, merge, column, kind, labels
     short_tracebacks: bool  # library frames of a traceback reduced to the call that failed
     candidates: int  # replies per round, tried off the live state, one chosen by what they did (0: the model's choice)
     candidate_temperature: float  # of every candidate but the first
     ask_again: bool = True  # a reply repeating earlier code is asked for again in its round (once per run)
     imports: bool = True  # well-known names the code uses and nothing binds get their import (engine.imports)
+    rereads: bool = True  # a line reading a name the notebook holds from a file that is not there is left out
+    redo: bool = True  # tries that failed after a round that missed a check: that round's names are put back, its code kept
     selection: str = "vote"  # among candidates that ran: the biggest group of agreeing ones, or the earliest
     stop_after_code: bool = True  # end a reply at its first complete ```python block (not an option)
 
@@ -158,7 +160,8 @@ class OciConfig(Configurable):
                                ">>> lines), and one it never calls without examples on the notebook's data its "
                                "parameters fit; an exception or a result other than the example's is fed back."
                      ).tag(config=True)
-    sanity = Unicode("nan,coerced,text,merge,column,kind,labels", help="Rules for the values code that ran left, comma-separated: nan (a "
+    sanity = Unicode("split,nan,coerced,text,merge,column,kind,labels", help="Rules for the values code that ran left, comma-separated: "
+                     "split (a table of one column whose name holds several: read with the wrong separator), nan (a "
                      "result that is NaN, None or empty), coerced (a column turned mostly NaN), text (numbers left as "
                      "text where the task asks for numbers), merge (a merge that blanked the columns it brought), "
                      "column (a column the task asks to add, by name, that no table has), kind (a result the task "
@@ -171,6 +174,12 @@ class OciConfig(Configurable):
     imports = Bool(True, help="Add the import a reply forgot for a well-known name (np, pd, plt, Counter, "
                               "defaultdict, List, json, re ...) that its code uses and neither it nor the notebook "
                               "binds, before it runs; the kept cell has the import line.").tag(config=True)
+    rereads = Bool(True, help="Leave out (as a comment) a line of a reply that loads a name the notebook already "
+                              "holds from a file that is not there (orders = pd.read_csv('orders.csv') with orders "
+                              "in memory): it could only raise.").tag(config=True)
+    redo = Bool(True, help="When no round passes its checks and every try after one that ran (but missed a "
+                           "check) failed, that round's names are put back as it left them and its code is kept, "
+                           "marked unverified. Off: the run gives up with the names as before it.").tag(config=True)
     ask_again = Bool(True, help="A reply that repeats code an earlier round ran is not a try: the model is asked "
                                 "again at once, in the same round (as a stuck run's next round: the first prompt "
                                 "with what went wrong, retry_temperature), once per run.").tag(config=True)
@@ -253,6 +262,8 @@ class OciConfig(Configurable):
             selection=self.selection,
             imports=self.imports,
             ask_again=self.ask_again,
+            redo=self.redo,
+            rereads=self.rereads,
         )
         guard = GuardSettings(timeout=seconds or None, isolate=isolate or self.isolate,
                               isolate_max_bytes=self.isolate_max_mb * 2**20)

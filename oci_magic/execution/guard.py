@@ -43,6 +43,7 @@ class GuardedExecutor(Executor):
         self.settings = settings
         self.shell = shell  # an IPython shell whose ask_exit must not fire for generated code
         self._last = None  # the snapshot before the last code that ran, for undo()
+        self._undone = None  # the names as undo() found them, for redo()
 
     def execute(self, code: str) -> Execution:
         snap = rb.snapshot(self.namespace, self.hidden)
@@ -72,7 +73,7 @@ class GuardedExecutor(Executor):
             return replace(execution, isolated=copied, restored=restored, removed=removed)
         created, changed, unchanged = snap.changes(self.namespace, self.hidden, watched)
         after = _folder_state() if files is not None else None
-        self._last = snap
+        self._last, self._undone = snap, None
         return replace(execution, isolated=copied, created=created, changed=changed, unchanged=unchanged,
                        wrote=sorted(n for n, s in (after or {}).items() if files.get(n) != s), before=profiles)
 
@@ -89,7 +90,16 @@ class GuardedExecutor(Executor):
         """Put back the names the last code that ran rebound, deleted or created (it ran, but did
         not do the task); returns (restored, removed)."""
         snap, self._last = self._last, None
-        return snap.restore(self.namespace, self.hidden) if snap is not None else ([], [])
+        if snap is None:
+            return [], []
+        self._undone = rb.snapshot(self.namespace, self.hidden)
+        return snap.restore(self.namespace, self.hidden)
+
+    def redo(self):
+        """Put back the names undo() took away (code that failed since restored its own changes,
+        so the names are as undo() left them, but for changes inside objects)."""
+        after, self._undone = self._undone, None
+        return after.restore(self.namespace, self.hidden) if after is not None else ([], [])
 
 
 def _folder_state(limit: int = 2000) -> Optional[dict]:

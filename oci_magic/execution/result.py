@@ -63,3 +63,8 @@ class Executor:
         """Put back the names the last code that ran rebound, deleted or created (it ran, but did
         not do the task); (restored, removed). An executor that keeps no snapshot undoes nothing."""
         return (), ()
+
+    def redo(self) -> Tuple[Sequence[str], Sequence[str]]:
+        """Put back what the last undo() took away, when nothing has run without an error since
+        (every later try failed: the undone code is the best there is); (restored, removed)."""
+        return (), ()

@@ -84,11 +84,17 @@ class TextRenderer:
             r = event.round
             if r.imports:
                 self._write(f"  added to the code: {'; '.join(r.imports)}\n")
+            if r.left_out:
+                self._write(f"  left out of the code (the data is in memory, the file is not there): {'; '.join(r.left_out)}\n")
             if r.undone is not None and (r.undone.restored or r.undone.removed):
                 self._write(f"  round {r.undone.round}'s changes were undone first: {put_back(r.undone)}\n")
             if r.status in (NO_CODE, REPEATED, SKIPPED, INCOMPLETE):
                 self._write(f"\n✗ round {r.index}: {r.error_line}\n")
             if r.usage is not None:
                 self._write(f"  ({usage_line(r.usage)})\n")
-        elif isinstance(event, RunFinished) and self.summary:
-            self._write(event.result.summary_line() + "\n")
+        elif isinstance(event, RunFinished):
+            redone = event.result.redone
+            if redone is not None and (redone.restored or redone.removed):
+                self._write(f"  the tries after round {redone.round} failed; its changes were put back: {put_back(redone)}\n")
+            if self.summary:
+                self._write(event.result.summary_line() + "\n")

@@ -51,13 +51,14 @@ def check_feedback(missed: str, execution: Execution) -> str:
 
 
 def attempt_line(round_: Round, facts: bool = False) -> str:
-    """One failed try, for a prompt that restarts without the earlier code: what went wrong and
-    (with ``facts``) what the failing line worked on, as a mistake to avoid. Not even the failing line: a small
+    """One failed try, for a prompt that restarts without the earlier code: what went wrong, a
+    check's note on it, and (with ``facts``) what the failing line worked on, as a mistake to avoid. Not even the failing line: a small
     model shown its code writes it again."""
     ex = round_.execution
     head = f"Attempt {round_.index}"
     if ex is not None and not ex.ok:
         text = f"{head} failed with {strip_ansi(ex.error_line)[:300]}."
+        text += " " + round_.note if round_.note else ""  # what is there instead of a missing file: still true
         return text + ("\n" + _facts(ex) if facts and ex.facts else "")
     if round_.feedback:
         return f"{head}: " + round_.feedback.replace(ASK_FIX, "").replace(REPEATED_CODE, "it repeated an earlier "
