@@ -130,7 +130,10 @@ def unsplit(header: str) -> Optional[str]:
     return None
 
 
+UNSPLIT = "the fields were not split"  # how the advice is found among an error's facts
+
+
 def unsplit_advice(name: str, header: str, sep: str) -> str:
     decimal = " (and decimal=',' if its numbers are written like 12,5)" if sep == ";" else ""
-    return (f"{name} has one column, {header!r}: the fields were not split. The data is separated by {sep!r}: "
+    return (f"{name} has one column, {header!r}: {UNSPLIT}. The data is separated by {sep!r}: "
             f"read it with sep={sep!r}{decimal}.")

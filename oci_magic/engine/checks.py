@@ -18,6 +18,7 @@ import re
 from typing import Callable, List, Optional, Set
 
 from ..execution.result import Execution
+from ..values import UNSPLIT
 
 NAME = r"`?([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_]|\.\w)`?"  # a whole word, not a file name (out.csv)
 _NAMED = re.compile(r"\b(?:named|called)\s+" + NAME, re.I)
@@ -196,7 +197,7 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
     ``exists(name)``: whether the user's namespace holds ``name`` now."""
     note = recreation_note(code, lambda n: exists(n) and n not in execution.created)
     if not execution.ok:
-        unsplit = [f for f in execution.facts if "the fields were not split" in f]  # execution.facts' words
+        unsplit = [f for f in execution.facts if UNSPLIT in f]  # a table read with the wrong separator
         notes = [n for n in (missing_file_note(execution, exists), *unsplit[:1], note) if n]
         return " ".join(notes) or None
     in_code = set(words(code))
