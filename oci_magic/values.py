@@ -120,7 +120,7 @@ def summarize(value: Any, samples: int = 0) -> str:
         return _type_name(value)
 
 
-def unsplit(header: str) -> Optional[str]:
+def separator(header: str) -> Optional[str]:
     """The separator a one-column table's name still holds (``'station;temp;rain'`` -> ``';'``):
     a file read with the wrong one; None for a name that is one field."""
     for sep in (";", "\t", "|", ","):

@@ -136,6 +136,18 @@ def test_a_restarted_prompt_keeps_what_a_check_noted_on_an_error(tmp_path, monke
     assert note in backend.calls[2][1].parts[-1]
 
 
+def test_without_a_snapshot_a_missed_round_is_kept_and_nothing_is_said_to_be_put_back():
+    """An executor that undoes nothing (a plain namespace) leaves the missed round's names in
+    place: the run keeps that round, unverified, and does not claim to have put anything back."""
+    namespace = {}
+    missed = lambda task, code, ran, ns: "The task asks for `answer`." if ran.ok else None
+    result = RefinementLoop(ReplayBackend([fenced("total = 2"), fenced("answer = 1/0"), fenced("answer = [][1]")]),
+                            NamespaceExecutor(namespace), run_settings(rounds=3), check=missed).run("t", plain("t"))
+    assert [r.status for r in result.rounds] == ["incomplete", "error", "error"]
+    assert result.outcome == "unverified" and result.final_round.index == 1 and result.redone is None
+    assert namespace["total"] == 2 and "put back" not in result.summary()
+
+
 def test_auto_refine_restarts_once_the_run_is_stuck():
     """refine=auto: the transcript while each round fails in a new way; after a repeat (or the
     same error again) the first prompt plus the attempts, without the code it kept writing."""

@@ -252,7 +252,8 @@ class RefinementLoop:
             return None
         restored, removed = self.executor.redo()
         run.outcome, run.final_index = UNVERIFIED, run.undone.index
-        return Undone(run.undone.index, tuple(restored), tuple(removed))
+        # an executor that keeps no snapshot undid nothing: then nothing was put back either
+        return Undone(run.undone.index, tuple(restored), tuple(removed)) if restored or removed else None
 
     def _undo_unconfirmed(self, run: _Run) -> Optional[Undone]:
         """The next try starts where the missed one started: its names back as they were (what it

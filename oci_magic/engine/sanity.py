@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequ
 
 from ..execution.plots import is_axes
 from ..execution.result import Execution
-from ..values import summarize, unsplit as separator, unsplit_advice
+from ..values import separator, summarize, unsplit_advice
 from .checks import NAME, parameters
 from .figures import missing_labels
 

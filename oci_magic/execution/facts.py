@@ -16,7 +16,7 @@ import re
 import types
 from typing import Any, Callable, Iterable, List, Mapping, Optional
 
-from ..values import summarize, unsplit, unsplit_advice
+from ..values import separator, summarize, unsplit_advice
 
 MAX_FACTS = 8
 MAX_KEYS = 30
@@ -88,7 +88,7 @@ def _missing_key(key: Any, values: Iterable[Any]) -> List[str]:
         shown = ", ".join(repr(k) for k in keys[:MAX_KEYS]) + (", …" if len(keys) > MAX_KEYS else "")
         what = "columns" if hasattr(value, "columns") else "keys"
         facts = [f"there is no {key!r}; the {what} are: {shown}"]
-        sep = unsplit(str(keys[0])) if what == "columns" and len(keys) == 1 else None
+        sep = separator(str(keys[0])) if what == "columns" and len(keys) == 1 else None
         if sep is not None and str(key) in [f.strip() for f in str(keys[0]).split(sep)]:
             facts.append(unsplit_advice("The table", str(keys[0]), sep))  # read with the wrong separator
         return facts + _closest(str(key), [str(k) for k in keys], "closest")

@@ -52,8 +52,8 @@ def check_feedback(missed: str, execution: Execution) -> str:
 
 def attempt_line(round_: Round, facts: bool = False) -> str:
     """One failed try, for a prompt that restarts without the earlier code: what went wrong, a
-    check's note on it, and (with ``facts``) what the failing line worked on, as a mistake to avoid. Not even the failing line: a small
-    model shown its code writes it again."""
+    check's note on it, and (with ``facts``) what the failing line worked on, as a mistake to
+    avoid. Not even the failing line: a small model shown its code writes it again."""
     ex = round_.execution
     head = f"Attempt {round_.index}"
     if ex is not None and not ex.ok:
