@@ -1,4 +1,5 @@
-"""The notebook benchmark suite (oci_magic/bench/notebooks.json) is sound.
+"""The notebook benchmark suite (oci_magic/bench/notebooks.json) is sound, and so is the probe
+suite of numbers and dates written as text (oci_magic/bench/textdata.json, run with --suite).
 
 For every task, run with plain ``exec`` in a fresh namespace and a fresh working folder:
 the setup cells alone must leave the check failing (the task is not already solved), and
@@ -20,14 +21,22 @@ KINDS = {"parsing", "strings", "dates", "groupby", "pivot", "merge", "fillna", "
          "functions", "plots", "json", "io", "sorting", "window", "stats"}
 
 
-def _suite_path() -> Path:
+def _suite_path(name: str = "notebooks.json") -> Path:
     # find_spec: locate the package without importing it (its import pulls in IPython).
     spec = importlib.util.find_spec("oci_magic")
-    return Path(spec.origin).parent / "bench" / "notebooks.json"
+    return Path(spec.origin).parent / "bench" / name
 
 
 SUITE = json.loads(_suite_path().read_text(encoding="utf-8"))
+PROBES = json.loads(_suite_path("textdata.json").read_text(encoding="utf-8"))["tasks"]
 TASKS = SUITE["tasks"]
+EVERY = TASKS + PROBES  # what holds for any task, in either suite
+
+
+def test_probe_suite_shape():
+    ids = [t["id"] for t in PROBES]
+    assert len(PROBES) >= 10 and not set(ids) & {t["id"] for t in TASKS} and len(set(ids)) == len(ids)
+    assert {t["split"] for t in PROBES} == {"heldout"} and {t["kind"] for t in PROBES} <= KINDS
 
 
 def test_suite_shape():
@@ -69,7 +78,7 @@ def _read(src: str) -> set:
     return {n.id for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
-@pytest.mark.parametrize("task", TASKS, ids=[t["id"] for t in TASKS])
+@pytest.mark.parametrize("task", EVERY, ids=[t["id"] for t in EVERY])
 def test_task_names_what_its_check_reads(task):
     """Every name the check reads that the reference creates (not setup) is named in the task text."""
     new = _read(task["check"]) & _bound(task["reference"])
@@ -109,13 +118,13 @@ def _run(task, tmp_path, monkeypatch, plt, solve):
     exec(compile(task["check"], f"<{task['id']} check>", "exec"), ns)
 
 
-@pytest.mark.parametrize("task", TASKS, ids=[t["id"] for t in TASKS])
+@pytest.mark.parametrize("task", EVERY, ids=[t["id"] for t in EVERY])
 def test_check_fails_before_the_task(task, tmp_path, monkeypatch, plt):
     with pytest.raises((AssertionError, NameError)):
         _run(task, tmp_path, monkeypatch, plt, solve=False)
 
 
-@pytest.mark.parametrize("task", TASKS, ids=[t["id"] for t in TASKS])
+@pytest.mark.parametrize("task", EVERY, ids=[t["id"] for t in EVERY])
 def test_reference_passes_the_check(task, tmp_path, monkeypatch, plt):
     _run(task, tmp_path, monkeypatch, plt, solve=True)
 

@@ -10,7 +10,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "oci_magic"
 # lowest first; packages on one level do not import each other
-LAYERS = [{"errors", "text", "values"}, {"backends", "context", "execution"}, {"engine"}, {"ipython"}, {"runner"}, {"bench"},
+LAYERS = [{"errors", "text", "values", "conversions"}, {"backends", "context", "execution"}, {"engine"}, {"ipython"}, {"runner"}, {"bench"},
           {"cli", "__init__"}, {"__main__"}]
 LEVEL = {name: level for level, names in enumerate(LAYERS) for name in names}
 MODULES = sorted(p for p in PACKAGE.rglob("*.py"))

@@ -17,6 +17,8 @@ import os
 import re
 from typing import Callable, List, Optional, Set
 
+from .. import conversions
+from ..conversions import HOLDS_TEXT
 from ..execution.result import Execution
 from ..values import UNSPLIT
 
@@ -198,7 +200,9 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
     note = recreation_note(code, lambda n: exists(n) and n not in execution.created)
     if not execution.ok:
         unsplit = [f for f in execution.facts if UNSPLIT in f]  # a table read with the wrong separator
-        notes = [n for n in (missing_file_note(execution, exists), *unsplit[:1], note) if n]
+        # a number or date written as text, named by the error or met on the failing line
+        text = [conversions.from_error(execution.ename, execution.evalue)] + [f for f in execution.facts if HOLDS_TEXT in f]
+        notes = [n for n in (missing_file_note(execution, exists), *unsplit[:1], *[t for t in text if t][:2], note) if n]
         return " ".join(notes) or None
     in_code = set(words(code))
 

@@ -13,6 +13,7 @@ import math
 import re
 from typing import Any, List, Mapping, Optional, Tuple
 
+from .. import conversions
 from ..execution.calls import call
 
 _ARROW = r"\s*(?:->|→|=>|==|returns?|should return|gives|is)\s*"
@@ -148,7 +149,10 @@ def _raised(name: str, text: str, done, called: bool = False) -> str:
     trace = ("\nTraceback (most recent call last):\n" + "\n".join(done.frames)) if done.frames else ""
     head = (f"{name} was called as the task describes" if called else
             f"The code defines {name} but does not call it, so it was called as the task describes")
-    return f"{head}: {text} raised {done.error}.{trace}\nFix {name} so that it works for such input."
+    ename, _, evalue = str(done.error).partition(": ")
+    advice = conversions.from_error(ename, evalue)  # a number or a date written as text
+    return f"{head}: {text} raised {done.error}.{trace}\n" + (advice + " " if advice else "") + \
+        f"Fix {name} so that it works for such input."
 
 
 def _short(value: Any) -> str:

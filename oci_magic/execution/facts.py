@@ -16,6 +16,7 @@ import re
 import types
 from typing import Any, Callable, Iterable, List, Mapping, Optional
 
+from ..conversions import HOLDS_TEXT, column_advice
 from ..values import separator, summarize, unsplit_advice
 
 MAX_FACTS = 8
@@ -23,6 +24,12 @@ MAX_KEYS = 30
 SAMPLES = 3
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NOT_DATA = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)
+# arithmetic or a reduction on text: "unsupported operand type(s) for -: 'str' and 'str'", "can't
+# multiply sequence by non-int", "Cannot perform reduction 'mean' with string dtype", ...
+_ON_TEXT = re.compile(r"operand type\(s\) for .*'str'|can't multiply sequence|reduction '\w+' with string"
+                      r"|dtype '(str|object)' does not support|can only concatenate str|"
+                      r"not supported between instances of 'str' and|ufunc '\w+' not supported for the input types")
+_COLUMN = re.compile(r"\[\s*(['\"])([^'\"]+)\1\s*\]")
 
 
 def failure_facts(error: BaseException, is_code: Callable[[str], bool]) -> List[str]:
@@ -41,6 +48,8 @@ def _facts(error: BaseException, is_code: Callable[[str], bool]) -> List[str]:
     for name in names:
         if name in scope and not isinstance(scope[name], _NOT_DATA) and not name.startswith("__"):
             facts.append(f"`{name}` is {summarize(scope[name], SAMPLES)}")
+    if isinstance(error, TypeError) and _ON_TEXT.search(str(error)):
+        facts += _text_operands(line, [(n, scope[n]) for n in names if n in scope])
     if isinstance(error, KeyError) and error.args:
         facts += _missing_key(error.args[0], [scope[n] for n in names if n in scope])
     elif isinstance(error, AttributeError) and getattr(error, "name", None) and getattr(error, "obj", None) is not None:
@@ -69,6 +78,34 @@ def _names(line: str) -> List[str]:
     except SyntaxError:  # the head of a block (``for x in y:``) or part of a statement
         nodes = _WORD.findall(line)
     return [n for n in dict.fromkeys(nodes) if not keyword.iskeyword(n) and not hasattr(builtins, n)]
+
+
+def _text_operands(line: str, values) -> List[str]:
+    """What the text a failing computation met should become: the columns the line names (or
+    Series, or strings) whose first value is a number or a date written as text."""
+    found: List[str] = []
+    columns = [m.group(2) for m in _COLUMN.finditer(line)]
+    for name, value in values:
+        if isinstance(value, str):
+            candidates = [(f"`{name}`", value)]
+        elif type(value).__module__.startswith("pandas") and hasattr(value, "dtype"):
+            candidates = [(f"`{name}`", value)]
+        elif type(value).__module__.startswith("pandas") and hasattr(value, "columns"):
+            candidates = [(f"`{name}[{c!r}]`", value[c]) for c in columns if c in value.columns]
+        else:
+            continue
+        for label, column in candidates:
+            said = column_advice([column] if isinstance(column, str) else _texts(column))
+            if said:
+                found.append(f"{label} {HOLDS_TEXT} {said}")
+    return list(dict.fromkeys(found))[:2]
+
+
+def _texts(series: Any) -> List[str]:
+    """The first text values of a column of text, or of a mixed one (numbers, then text appended)."""
+    if getattr(series, "ndim", 0) != 1 or series.dtype.kind not in "OSU" and str(series.dtype) not in ("string", "str"):
+        return []
+    return [v for v in series.dropna().head(200).tolist() if isinstance(v, str)][:20]
 
 
 def _keys(container: Any) -> Optional[List[Any]]:

@@ -18,8 +18,9 @@ REPEATED_CODE = ("You wrote exactly the same code as before, and it does not wor
                  "take a different approach. Reply with the complete code in one ```python block.")
 
 
-def _facts(execution: Execution) -> str:
-    return "\n".join(f"- {f}" for f in execution.facts)
+def _facts(execution: Execution, note: Optional[str] = None) -> str:
+    """The facts a check's note does not already say (the advice on a separator or on text)."""
+    return "\n".join(f"- {f}" for f in execution.facts if not (note and f in note))
 
 
 def error_feedback(execution: Execution, limit: int, facts: bool, note: Optional[str] = None) -> str:
@@ -31,8 +32,8 @@ def error_feedback(execution: Execution, limit: int, facts: bool, note: Optional
         frames = "\n".join(strip_ansi(f) for f in execution.traceback)
         parts.append("Traceback (most recent call last):\n" + clip(frames, limit))
     parts.append(strip_ansi(execution.error_line)[:limit])
-    if facts and execution.facts:
-        parts.append("What the failing line was working on:\n" + _facts(execution))
+    if facts and _facts(execution, note):
+        parts.append("What the failing line was working on:\n" + _facts(execution, note))
     if execution.stdout_tail:
         parts.append("Output before the error (last lines):\n" + tail_lines(execution.stdout_tail))
     if note:
@@ -59,7 +60,7 @@ def attempt_line(round_: Round, facts: bool = False) -> str:
     if ex is not None and not ex.ok:
         text = f"{head} failed with {strip_ansi(ex.error_line)[:300]}."
         text += " " + round_.note if round_.note else ""  # what is there instead of a missing file: still true
-        return text + ("\n" + _facts(ex) if facts and ex.facts else "")
+        return text + ("\n" + _facts(ex, round_.note) if facts and _facts(ex, round_.note) else "")
     if round_.feedback:
         return f"{head}: " + round_.feedback.replace(ASK_FIX, "").replace(REPEATED_CODE, "it repeated an earlier "
                                                                            "attempt's code.").strip()
