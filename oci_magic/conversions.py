@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 AS_TEXT = "written as text"
 HOLDS_TEXT = "holds text:"  # how a column's advice is found among an error's facts
@@ -49,33 +49,46 @@ def _chars(chars: List[str]) -> str:
     return "[" + "".join("\\" + c if c in "\\]^-[" else c for c in chars) + "]"
 
 
-def number_advice(text: str) -> str:
-    """What stands between ``text`` and a number."""
+def _comma(number: str) -> str:
+    """What the commas of a number's digits are: 'decimal' (12,5), 'european' (1.234,50: dots
+    between thousands) or 'thousands' (1,200 and 1,200.50)."""
+    if "." in number and "," in number and number.rindex(",") > number.rindex("."):
+        return "european"
+    return "decimal" if _DECIMAL_COMMA.fullmatch(number) and not _THOUSANDS.fullmatch(number) else "thousands"
+
+
+def number_advice(text: str, more: Sequence[str] = ()) -> str:
+    """What stands between ``text`` -- and the values like it in ``more``, the rest of its column
+    -- and numbers: every character that is in the way in any of them, so that code which cleaned
+    one of them is not told to clean the other alone."""
     core = text.strip()
     if not any(c.isdigit() for c in core):
         return (f"{text!r} is not a number: where it marks a missing value, treat such values as missing (NaN), "
                 f"e.g. pd.to_numeric(..., errors='coerce') once the numbers are clean; else the code converts the "
                 f"wrong values.")
-    if _DECIMAL_COMMA.fullmatch(core) and not _THOUSANDS.fullmatch(core):
-        return (f"{text!r} is a number {AS_TEXT} with a decimal comma: replace ',' with '.' before converting "
-                f"(read_csv: decimal=',').")
-    european = "." in core and "," in core and core.rindex(",") > core.rindex(".")  # 1.234,50
-    extra = list(dict.fromkeys(c for c in core if c not in _PLAIN or (european and c == ".")))
-    if european:
-        extra.remove(",")
+    values = list(dict.fromkeys([core] + [m.strip() for m in more if isinstance(m, str) and _numberish(m)]))
+    roles = {_comma(re.search(r"[\d.,]+", v.lstrip(".,")).group()) for v in values}
+    decimal = bool(roles & {"decimal", "european"})
+    extra = [c for c in dict.fromkeys(c for v in values for c in v if c not in "0123456789+-")
+             if (c != "." or "european" in roles) and (c != "," or not decimal)]  # in the order they appear
+    shown = [v for v in values if not _plain(v)][:3]
     if not extra:
+        if decimal:
+            return (f"{', '.join(map(repr, shown))} {'are numbers' if len(shown) > 1 else 'is a number'} {AS_TEXT} "
+                    f"with a decimal comma: replace ',' with '.' before converting (read_csv: decimal=',').")
         return f"{text!r} is not one number: check how the values are written before converting."
     listed = ", ".join(repr(c) for c in extra)
     also = " (divide by 100 for a fraction)" if "%" in extra else ""
     if any(c.isalpha() for c in extra):
         also += " (and scale the number if a letter is a unit, like k for thousands)"
-    if european:
+    if decimal:
         also += ", then replace the decimal comma with '.'"
     one = "".join(f".replace({c!r}, '')" for c in extra)
-    return (f"{text!r} is a number {AS_TEXT} with {listed} in it, which a number cannot hold: remove "
-            f"{'it' if len(extra) == 1 else 'them'}{also} before converting, e.g. text{one} for one value, "
-            f".astype(str).str.replace(r'{_chars(extra)}', '', regex=True) for a column, then float(...), .astype(float) or "
-            f"pd.to_numeric.")
+    many = len(shown) > 1
+    return (f"{', '.join(map(repr, shown))} {'are numbers' if many else 'is a number'} {AS_TEXT} with {listed} in "
+            f"{'them' if many else 'it'}, which a number cannot hold: remove {'it' if len(extra) == 1 else 'them'}"
+            f"{also} before converting, e.g. text{one} for one value, .astype(str).str.replace(r'{_chars(extra)}', '', "
+            f"regex=True) for a column, then float(...), .astype(float) or pd.to_numeric.")
 
 
 def date_advice(text: str, failed: Optional[str] = None) -> Optional[str]:
@@ -117,10 +130,13 @@ def column_advice(texts: List[str]) -> Optional[str]:
         return None
     if date_format(texts[0]):
         return date_advice(texts[0])
+    markers = [t for t in texts if not any(c.isdigit() for c in t)]
+    missing = (f" {markers[0]!r} is not a number: treat such values as missing (NaN), e.g. "
+               f"pd.to_numeric(..., errors='coerce') once the rest are clean.") if markers else ""
     for text in texts:
         if not _plain(text):
             if _numberish(text):
-                return number_advice(text)
+                return number_advice(text, texts) + missing
             if not any(c.isdigit() for c in text) and any(_plain(t) for t in texts):
                 return number_advice(text)  # a marker of a missing value among numbers
             return None

@@ -74,7 +74,7 @@ def test_arithmetic_on_text_columns_names_the_column_and_what_it_should_become()
                     "`tickets['opened']` holds text: '2024-01-03' is a date written as text as %Y-%m-%d: parse it "
                     "with format='%Y-%m-%d' (pd.to_datetime(..., format='%Y-%m-%d') on a column).")
     code = "share = sales['amount'] / sales['amount'].sum()"
-    assert "`sales['amount']` holds text: '$10' is a number written as text with '$'" in \
+    assert "`sales['amount']` holds text: '$10', '$20' are numbers written as text with '$' in them" in \
         check("Share of each amount.", code, NamespaceExecutor(namespace).execute(code), namespace.__contains__)
     # text that is no number or date (the model divided by the region): nothing to advise
     code = "share = sales['region'].sum() / 2"
@@ -101,6 +101,26 @@ def test_a_sum_over_a_column_of_text_is_told_what_the_text_is(values, said):
     assert (note is None) if said is None else (said in note and note.startswith("`t['v']` holds text: ")), note
 
 
+def test_a_conversion_that_cleaned_part_of_the_text_is_told_all_that_is_in_the_way():
+    """The 1.5B in one session: its code removed '$' and failed on '1,200'; told to remove ',' it
+    removed ',' alone and failed on '$1200', and so on for three rounds. The column as it still is
+    (the failed assignment left it) says all of it."""
+    namespace = {"pd": pd, "prices": pd.DataFrame({"price": ["$1,200", "$35.50", "$2,349.99"]})}
+    for code in ("prices['price'] = prices['price'].str.replace('$', '').astype(float)",
+                 "prices['price'] = pd.to_numeric(prices['price'].str.replace(',', ''))"):
+        failed = NamespaceExecutor(namespace).execute(code)
+        assert failed.ename == "ValueError"
+        note = check("Convert the price column of prices to floats, in place.", code, failed, namespace.__contains__)
+        assert note.startswith("`prices['price']` holds text: '$1,200', '$35.50', '$2,349.99' are numbers written as "
+                               "text with '$', ',' in them, which a number cannot hold: remove them"), note
+    # a marker of a missing value among the numbers is named beside them
+    namespace = {"pd": pd, "survey": pd.DataFrame({"share": ["12.5%", "40%", "n/a"]})}
+    code = "survey['frac'] = survey['share'].apply(lambda x: float(x.replace('%', ''))) / 100"
+    note = check("frac", code, NamespaceExecutor(namespace).execute(code), namespace.__contains__)
+    assert "'12.5%', '40%' are numbers written as text with '%' in them" in note
+    assert "'n/a' is not a number: treat such values as missing (NaN)" in note
+
+
 def test_a_function_called_on_the_tasks_example_gets_the_advice_too():
     code = "def to_number(s):\n    return float(s)\n"
     namespace = {}
@@ -119,6 +139,7 @@ def test_the_advice_reaches_the_model_and_the_fix_keeps_the_users_data(ip, magic
     ip.run_cell_magic("oci", f"--replay {path} --candidates 1", "Convert the price column of prices to floats, in place.")
     result = magics.session.last_result
     assert [r.status for r in result.rounds] == ["error", "ok"]
-    assert "'$1,200' is a number written as text with '$', ','" in result.rounds[0].feedback
-    assert result.rounds[0].note.startswith("'$1,200' is a number written as text")  # kept for a restarted prompt
+    assert "`prices['price']` holds text: '$1,200', '$35.50' are numbers written as text with '$', ','" in \
+        result.rounds[0].feedback
+    assert result.rounds[0].note.startswith("`prices['price']` holds text: ")  # kept for a restarted prompt
     assert ip.user_ns["prices"]["price"].tolist() == [1200.0, 35.5]

@@ -206,6 +206,15 @@ def test_numbers_left_as_text_and_a_nan_result_are_seen():
     code = "sales['amount'] = sales['amount'].str.replace(',', '')"
     said = sanity("Make the amount column of sales numeric.", code, ran(code, namespace), namespace)
     assert "column `amount` of `sales` still holds text ('1200', '35')" in said
+    assert said.endswith("'1200' and the values after it are numbers written as text: convert them with "
+                         "pd.to_numeric(...) or .astype(float) before computing.")
+    # a euro amount as a German export writes it (the currency after the number): seen, with what is in the way
+    namespace = {"pd": pd}
+    code = "payments = pd.DataFrame({'amount': ['1.234,50 €', '89,90 €']})"
+    said = sanity("Load it into payments, with the amount column as floats.", code, ran(code, namespace), namespace)
+    assert "column `amount` of `payments` still holds text ('1.234,50 €', '89,90 €')" in said
+    assert "'1.234,50 €', '89,90 €' are numbers written as text with '.', ' ', '€' in them, which a number cannot " \
+           "hold: remove them, then replace the decimal comma" in said
     namespace = {"pd": pd, "values": ["1", "x", "3"]}
     code = "total = pd.to_numeric(pd.Series(values), errors='coerce').sum(min_count=3)"
     assert "`total` is NaN" in sanity("Store the sum of values in total.", code, ran(code, namespace), namespace)

@@ -200,9 +200,12 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
     note = recreation_note(code, lambda n: exists(n) and n not in execution.created)
     if not execution.ok:
         unsplit = [f for f in execution.facts if UNSPLIT in f]  # a table read with the wrong separator
-        # a number or date written as text, named by the error or met on the failing line
-        text = [conversions.from_error(execution.ename, execution.evalue)] + [f for f in execution.facts if HOLDS_TEXT in f]
-        notes = [n for n in (missing_file_note(execution, exists), *unsplit[:1], *[t for t in text if t][:2], note) if n]
+        # a number or date written as text: what the columns on the failing line hold (all of it:
+        # code that cleaned one character of '$1,200' is not told to clean the other alone), else
+        # what the error says of the one value
+        text = [f for f in execution.facts if HOLDS_TEXT in f][:2] or [conversions.from_error(execution.ename,
+                                                                                              execution.evalue)]
+        notes = [n for n in (missing_file_note(execution, exists), *unsplit[:1], *text, note) if n]
         return " ".join(notes) or None
     in_code = set(words(code))
 

@@ -22,13 +22,14 @@ from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequ
 
 from ..execution.plots import is_axes
 from ..execution.result import Execution
+from ..conversions import column_advice
 from ..values import separator, summarize, unsplit_advice
 from .checks import NAME, parameters
 from .figures import missing_labels
 
 RULES = ("split", "nan", "coerced", "text", "merge", "column", "kind", "labels")
 _NUMBERS = re.compile(r"\b(numbers?|numeric|numerical|floats?|integers?|ints?|as a number|amounts?)\b", re.I)
-_NUMERIC_TEXT = re.compile(r"^\s*[-+(]?\s*[$€£¥]?\s*[-+]?(\d[\d,.' ]*)(\s*%|\s*[kKmM])?\s*\)?\s*$")
+_NUMERIC_TEXT = re.compile(r"^\s*[-+(]?\s*[$€£¥]?\s*[-+]?(\d[\d,.' ]*)(\s*%|\s*[kKmM]|\s*[$€£¥])?\s*\)?\s*$")
 _MERGE = re.compile(r"\.(merge|join)\(|pd\.merge\(|pd\.concat\(")
 # The column a task asks to add, in the forms tasks write it: "add a column with_tax", "into a new
 # column frac", "as a column named ma3", "add a balance column". Not "two columns, first and last"
@@ -130,9 +131,10 @@ def text_numbers(task: str, code: str, execution: Execution, namespace: Mapping[
             if sample and all(isinstance(v, str) and _NUMERIC_TEXT.match(v) for v in sample):
                 where = f"column `{column}` of `{name}`" if _pandas(value, "DataFrame") else f"`{name}`"
                 return (f"{where} still holds text ({', '.join(repr(v) for v in sample[:3])}), but the task asks for "
-                        f"numbers. Convert the values to numbers.")
+                        f"numbers. " + (column_advice(sample) or "Convert the values to numbers."))
         if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) and _NUMERIC_TEXT.match(v) for v in value[:20]):
-            return f"`{name}` holds text ({', '.join(repr(v) for v in value[:3])}), but the task asks for numbers."
+            return (f"`{name}` holds text ({', '.join(repr(v) for v in value[:3])}), but the task asks for numbers. "
+                    + (column_advice(list(value[:20])) or ""))
     return None
 
 

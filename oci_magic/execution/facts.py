@@ -16,7 +16,7 @@ import re
 import types
 from typing import Any, Callable, Iterable, List, Mapping, Optional
 
-from ..conversions import HOLDS_TEXT, column_advice
+from ..conversions import HOLDS_TEXT, column_advice, from_error
 from ..values import separator, summarize, unsplit_advice
 
 MAX_FACTS = 8
@@ -48,7 +48,8 @@ def _facts(error: BaseException, is_code: Callable[[str], bool]) -> List[str]:
     for name in names:
         if name in scope and not isinstance(scope[name], _NOT_DATA) and not name.startswith("__"):
             facts.append(f"`{name}` is {summarize(scope[name], SAMPLES)}")
-    if isinstance(error, TypeError) and _ON_TEXT.search(str(error)):
+    if isinstance(error, TypeError) and _ON_TEXT.search(str(error)) or \
+            isinstance(error, ValueError) and from_error("ValueError", str(error)):  # a failed conversion
         facts += _text_operands(line, [(n, scope[n]) for n in names if n in scope])
     if isinstance(error, KeyError) and error.args:
         facts += _missing_key(error.args[0], [scope[n] for n in names if n in scope])
