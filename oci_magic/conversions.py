@@ -124,24 +124,27 @@ def _plain(text: str) -> bool:
 
 def column_advice(texts: List[str]) -> Optional[str]:
     """For text values a computation met where numbers or dates were needed (a column's first
-    ones): the advice on the first that is not a plain number, or that all are numbers as text."""
+    ones): what is in the way in all of them (and which mark missing values), or that all are
+    plain numbers as text; None for words, names and durations."""
     texts = [t for t in texts if isinstance(t, str)]
     if not texts:
         return None
     if date_format(texts[0]):
         return date_advice(texts[0])
-    markers = [t for t in texts if not any(c.isdigit() for c in t)]
+    markers = [t for t in texts if not any(c.isdigit() for c in t)]  # 'n/a', '--', '' -- or words
+    odd = [t for t in texts if not _plain(t) and t not in markers]
+    if not odd:
+        if markers and len(markers) < len(texts):  # among plain numbers: a missing value
+            return number_advice(markers[0])
+        if markers:  # words, not numbers
+            return None
+        return (f"{texts[0]!r} and the values after it are numbers {AS_TEXT}: convert them with "
+                f"pd.to_numeric(...) or .astype(float) before computing.")
+    if not _numberish(odd[0]):  # a name or a duration ('u1', '1h 30m'): removing characters won't do
+        return None
     missing = (f" {markers[0]!r} is not a number: treat such values as missing (NaN), e.g. "
                f"pd.to_numeric(..., errors='coerce') once the rest are clean.") if markers else ""
-    for text in texts:
-        if not _plain(text):
-            if _numberish(text):
-                return number_advice(text, texts) + missing
-            if not any(c.isdigit() for c in text) and any(_plain(t) for t in texts):
-                return number_advice(text)  # a marker of a missing value among numbers
-            return None
-    return (f"{texts[0]!r} and the values after it are numbers {AS_TEXT}: convert them with pd.to_numeric(...) "
-            f"or .astype(float) before computing.")
+    return number_advice(odd[0], texts) + missing
 
 
 def from_error(ename: Optional[str], evalue: Optional[str]) -> Optional[str]:

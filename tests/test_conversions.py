@@ -90,6 +90,7 @@ def test_arithmetic_on_text_columns_names_the_column_and_what_it_should_become()
     (["21.5", "19.0"], "'21.5' and the values after it are numbers written as text: convert them with pd.to_numeric"),
     ([12, 40, "1,050"], "'1,050' is a number written as text with ',' in it"),  # text appended to numbers
     (["72 kg", "80kg"], "remove them (and scale the number if a letter is a unit, like k for thousands)"),
+    (["n/a", "$3", "$4"], "'$3', '$4' are numbers written as text with '$' in them"),  # the marker first
     (["ann", "bo"], None), (["u1", "u2"], None), (["1h 30m", "45m"], None), (["a.csv", "b2.csv"], None),
 ])
 def test_a_sum_over_a_column_of_text_is_told_what_the_text_is(values, said):
