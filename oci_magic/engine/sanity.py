@@ -20,9 +20,9 @@ import re
 from collections.abc import Mapping as _Mapping
 from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence
 
+from ..conversions import column_advice
 from ..execution.plots import is_axes
 from ..execution.result import Execution
-from ..conversions import column_advice
 from ..values import separator, summarize, unsplit_advice
 from .checks import NAME, parameters
 from .figures import missing_labels

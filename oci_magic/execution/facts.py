@@ -82,8 +82,8 @@ def _names(line: str) -> List[str]:
 
 
 def _text_operands(line: str, values) -> List[str]:
-    """What the text a failing computation met should become: the columns the line names (or
-    Series, or strings) whose first value is a number or a date written as text."""
+    """What the text a failing computation met should become: for the columns the line names (or
+    Series, or strings) that hold numbers or dates written as text, what is in the way."""
     found: List[str] = []
     columns = [m.group(2) for m in _COLUMN.finditer(line)]
     for name, value in values:
@@ -106,7 +106,7 @@ def _texts(series: Any) -> List[str]:
     """The first text values of a column of text, or of a mixed one (numbers, then text appended)."""
     if getattr(series, "ndim", 0) != 1 or series.dtype.kind not in "OSU" and str(series.dtype) not in ("string", "str"):
         return []
-    return [v for v in series.dropna().head(200).tolist() if isinstance(v, str)][:20]
+    return [v for v in series.head(200).tolist() if isinstance(v, str)][:20]  # head first: a column may be huge
 
 
 def _keys(container: Any) -> Optional[List[Any]]:
