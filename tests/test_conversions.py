@@ -144,3 +144,13 @@ def test_the_advice_reaches_the_model_and_the_fix_keeps_the_users_data(ip, magic
         result.rounds[0].feedback
     assert result.rounds[0].note.startswith("`prices['price']` holds text: ")  # kept for a restarted prompt
     assert ip.user_ns["prices"]["price"].tolist() == [1200.0, 35.5]
+
+
+def test_with_facts_on_the_advice_is_said_once():
+    from oci_magic.engine.prompting.feedback import error_feedback
+    namespace = {"pd": pd, "prices": pd.DataFrame({"price": ["$1,200", "$35.50"]})}
+    code = "prices['price'] = prices['price'].astype(float)"
+    failed = NamespaceExecutor(namespace).execute(code)
+    note = check("Convert the prices.", code, failed, namespace.__contains__)
+    said = error_feedback(failed, 2000, True, note)
+    assert said.count("are numbers written as text") == 1 and "`prices` is pandas.DataFrame" in said

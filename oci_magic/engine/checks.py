@@ -17,8 +17,7 @@ import os
 import re
 from typing import Callable, List, Optional, Set
 
-from .. import conversions
-from ..conversions import HOLDS_TEXT
+from ..conversions import HOLDS_TEXT, from_error
 from ..execution.result import Execution
 from ..values import UNSPLIT
 
@@ -203,8 +202,7 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
         # a number or date written as text: what the columns on the failing line hold (all of it:
         # code that cleaned one character of '$1,200' is not told to clean the other alone), else
         # what the error says of the one value
-        text = [f for f in execution.facts if HOLDS_TEXT in f][:2] or [conversions.from_error(execution.ename,
-                                                                                              execution.evalue)]
+        text = [f for f in execution.facts if HOLDS_TEXT in f][:2] or [from_error(execution.ename, execution.evalue)]
         notes = [n for n in (missing_file_note(execution, exists), *unsplit[:1], *text, note) if n]
         return " ".join(notes) or None
     in_code = set(words(code))

@@ -32,8 +32,9 @@ def error_feedback(execution: Execution, limit: int, facts: bool, note: Optional
         frames = "\n".join(strip_ansi(f) for f in execution.traceback)
         parts.append("Traceback (most recent call last):\n" + clip(frames, limit))
     parts.append(strip_ansi(execution.error_line)[:limit])
-    if facts and _facts(execution, note):
-        parts.append("What the failing line was working on:\n" + _facts(execution, note))
+    shown = _facts(execution, note) if facts else ""
+    if shown:
+        parts.append("What the failing line was working on:\n" + shown)
     if execution.stdout_tail:
         parts.append("Output before the error (last lines):\n" + tail_lines(execution.stdout_tail))
     if note:
@@ -60,7 +61,8 @@ def attempt_line(round_: Round, facts: bool = False) -> str:
     if ex is not None and not ex.ok:
         text = f"{head} failed with {strip_ansi(ex.error_line)[:300]}."
         text += " " + round_.note if round_.note else ""  # what is there instead of a missing file: still true
-        return text + ("\n" + _facts(ex, round_.note) if facts and _facts(ex, round_.note) else "")
+        shown = _facts(ex, round_.note) if facts else ""
+        return text + ("\n" + shown if shown else "")
     if round_.feedback:
         return f"{head}: " + round_.feedback.replace(ASK_FIX, "").replace(REPEATED_CODE, "it repeated an earlier "
                                                                            "attempt's code.").strip()
