@@ -1,5 +1,6 @@
-"""The notebook benchmark suite (oci_magic/bench/notebooks.json) is sound, and so is the probe
-suite of numbers and dates written as text (oci_magic/bench/textdata.json, run with --suite).
+"""The notebook benchmark suite (oci_magic/bench/notebooks.json) is sound, and so are the probe
+suites run with --suite: numbers and dates written as text (oci_magic/bench/textdata.json), tables
+and text the task describes in words (oci_magic/bench/wording.json).
 
 For every task, run with plain ``exec`` in a fresh namespace and a fresh working folder:
 the setup cells alone must leave the check failing (the task is not already solved), and
@@ -28,15 +29,19 @@ def _suite_path(name: str = "notebooks.json") -> Path:
 
 
 SUITE = json.loads(_suite_path().read_text(encoding="utf-8"))
-PROBES = json.loads(_suite_path("textdata.json").read_text(encoding="utf-8"))["tasks"]
+PROBE_SUITES = {name: json.loads(_suite_path(name).read_text(encoding="utf-8"))["tasks"]
+                for name in ("textdata.json", "wording.json")}
+PROBES = [t for tasks in PROBE_SUITES.values() for t in tasks]
 TASKS = SUITE["tasks"]
 EVERY = TASKS + PROBES  # what holds for any task, in either suite
 
 
-def test_probe_suite_shape():
-    ids = [t["id"] for t in PROBES]
-    assert len(PROBES) >= 10 and not set(ids) & {t["id"] for t in TASKS} and len(set(ids)) == len(ids)
-    assert {t["split"] for t in PROBES} == {"heldout"} and {t["kind"] for t in PROBES} <= KINDS
+@pytest.mark.parametrize("name", PROBE_SUITES)
+def test_probe_suite_shape(name):
+    probes = PROBE_SUITES[name]
+    assert len(probes) >= 8 and {t["split"] for t in probes} == {"heldout"} and {t["kind"] for t in probes} <= KINDS
+    ids = [t["id"] for t in PROBES]  # no id twice across the suite and every probe suite
+    assert not set(ids) & {t["id"] for t in TASKS} and len(set(ids)) == len(ids)
 
 
 def test_suite_shape():

@@ -162,6 +162,59 @@ def test_facts_never_break_the_feedback():
         assert failure_facts(error, is_cell) == []  # no notebook frame: nothing to say
 
 
+TO_MINUTES = "def to_minutes(s):\n    h, m = s.split(':')\n    return int(h) * 60 + int(m)\n"
+CALLS = "calls = pd.DataFrame({'caller': list('abcde'), 'duration': ['1:30', None, '0:45', 'n/a', '2:05']})\n"
+
+
+def _applied(code: str, namespace=None):
+    pd = pytest.importorskip("pandas")
+    namespace = {"pd": pd} if namespace is None else namespace
+    NamespaceExecutor(namespace).execute(TO_MINUTES + CALLS)  # as cells: the function is the notebook's
+    return NamespaceExecutor(namespace).execute(code), namespace
+
+
+def test_a_function_applied_to_a_column_is_told_every_value_it_fails_on():
+    execution, namespace = _applied("calls['minutes'] = calls['duration'].apply(to_minutes)")
+    assert execution.ename == "AttributeError"  # the first value met: NaN
+    said = check("Use to_minutes to add a minutes column to calls.", "", execution, namespace.__contains__)
+    assert said.startswith("`to_minutes` fails on 2 of the 5 values of `calls['duration']`: nan (row 1: AttributeError: "
+                           "'float' object has no attribute 'split'), 'n/a' (row 3: ValueError: not enough values")
+    assert "minutes" not in namespace["calls"]
+    # .map, and a Series by its own name
+    execution, namespace = _applied("d = calls['duration']\nm = d.map(to_minutes)")
+    assert any(f.startswith("`to_minutes` fails on 2 of the 5 values of `d`") for f in execution.facts)
+
+
+@pytest.mark.parametrize("code", [
+    "to_minutes(calls['duration'][3])",  # no apply on the line
+    "calls['minutes'] = calls['duration'].apply(lambda s: to_minutes(s))",  # not a function by name
+    "calls['duration'].apply(to_minutes, by_row=7)",  # raised in pandas, before the function ran
+])
+def test_no_apply_fact_where_no_function_was_applied_to_a_column(code):
+    execution, _ = _applied(code)
+    assert not execution.ok and not any(" fails on " in f for f in execution.facts)
+
+
+def test_a_function_that_hangs_on_a_value_is_not_waited_for():
+    slow = "import time\ndef slow(s):\n    if s == '0:45':\n        time.sleep(30)\n    return s.upper()\n"
+    namespace = {"pd": pytest.importorskip("pandas")}
+    NamespaceExecutor(namespace).execute(slow)
+    execution, _ = _applied("calls['duration'].apply(slow)", namespace)
+    assert execution.ename == "AttributeError" and not any(" fails on " in f for f in execution.facts)
+
+
+def test_the_values_it_fails_on_reach_the_model(ip, magics, replay_file):
+    ip.run_cell("import pandas as pd\n" + TO_MINUTES + CALLS)
+    path = replay_file(fenced("calls['minutes'] = calls['duration'].apply(to_minutes)"),
+                       fenced("def safe(s):\n    try:\n        return to_minutes(s)\n    except (AttributeError, ValueError):\n"
+                              "        return float('nan')\ncalls['minutes'] = calls['duration'].apply(safe)"))
+    ip.run_cell_magic("oci", f"--replay {path} --candidates 1", "Use to_minutes to add a minutes column to calls.")
+    result = magics.session.last_result
+    assert [r.status for r in result.rounds] == ["error", "ok"]
+    assert "`to_minutes` fails on 2 of the 5 values of `calls['duration']`" in result.rounds[0].feedback
+    assert ip.user_ns["calls"]["minutes"].tolist()[::2] == [90, 45, 125]
+
+
 def test_a_miss_goes_back_and_the_next_try_starts_from_the_users_names(ip, magics, replay_file):
     ip.user_ns["sales"] = [3, 1, 2]
     path = replay_file(fenced("sales = sorted(sales)\nrolling_mean = 2"), fenced("rolling = sum(sales) / 3"))

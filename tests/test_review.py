@@ -18,7 +18,8 @@ from oci_magic.execution.guard import GuardedExecutor
 
 from .conftest import fenced, guard_settings, run_settings
 
-SUITE = json.loads((Path(importlib.util.find_spec("oci_magic").origin).parent / "bench" / "notebooks.json").read_text())
+BENCH = Path(importlib.util.find_spec("oci_magic").origin).parent / "bench"
+EVERY = [t for suite in ("notebooks.json", "textdata.json", "wording.json") for t in json.loads((BENCH / suite).read_text())["tasks"]]
 
 
 def ran(code, namespace):
@@ -358,10 +359,10 @@ def test_words_that_only_look_like_a_kind_and_a_name_are_not_judged():
         assert sanity(task, code, ran(code, namespace), namespace) is None  # n is a parameter, not the list
 
 
-@pytest.mark.parametrize("task", SUITE["tasks"], ids=[t["id"] for t in SUITE["tasks"]])
+@pytest.mark.parametrize("task", EVERY, ids=[t["id"] for t in EVERY])
 def test_no_rule_fires_on_a_correct_answer(task, tmp_path, monkeypatch):
-    """The suite's reference solutions were written for their checks, not for these rules: every
-    rule must stay silent on them (a rule that fires on correct code costs rounds)."""
+    """The suite's and the probes' reference solutions were written for their checks, not for these
+    rules: every rule must stay silent on them (a rule that fires on correct code costs rounds)."""
     pytest.importorskip("pandas")
     import matplotlib
 

@@ -18,6 +18,7 @@ import re
 from typing import Callable, List, Optional, Set
 
 from ..conversions import HOLDS_TEXT, from_error
+from ..execution.facts import FAILS_ON
 from ..execution.result import Execution
 from ..values import UNSPLIT
 
@@ -203,7 +204,8 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
         # code that cleaned one character of '$1,200' is not told to clean the other alone), else
         # what the error says of the one value
         text = [f for f in execution.facts if HOLDS_TEXT in f][:2] or [from_error(execution.ename, execution.evalue)]
-        notes = [n for n in (missing_file_note(execution, exists), *unsplit[:1], *text, note) if n]
+        applied = [f for f in execution.facts if FAILS_ON in f][:1]  # every value a function applied fails on
+        notes = [n for n in (missing_file_note(execution, exists), *unsplit[:1], *applied, *text, note) if n]
         return " ".join(notes) or None
     in_code = set(words(code))
 

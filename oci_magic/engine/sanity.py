@@ -26,8 +26,9 @@ from ..execution.result import Execution
 from ..values import separator, summarize, unsplit_advice
 from .checks import NAME, parameters
 from .figures import missing_labels
+from .stated import columns as _columns, is_pandas as _pandas, listed_columns, stray_spaces, unfilled
 
-RULES = ("split", "nan", "coerced", "text", "merge", "column", "kind", "labels")
+RULES = ("split", "nan", "coerced", "text", "merge", "column", "kind", "labels", "spaces", "fill")
 _NUMBERS = re.compile(r"\b(numbers?|numeric|numerical|floats?|integers?|ints?|as a number|amounts?)\b", re.I)
 _NUMERIC_TEXT = re.compile(r"^\s*[-+(]?\s*[$€£¥]?\s*[-+]?(\d[\d,.' ]*)(\s*%|\s*[kKmM]|\s*[$€£¥])?\s*\)?\s*$")
 _MERGE = re.compile(r"\.(merge|join)\(|pd\.merge\(|pd\.concat\(")
@@ -45,19 +46,6 @@ _NOT_NAMES = {"a", "an", "the", "with", "of", "for", "that", "which", "to", "fro
               "each", "every", "new", "named", "called", "holding", "containing", "showing", "giving", "saying",
               "telling", "marking", "counting", "equal", "is", "it", "its", "their", "this", "so", "as", "by", "on",
               "at", "whose", "when"}
-
-
-def _pandas(value: Any, kind: str) -> bool:
-    """``value`` is a pandas ``kind`` (a DataFrame, a Series), or a subclass of one."""
-    return any(c.__module__.split(".")[0] == "pandas" and c.__name__ == kind for c in type(value).__mro__)
-
-
-def _columns(value: Any) -> Dict[str, Any]:
-    if _pandas(value, "DataFrame"):
-        return {str(c): value[c] for c in list(value.columns)[:50] if getattr(value[c], "ndim", 1) == 1}
-    if _pandas(value, "Series"):
-        return {str(value.name): value}
-    return {}
 
 
 def _missing(value: Any) -> bool:
@@ -118,10 +106,13 @@ def text_numbers(task: str, code: str, execution: Execution, namespace: Mapping[
     """Numbers left as text where the task asks for numbers."""
     if not _NUMBERS.search(task):
         return None
+    asked = set(new_columns(task) + listed_columns(task))  # "add a column price_usd": `price` may stay text
     for name in execution.created + execution.changed:
         value = namespace.get(name)
         before = execution.before.get(name, {"columns": {}})["columns"]
         for column, values in _columns(value).items():
+            if asked and column not in asked and _pandas(value, "DataFrame"):
+                continue
             if values.dtype.kind not in "OSU" and str(values.dtype) not in ("string", "str"):
                 continue
             sample = [v for v in values.dropna().head(20).tolist()]
@@ -176,10 +167,10 @@ def new_columns(task: str) -> List[str]:
 
 
 def missing_column(task: str, code: str, execution: Execution, namespace: Mapping[str, Any]) -> Optional[str]:
-    """A column the task asks to add that no table the task names or the code made has: the
-    result stored under another name (``tax`` for ``with_tax``), where the next cell will not
-    find it."""
-    asked = new_columns(task)
+    """A column the task asks to add (or lists by name) that no table the task names or the code made
+    has: the result stored under another name (``tax`` for ``with_tax``, ``points`` for
+    ``total_points``), where the next cell will not find it."""
+    asked = list(dict.fromkeys(new_columns(task) + listed_columns(task)))
     if not asked:
         return None
     names = [n for n in dict.fromkeys(re.findall(r"[A-Za-z_]\w*", task) + execution.created + execution.changed)
@@ -187,9 +178,9 @@ def missing_column(task: str, code: str, execution: Execution, namespace: Mappin
     if not names:
         return None  # no table to look in (the result may be a Series or a dict)
     for column in asked:
-        if any(column in [str(c) for c in namespace[n].columns] for n in names):
+        if any(column in [str(c) for c in namespace[n].columns] + [str(i) for i in namespace[n].index.names] for n in names):
             continue
-        table = next((n for n in names if n in execution.changed), names[0])
+        table = next((n for n in names if n in execution.changed + execution.created), names[0])
         has = ", ".join(str(c) for c in list(namespace[table].columns)[:12])
         return (f"the task asks for a column `{column}`, but `{table}` has none (its columns: {has}). "
                 f"Name the new column `{column}` exactly.")
@@ -270,7 +261,8 @@ def wrong_kind(task: str, code: str, execution: Execution, namespace: Mapping[st
 
 CHECKS: Dict[str, Callable[[str, str, Execution, Mapping[str, Any]], Optional[str]]] = {
     "split": unsplit, "nan": nan_result, "coerced": coerced, "text": text_numbers, "merge": merge_lost,
-    "column": missing_column, "kind": wrong_kind, "labels": missing_labels}
+    "column": missing_column, "kind": wrong_kind, "labels": missing_labels, "spaces": stray_spaces,
+    "fill": unfilled}
 
 
 def sanity(task: str, code: str, execution: Execution, namespace: Mapping[str, Any],

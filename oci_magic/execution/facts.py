@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import difflib
+import io
 import keyword
 import linecache
 import re
@@ -20,6 +22,8 @@ from ..conversions import HOLDS_TEXT, column_advice, from_error
 from ..values import separator, summarize, unsplit_advice
 
 MAX_FACTS = 8
+FAILS_ON = "fails on"  # how the fact on a function applied to a column is found among an error's facts
+MAX_TRIED = 200  # values of a column a failed .apply(f) is tried on again, one at a time
 MAX_KEYS = 30
 SAMPLES = 3
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -30,6 +34,8 @@ _ON_TEXT = re.compile(r"operand type\(s\) for .*'str'|can't multiply sequence|re
                       r"|dtype '(str|object)' does not support|can only concatenate str|"
                       r"not supported between instances of 'str' and|ufunc '\w+' not supported for the input types")
 _COLUMN = re.compile(r"\[\s*(['\"])([^'\"]+)\1\s*\]")
+# `calls['duration'].apply(to_minutes)`, `s.map(parse)`: a function of the code's applied to a Series
+_APPLY = re.compile(r"\b([A-Za-z_]\w*)(?:\[\s*(['\"])([^'\"]+)\2\s*\]|\.([A-Za-z_]\w*))?\.(?:apply|map)\(\s*([A-Za-z_]\w*)\s*[,)]")
 
 
 def failure_facts(error: BaseException, is_code: Callable[[str], bool]) -> List[str]:
@@ -58,7 +64,49 @@ def _facts(error: BaseException, is_code: Callable[[str], bool]) -> List[str]:
         facts += _closest(error.name, public, f"{type(error.obj).__name__} has")
     elif isinstance(error, NameError) and getattr(error, "name", None):
         facts += _closest(error.name, [n for n in scope if not n.startswith("_")], "defined names include")
-    return facts
+    return _applied(error, is_code) + facts
+
+
+def _applied(error: BaseException, is_code: Callable[[str], bool]) -> List[str]:
+    """For ``series.apply(f)`` that raised inside ``f``: every value of the Series ``f`` fails on,
+    not only the first. ``f`` had met those values already; each call is tried on one clock."""
+    tb, found = error.__traceback__, None
+    while tb is not None and found is None:  # the outermost line of the code's that applies a function
+        filename = tb.tb_frame.f_code.co_filename
+        match = _APPLY.search(linecache.getline(filename, tb.tb_lineno)) if is_code(filename) else None
+        if match:
+            found = (match, {**tb.tb_frame.f_globals, **tb.tb_frame.f_locals}, tb.tb_next)
+        tb = tb.tb_next
+    if found is None:
+        return []
+    (match, scope, inner), (name, _, key, attr, fname) = found, found[0].groups()
+    series, function = scope.get(name), scope.get(fname)
+    while inner is not None and inner.tb_frame.f_code is not getattr(function, "__code__", None):
+        inner = inner.tb_next
+    if inner is None:  # raised by pandas before or around the function (bad arguments), not in it
+        return []
+    if series is not None and (key or attr):
+        series = series[key] if key and key in getattr(series, "columns", ()) else getattr(series, attr or "", None)
+    if not callable(function) or getattr(series, "ndim", 0) != 1 or not type(series).__module__.startswith("pandas"):
+        return []
+    from .timeout import ExecutionTimeout, time_limit  # here: the clock is only needed on a failed apply
+
+    failed: List[str] = []
+    tried = series.head(MAX_TRIED)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), time_limit(1.0, is_code):
+            for label, value in tried.items():
+                try:
+                    function(value)
+                except Exception as raised:
+                    failed.append(f"{value!r} (row {label!r}: {type(raised).__name__}: {str(raised)[:60]})")
+    except ExecutionTimeout:
+        return []
+    if not failed:
+        return []
+    where = f"`{name}[{key!r}]`" if key else f"`{name}.{attr}`" if attr else f"`{name}`"
+    return [f"`{fname}` {FAILS_ON} {len(failed)} of the {len(tried)} values of {where}: {', '.join(failed[:4])}. "
+            f"Make it handle such values (return float('nan') for them, say), or clean them before the call."]
 
 
 def _failing_frame(error: BaseException, is_code: Callable[[str], bool]):
