@@ -48,7 +48,13 @@ def test_a_listed_column_stored_under_another_name_is_fed_back():
     execution, namespace = run(setup, code)
     said = sanity(task, code, execution, namespace)
     # the table the code made is the one named, with what it has
-    assert said and "a column `total_points`, but `by_team` has none (its columns: points, rebounds)" in said
+    assert said and ("columns `total_points`, `avg_rebounds`, but `by_team` has none of them (its columns: points, "
+                     "rebounds)") in said
+    # the table the task asks for, not the input the code re-created from literals; what is still missing
+    recreated = f"{setup}\n{code}\nby_team = by_team.rename(columns={{'points': 'total_points'}})"
+    execution, namespace = run(setup, recreated)
+    assert "a column `avg_rebounds`, but `by_team` has none (its columns: total_points, rebounds)" in \
+        sanity(task, recreated, execution, namespace)
     right = "by_team = games.groupby('team').agg(total_points=('points', 'sum'), avg_rebounds=('rebounds', 'mean'))"
     execution, namespace = run(setup, right)
     assert sanity(task, right, execution, namespace) is None

@@ -24,7 +24,7 @@ from ..conversions import column_advice
 from ..execution.plots import is_axes
 from ..execution.result import Execution
 from ..values import separator, summarize, unsplit_advice
-from .checks import NAME, parameters
+from .checks import NAME, parameters, targets
 from .figures import missing_labels
 from .stated import columns as _columns, is_pandas as _pandas, listed_columns, stray_spaces, unfilled
 
@@ -177,14 +177,22 @@ def missing_column(task: str, code: str, execution: Execution, namespace: Mappin
              if _pandas(namespace.get(n), "DataFrame")]
     if not names:
         return None  # no table to look in (the result may be a Series or a dict)
-    for column in asked:
-        if any(column in [str(c) for c in namespace[n].columns] + [str(i) for i in namespace[n].index.names] for n in names):
-            continue
-        table = next((n for n in names if n in execution.changed + execution.created), names[0])
-        has = ", ".join(str(c) for c in list(namespace[table].columns)[:12])
-        return (f"the task asks for a column `{column}`, but `{table}` has none (its columns: {has}). "
-                f"Name the new column `{column}` exactly.")
-    return None
+    def has(n: str) -> List[str]:  # a column kept as the index counts (one row per team: `team`)
+        return [str(c) for c in namespace[n].columns] + [str(i) for i in namespace[n].index.names]
+
+    missing = [c for c in asked if not any(c in has(n) for n in names)]
+    if not missing:
+        return None
+    # the table the result went to: one the task asks for that the code made, else the one it
+    # changed, else one it made (code that re-creates `games` from literals has not made the result)
+    made = execution.changed + execution.created
+    wanted = [n for n in [*targets(task, code=code), *kinds(task, code)] if n in names and n in made]
+    table = (wanted + [n for n in names if n in execution.changed] + [n for n in names if n in made] + names)[0]
+    shown = ", ".join(str(c) for c in list(namespace[table].columns)[:12])
+    said = ", ".join(f"`{c}`" for c in missing)
+    return (f"the task asks for {'a column' if len(missing) == 1 else 'columns'} {said}, but `{table}` has "
+            f"{'none' if len(missing) == 1 else 'none of them'} (its columns: {shown}). Name the "
+            f"{'new column' if len(missing) == 1 else 'columns'} {said} exactly.")
 
 
 # What a task calls a result, in the forms tasks write it: "a list called top3", "a DataFrame by_team",
