@@ -65,6 +65,18 @@ def test_a_listed_column_stored_under_another_name_is_fed_back():
     assert sanity(task, code, execution, namespace) is None
 
 
+def test_a_listed_column_of_a_table_the_code_never_made():
+    """"Make a DataFrame summary with the columns orders and revenue": code that left its table as
+    `sales_df` is told `summary` is missing, not that `sales_df` lacks the columns."""
+    setup = "import io\nraw = 'region,amount\\nn,1\\ns,2\\n'"
+    task = "Load raw and make a DataFrame summary with one row per region and the columns orders and revenue."
+    code = "sales_df = pd.read_csv(io.StringIO(raw))"
+    execution, namespace = run(setup, code)
+    assert sanity(task, code, execution, namespace).endswith(
+        "the task asks for a DataFrame `summary` with the columns `orders`, `revenue`, but there is no `summary` "
+        "(the code made `sales_df`). Store the result in `summary`.")
+
+
 STAFF = "staff = pd.DataFrame({'full_name': ['Smith, Alice', 'Jones,Bob', 'Lee ,  Dave']})"
 SPLIT = "Add two columns to staff, first and last, holding the two parts without stray spaces."
 
