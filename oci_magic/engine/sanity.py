@@ -183,16 +183,16 @@ def missing_column(task: str, code: str, execution: Execution, namespace: Mappin
     missing = [c for c in asked if not any(c in has(n) for n in names)]
     if not missing:
         return None
-    said = ", ".join(f"`{c}`" for c in missing)
-    absent = [n for n, kind in kinds(task, code).items() if kind == "DataFrame" and n not in namespace]
+    said, named = ", ".join(f"`{c}`" for c in missing), kinds(task, code)
+    absent = [n for n, kind in named.items() if kind == "DataFrame" and n not in namespace]
     if absent:  # "make a DataFrame summary with the columns ...": the columns are not the first thing missing
-        made = ", ".join(f"`{n}`" for n in names if n in execution.created)
+        tables = ", ".join(f"`{n}`" for n in names if n in execution.created)
         return (f"the task asks for a DataFrame `{absent[0]}` with the column{'s' * (len(missing) > 1)} {said}, but there is no `{absent[0]}`"
-                + (f" (the code made {made})" if made else "") + f". Store the result in `{absent[0]}`.")
+                + (f" (the code made {tables})" if tables else "") + f". Store the result in `{absent[0]}`.")
     # the table the result went to: one the task asks for that the code made, else the one it
     # changed, else one it made (code that re-creates `games` from literals has not made the result)
     made = execution.changed + execution.created
-    wanted = [n for n in [*targets(task, code=code), *kinds(task, code)] if n in names and n in made]
+    wanted = [n for n in [*targets(task, code=code), *named] if n in names and n in made]
     table = (wanted + [n for n in names if n in execution.changed] + [n for n in names if n in made] + names)[0]
     shown = ", ".join(str(c) for c in list(namespace[table].columns)[:12])
     return (f"the task asks for {'a column' if len(missing) == 1 else 'columns'} {said}, but `{table}` has "
