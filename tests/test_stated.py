@@ -91,6 +91,21 @@ def test_spaces_left_at_the_ends_are_fed_back_with_the_values():
     assert stray_spaces(SPLIT, fixed, execution, namespace) is None
 
 
+def test_a_column_the_code_assigns_is_judged_past_its_first_rows():
+    """Rows typed in after the table's cell sit at its end: code that cleaned the column but left
+    its first rows as they were is still held to what the task says of all of it."""
+    setup = ("customers = pd.DataFrame({'city': ['Oslo', 'Lima', 'Rome', 'Bern']})\n"
+             "customers = pd.concat([customers, pd.DataFrame({'city': ['  San   Diego']})], ignore_index=True)")
+    task = "Tidy the city column of customers in place: no stray spaces, and single spaces between words."
+    code = "customers['city'] = customers['city'].str.strip()"
+    execution, namespace = run(setup, code)
+    assert "column `city` of `customers` still has more than one space between words in 1 of 5 values ('San   Diego')" in \
+        stray_spaces(task, code, execution, namespace)
+    code = "customers.loc[:, 'city'] = customers['city'].str.split().str.join(' ')"
+    execution, namespace = run(setup, code)
+    assert stray_spaces(task, code, execution, namespace) is None
+
+
 @pytest.mark.parametrize("task, setup, code", [
     # the task says nothing of spaces
     ("Add two columns to staff, first and last, holding the two parts.", STAFF,

@@ -11,6 +11,7 @@ are enough to see it: no answer is needed.
 """
 from __future__ import annotations
 
+import ast
 import re
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -75,9 +76,32 @@ _SPACES = re.compile(r"\b(?:stray|extra|leading|trailing|surrounding|double)\s+(
 _INNER = re.compile(r"\bsingle\s+spaces?\b|\b(?:stray|extra|double)\s+(?:spaces?|whitespace|blanks?)\b|\bwhitespace\b", re.I)
 
 
-def _new(values: Any, name: str, column: str, execution: Execution) -> bool:
-    """The code made these values: a new column, a changed one, or a new table's column that no table
-    before the code had (``unique_contacts['email']`` is ``contacts['email']`` with rows left out)."""
+def assigned(code: str) -> Dict[str, set]:
+    """``{table: {column, ...}}`` the code assigns to by name: ``df['city'] = ...``,
+    ``df.loc[:, 'city'] = ...``, ``df['n'] += 1``."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return {}
+    found: Dict[str, set] = {}
+    for node in ast.walk(tree):
+        for target in node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AugAssign) else []:
+            if not isinstance(target, ast.Subscript):
+                continue
+            table = target.value.value if isinstance(target.value, ast.Attribute) else target.value  # df.loc[...]
+            keys = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
+            if isinstance(table, ast.Name):
+                found.setdefault(table.id, set()).update(k.value for k in keys if isinstance(k, ast.Constant) and isinstance(k.value, str))
+    return found
+
+
+def _new(values: Any, name: str, column: str, execution: Execution, code: str) -> bool:
+    """The code made these values: a column it assigns (rows typed in after the table's cell sit at
+    its end, past the first values a profile keeps), a new column, a changed one, or a new table's
+    column that no table before the code had (``unique_contacts['email']`` is ``contacts['email']``
+    with rows left out)."""
+    if column in assigned(code).get(name, ()):
+        return True
     before = execution.before.get(name)
     if before is not None and column in before["columns"]:
         was = before["columns"][column][1]
@@ -99,7 +123,7 @@ def stray_spaces(task: str, code: str, execution: Execution, namespace: Mapping[
         value = namespace.get(name)
         found = [(f"column `{c}` of `{name}`" if is_pandas(value, "DataFrame") else f"`{name}`", s.dropna().head(200).tolist())
                  for c, s in columns(value).items() if s.dtype.kind == "O" or str(s.dtype) in ("string", "str")
-                 if _new(s, name, c, execution)]
+                 if _new(s, name, c, execution, code)]
         if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value[:200]):
             found.append((f"`{name}`", list(value[:200])))
         elif isinstance(value, str) and name in execution.created:
