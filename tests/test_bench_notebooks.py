@@ -170,7 +170,9 @@ def test_embedded_model_completes_and_reports(tmp_path, capsys, model_path):
     stdout, stderr = capsys.readouterr()
     data = json.loads(out_json.read_text())
     (task,) = data["tasks"]
-    assert task["outcome"] in ("success", "gave-up", "no-progress") and 1 <= task["rounds"] <= 2
+    # every way a run that completes can end; "unverified": the rounds ran out and the last code that
+    # ran is kept (the embedded model's reply depends on how many cores are free, so any of them)
+    assert task["outcome"] in ("success", "unverified", "gave-up", "no-progress") and 1 <= task["rounds"] <= 2
     assert task["solved"] or task["why"]
     assert task["tokens"]["generated"] > 0
     if not env_model:
