@@ -419,3 +419,46 @@ def test_a_parameter_of_the_function_the_task_asks_for_is_not_an_earlier_variabl
     assert history.asked_parameters("plot mean(sales)") == set()  # a call, not a function asked for
     context, _ = focused_layout("Print values and text", True, inputs, {2: "text = 'x'"}, namespace)
     assert "- values: list" in context.picked  # named, not a parameter: shown
+
+
+def test_a_plain_word_names_an_older_variable_only_where_the_task_means_one():
+    """In one session every word of a task that named an earlier task's variable ("Some *people*
+    are in contacts twice", "out of *stock* (*stock* 0)", "phone *numbers* like the ones in
+    samples") summarized that variable under the task; the 0.5B used it. A fresh kernel shows
+    none of them."""
+    about_view = [("Some people are in contacts twice because their email was typed differently", "people"),
+                  ("List the items of inventory that are out of stock (stock 0), sorted", "stock"),
+                  ("turns phone numbers like the ones in samples into the form '555-123-4567'", "numbers"),
+                  ("raw is the JSON body of a response. Make a DataFrame users", "body"),
+                  ("Store the names in scores, from the highest score to the lowest, in ranking (a list).", "a"),
+                  ("add a column value to orders with it applied to amount", "value")]
+    for task, word in about_view:
+        assert word not in names.older_names(task, names.task_names(task), "joined"), task
+    # a second table joined to the one in view, or any name written as code, still counts
+    for task, name in [("merge contacts with people on email", "people"), ("plot prices against scores", "scores"),
+                       ("compare people's ages in contacts", "people"), ("add by_team's totals to games", "by_team"),
+                       ("divide prices by len(sales)", "sales"), ("use `stock` for the counts", "stock")]:
+        assert name in names.older_names(task, names.task_names(task), "joined"), task
+    # about nothing in view, a plain word likely is what the task works on -- but not after "a", "each", "as" ...
+    assert names.older_names("plot sales by month", {"sales"}, "word") == {"sales"}
+    assert names.older_names("print the total", {"total"}, "word") == {"total"}
+    assert not names.older_names("temp and rain must come out as numbers", {"numbers"}, "word")
+    assert not names.older_names("count the words in each line", {"line"}, "word")
+    # a function task that stands alone: only what it writes as code
+    assert names.older_names("like total / len(sales)", {"total", "sales", "like"}, "never") == {"total", "sales"}
+    assert not names.older_names("returns the text of each line", {"text", "line"}, "never")
+
+
+def test_a_focused_prompt_summarizes_no_older_variable_a_task_only_says_as_a_word():
+    import pandas as pd
+
+    inputs = ["", "import pandas as pd\npeople = pd.DataFrame({'name': ['al']})", "%%oci\ntidy names",
+              "contacts = pd.DataFrame({'email': ['a@x', 'A@x ']})"]
+    namespace = {"people": pd.DataFrame({"name": ["al"]}), "contacts": pd.DataFrame({"email": ["a@x", "A@x "]})}
+    generated = {2: "# tidy names\npeople['name'] = people['name'].str.title()"}
+    context, _ = focused_layout("Some people are in contacts twice. Keep the first row per email.", True, inputs,
+                                generated, namespace)
+    assert "- contacts: pandas.DataFrame" in context.volatile and "people" not in context.text.split("## Notebook")[1]
+    assert not context.picked  # no "Variables the task names"
+    joined, _ = focused_layout("Merge contacts with people on the email.", True, inputs, generated, namespace)
+    assert joined.picked.startswith("## Variables the task names\n- people: pandas.DataFrame")

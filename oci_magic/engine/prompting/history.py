@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Set, Tuple
 from ...context.notebook import Cell, Count, NotebookContext
 from ..headers import is_inserted
 from ..checks import parameters, results
-from .names import defined_names, mentioned, task_names, used_names
+from .names import defined_names, mentioned, older_names, task_names, used_names
 from .render import block, error_section, named_variables, render_variables
 
 HEAD = "## Notebook so far\n\n"
@@ -179,12 +179,16 @@ def layout(context: NotebookContext, spec: ContextSpec, budget: int, count: Coun
     # shown; nor, ever, a kernel name that is a parameter of the function the task asks for
     # ("Write a function parse_duration(text)": an earlier task's `text` is no input of it)
     names = task_names(task) - (results(task) if start is not None else set()) - asked_parameters(task)
+    # focused, only the variables the shown cells use are listed (what the task names follows)
+    wanted = set().union(*(used_names(c.source) for c in shown)) if start is not None else None
+    if wanted is not None:  # of the others, only those the task means as variables, not as words
+        about = names & wanted & {name for name, _ in context.variables}
+        plain = "joined" if about else "word" if shown else "never"
+        names = (names & wanted) | older_names(task, names - wanted, plain)
     names |= mentioned(context.last_error or "")
     variables, left_out = "", []
     if spec.variables:
         share = max(0, reserve - used)
-        # focused, only the variables the shown cells use are listed (what the task names follows)
-        wanted = set().union(*(used_names(c.source) for c in shown)) if start is not None else None
         variables, left_out = render_variables(context, share - share // 3 if older else share, count, wanted)
         used += count(variables)
     volatile = [text for text in (variables, error) if text]

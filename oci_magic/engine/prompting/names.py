@@ -31,15 +31,66 @@ def task_names(task: str) -> Set[str]:
     """The names a task's words may mean. Not a file's name, not the words of a quoted phrase; a
     one-letter word only written as code (`a`, a[0], a.sum(), a = ...): "add a column" does not
     mean the array ``a``."""
-    text = _ABBREVIATION.sub(" ", _FILE.sub(" ", task))
-    text = QUOTED.sub(lambda m: m.group(0) if _WORD.fullmatch(m.group(2)) else " ", text)
+    text = _words(task)
     return {w for w in mentioned(text) if len(w) > 1 or _as_code(w).search(text)}
+
+
+def _words(task: str) -> str:
+    """The task without its file names, abbreviations and quoted phrases (a quoted word stays)."""
+    text = _ABBREVIATION.sub(" ", _FILE.sub(" ", task))
+    return QUOTED.sub(lambda m: m.group(0) if _WORD.fullmatch(m.group(2)) else " ", text)
 
 
 def _as_code(letter: str) -> "re.Pattern[str]":
     """`a`, a[0], a(, a = , a.b, (a, + a, (b, a): the letter used as a name, not as a word or in
-    quotes (", a dict", "- a list" are English)."""
-    return re.compile(rf"`{letter}`|(?<!')\b{letter}(?:\s*[\[(=]|\.\w)|(?:[\[(=+*/]\s*|-){letter}\b(?!')|,\s*{letter}\b(?=\s*[,)\]])")
+    quotes (", a dict", "- a list" are English, and so are "(a list)", "(stock 0)", "(k: thousands)")."""
+    return re.compile(rf"`{letter}`|(?<!')\b{letter}(?:[\[(]|\s*[=+*/]|\.\w)|(?:[\[(=+*/]\s*|-){letter}\b(?!'|\s+\w|:)"
+                      rf"|,\s*{letter}\b(?=\s*[,)\]])")
+
+
+# A plain word after these is English ("some people", "each line", "as numbers"): not one thing
+# the notebook holds, as "the total" may be ...
+_ENGLISH_AFTER = re.compile(r"\b(?:a|an|some|each|every|any|all|no|many|few|several|as)\s+$", re.I)
+# ... and after these it may join another table to the one the task is about ("merge contacts
+# with people", "plot prices against scores")
+_JOINED_AFTER = re.compile(r"\b(?:with|and|against|versus|vs\.?|from)\s+$", re.I)
+
+
+def older_names(task: str, names: Iterable[str], plain: str) -> Set[str]:
+    """Of ``names`` (the task's words that name variables), those it means as variables the
+    prompt does not show, when a focused prompt shows only the cells since the last run. In one
+    session every word that named an earlier task's variable -- "Some *people* are in contacts
+    twice", "out of *stock* (*stock* 0)", "phone *numbers* like the ones in samples", "raw is the
+    JSON *body*" -- summarized that variable under the task, and the 0.5B used it (docs/benchmarks.md,
+    2026-12-07): a fresh kernel shows none of them.
+
+    A name written as code always counts (``by_team``, `df`, ``df[...]``, ``sales.x``, ``orders'``).
+    A plain word counts as ``plain`` says: "word" where the task is about none of the variables in
+    view -- then it likely is what the task works on ("plot sales by month", "print the total") --
+    unless English put it after "a", "some", "each" ... or "as"; "joined" where the task is about a variable in view: only as a
+    second table joined to it ("merge contacts with people"); "never" where nothing is in view (a
+    function task that stands alone: "the *number* of seconds", "each {*name*}")."""
+    text = _words(task)
+    kept: Set[str] = set()
+    for name in names:
+        if _written_as_code(name, text):
+            kept.add(name)
+            continue
+        for match in re.finditer(rf"(?<![\w.]){re.escape(name)}\b", text) if plain != "never" else ():
+            before = text[: match.start()]
+            if _JOINED_AFTER.search(before) if plain == "joined" else not _ENGLISH_AFTER.search(before):
+                kept.add(name)
+                break
+    return kept
+
+
+def _written_as_code(name: str, text: str) -> bool:
+    """A name that cannot be an English word (``by_team``, ``q3``, ``rawData``, a letter that passed
+    :func:`task_names`), or one the text writes as code (as :func:`_as_code` reads a letter:
+    `sales`, sales[0], len(sales), total / n) or possessive (``orders' date``, ``people's ages``)."""
+    if len(name) == 1 or "_" in name or any(c.isdigit() for c in name) or name[1:] != name[1:].lower():
+        return True
+    return bool(_as_code(re.escape(name)).search(text) or re.search(rf"\b{re.escape(name)}'(?:s\b|(?=\s))", text))
 
 
 @functools.lru_cache(maxsize=4096)
