@@ -118,13 +118,14 @@ def recreated(code: str, existing: Callable[[str], bool]) -> List[str]:
         return []
     found = []
     for node in tree.body:
-        if not isinstance(node, ast.Assign) or not _literal(node.value):
+        if not isinstance(node, ast.Assign) or not literal(node.value):
             continue
         found += [t.id for t in node.targets if isinstance(t, ast.Name) and existing(t.id)]
     return list(dict.fromkeys(found))
 
 
-def _literal(value: ast.AST) -> bool:
+def literal(value: ast.AST) -> bool:
+    """Data written out: a container of constants, or a DataFrame/Series/array/dict/list of them."""
     if isinstance(value, (ast.Dict, ast.List, ast.Tuple, ast.Set)):
         return all(isinstance(n, (ast.Constant, ast.Dict, ast.List, ast.Tuple, ast.Set, ast.Load, ast.UnaryOp,
                                   ast.USub, ast.expr_context)) for n in ast.walk(value)) and len(list(ast.walk(value))) > 3
@@ -132,7 +133,7 @@ def _literal(value: ast.AST) -> bool:
         func = value.func
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
         return name in _BUILDERS and bool(value.args or value.keywords) and all(
-            _literal(a) for a in list(value.args) + [k.value for k in value.keywords if k.arg in (None, "data")])
+            literal(a) for a in list(value.args) + [k.value for k in value.keywords if k.arg in (None, "data")])
     return False
 
 

@@ -220,23 +220,25 @@ class RefinementLoop:
     def code_of(self, reply: str, run: _Run, made: Optional[Dict[str, object]] = None) -> Tuple[Optional[str], Tuple[str, ...]]:
         """The reply's code, with the imports it forgot of well-known names the notebook does not
         bind (settings.imports; see engine.imports), and those import lines; lines that read a name
-        the notebook holds from a file that is not there are left out (settings.rereads; see
-        engine.rereads), noted in ``made``. Names a round that missed a check created do not count:
+        the notebook holds from a file that is not there (settings.rereads), or type in again the
+        data of one the task reads (settings.copies), are left out (see engine.rereads), noted in
+        ``made``. Names a round that missed a check created do not count:
         they are removed before the next code runs."""
         code = extract_code(reply)
         if made is not None:
             made["left_out"] = ()  # a reply asked for again does not inherit the first one's
-        if code is None or not (self.settings.imports or self.settings.rereads) or self.executor is None:
+        settings = self.settings
+        if code is None or not (settings.imports or settings.rereads or settings.copies) or self.executor is None:
             return code, ()
         names = self.executor.names()
         missed = run.unconfirmed.execution if run.unconfirmed is not None else None
         if names is not None and missed is not None and missed.created:
             names = set(names) - set(missed.created)
-        if self.settings.rereads:
-            code, left_out = leave_out_rereads(code, names)
+        if settings.rereads or settings.copies:
+            code, left_out = leave_out_rereads(code, names, run.task if settings.copies else None, settings.rereads)
             if made is not None:
                 made["left_out"] = left_out
-        return add_imports(code, names) if self.settings.imports else (code, ())
+        return add_imports(code, names) if settings.imports else (code, ())
 
     def _keep_missed(self, run: _Run) -> Optional[Undone]:
         """No round passed: code that ran but missed a check is still the best there is (checks

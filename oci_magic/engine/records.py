@@ -61,7 +61,7 @@ class Round:
     generate_seconds: float = 0.0
     undone: Optional[Undone] = None  # what was put back before this round's code ran
     imports: Tuple[str, ...] = ()  # import lines added to the reply's code (engine.imports)
-    left_out: Tuple[str, ...] = ()  # lines of the reply's code commented out: re-reads of data in memory (engine.rereads)
+    left_out: Tuple[str, ...] = ()  # lines of the reply's code commented out: data in memory read or typed in again (engine.rereads)
     repeated: Optional[str] = None  # a first reply that repeated earlier code; this round asked again
     candidates: Tuple[Candidate, ...] = ()  # with --candidates: every reply, its trial and group
 

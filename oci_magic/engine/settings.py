@@ -58,6 +58,7 @@ class RunSettings:
     ask_again: bool = True  # a reply repeating earlier code is asked for again in its round (once per run)
     imports: bool = True  # well-known names the code uses and nothing binds get their import (engine.imports)
     rereads: bool = True  # a line reading a name the notebook holds from a file that is not there is left out
+    copies: bool = True  # a line typing in again the data of a name the notebook holds and the task reads is left out
     redo: bool = True  # tries that failed after a round that missed a check: that round's names are put back, its code kept
     selection: str = "vote"  # among candidates that ran: the biggest group of agreeing ones, or the earliest
     stop_after_code: bool = True  # end a reply at its first complete ```python block (not an option)
@@ -179,6 +180,10 @@ class OciConfig(Configurable):
     rereads = Bool(True, help="Leave out (as a comment) a line of a reply that loads a name the notebook already "
                               "holds from a file that is not there (orders = pd.read_csv('orders.csv') with orders "
                               "in memory): it could only raise.").tag(config=True)
+    copies = Bool(True, help="Leave out (as a comment) a line of a reply that types in again the data of a name "
+                             "the notebook holds and the task works on (games = pd.DataFrame({...}) with games in "
+                             "memory): the data may have come from a file or changed since the cell that made it. "
+                             "Not a name the task asks to make.").tag(config=True)
     redo = Bool(True, help="When no round passes its checks and every try after one that ran (but missed a "
                            "check) failed, that round's names are put back as it left them and its code is kept, "
                            "marked unverified. Off: the run gives up with the names as before it.").tag(config=True)
@@ -266,6 +271,7 @@ class OciConfig(Configurable):
             ask_again=self.ask_again,
             redo=self.redo,
             rereads=self.rereads,
+            copies=self.copies,
         )
         guard = GuardSettings(timeout=seconds or None, isolate=isolate or self.isolate,
                               isolate_max_bytes=self.isolate_max_mb * 2**20)

@@ -85,7 +85,7 @@ class TextRenderer:
             if r.imports:
                 self._write(f"  added to the code: {'; '.join(r.imports)}\n")
             if r.left_out:
-                self._write(f"  left out of the code (the data is in memory, the file is not there): {'; '.join(r.left_out)}\n")
+                self._write(f"  left out of the code (the data is in memory): {'; '.join(r.left_out)}\n")
             if r.undone is not None and (r.undone.restored or r.undone.removed):
                 self._write(f"  round {r.undone.round}'s changes were undone first: {put_back(r.undone)}\n")
             if r.status in (NO_CODE, REPEATED, SKIPPED, INCOMPLETE):
