@@ -64,9 +64,12 @@ def render_variables(context: NotebookContext, budget: int, count: Count,
     summaries had no room and, given ``wanted``, those not among it. When the summaries do not all
     fit (a long session holds many), the names they leave are still listed bare, as far as they
     fit: the model knows they exist. Names not ``wanted`` are not listed at all (a focused prompt
-    shows about what a fresh kernel would). Independent of the task, so prefill, which lays the
-    notebook out before the task is known, reads the same text."""
-    head = [modules_line(context.modules)] if context.modules else []
+    shows about what a fresh kernel would; nor are modules not ``wanted``: in one session the line
+    grew by every module an earlier answer imported, and that alone turned the 0.5B's answers to
+    later tasks). Independent of the task, so prefill, which lays the notebook out before the task
+    is known, reads the same text."""
+    modules = {n: m for n, m in context.modules.items() if wanted is None or n in wanted}
+    head = [modules_line(modules)] if modules else []
     summarized = [(n, s) for n, s in context.variables if wanted is None or n in wanted]
     others = [n for n, _ in context.variables if wanted is not None and n not in wanted]
     lines = [variable_line(n, s) for n, s in summarized]
