@@ -462,3 +462,24 @@ def test_a_focused_prompt_summarizes_no_older_variable_a_task_only_says_as_a_wor
     assert not context.picked  # no "Variables the task names"
     joined, _ = focused_layout("Merge contacts with people on the email.", True, inputs, generated, namespace)
     assert joined.picked.startswith("## Variables the task names\n- people: pandas.DataFrame")
+
+
+def test_a_focused_prompt_lists_the_modules_its_cells_use():
+    """In one session the modules line grew by every module an earlier answer imported (json, re,
+    random ...), and that line alone turned the 0.5B's answers to later tasks; a fresh kernel lists
+    what its cells imported."""
+    import json
+    import re
+
+    inputs = ["", "import json, re", "%%oci\nparse it", "import pandas as pd\nsales = pd.Series([1, 2])"]
+    namespace = {"json": json, "re": re, "pd": pd_module(), "sales": [1, 2]}
+    focused, _ = focused_layout("sum sales", True, inputs, {2: "# parse it\nx = json.loads('1')"}, namespace)
+    assert "Imported modules: pd (pandas)\n" in focused.volatile and "json" not in focused.volatile
+    unfocused, _ = focused_layout("sum sales", False, inputs, {2: "# parse it\nx = json.loads('1')"}, namespace)
+    assert "Imported modules: json, pd (pandas), re\n" in unfocused.volatile
+
+
+def pd_module():
+    import pandas
+
+    return pandas
