@@ -25,6 +25,10 @@ import os
 import re
 from typing import Container, FrozenSet, Optional, Tuple
 
+from .checks import literal, parameters, targets
+from .prompting.names import task_names
+from .sanity import kinds
+
 # pandas' and numpy's loaders (pd.read_csv, np.loadtxt ...) and the json module's
 _READERS = {"read_csv", "read_table", "read_json", "read_excel", "read_parquet", "read_feather", "read_pickle",
             "read_fwf", "loadtxt", "genfromtxt", "load"}
@@ -45,9 +49,10 @@ def leave_out_rereads(code: str, names: Optional[Container[str]], task: Optional
     left_out = []
     for node in tree.body:
         path, name = _reads(node), _copied(node, inputs)
+        # a path the code names twice may be written first: then the read works
         if files and path is not None and node.targets[0].id in names and code.count(path) == 1 and not os.path.exists(path):
             note = f"  # left out: `{node.targets[0].id}` is in memory and there is no file {path!r}"
-        elif name is not None and name in names:  # a path the code names twice may be written first: the read works
+        elif name is not None and name in names:
             note = f"  # left out: `{name}` is in memory; the task works on it as it is"
         else:
             continue
@@ -64,10 +69,6 @@ def _inputs(task: str, code: str) -> FrozenSet[str]:
     """The names the task reads: those it names, less those it asks to make (a name a task asks
     to make and also reads -- "store the result in orders" -- counts as made) and the parameters
     of the function it asks for or the code defines."""
-    from .checks import parameters, targets  # imported here: checks imports this module's neighbours
-    from .prompting.names import task_names
-    from .sanity import kinds
-
     made = set(targets(task)) | set(kinds(task)) | parameters(code) | parameters(task)
     made |= {w for m in _MAKES.finditer(task) for w in re.findall(r"\w+", m.group(1))}
     return frozenset(task_names(task) - made)
@@ -82,8 +83,6 @@ _MAKES = re.compile(r"\b(?:make|create|build|set(?:\s+up)?|define|redefine|repla
 
 def _copied(node: ast.stmt, inputs: FrozenSet[str]) -> Optional[str]:
     """The name of ``name = <literal data>`` (a statement of its own) for a name in ``inputs``."""
-    from .checks import literal
-
     if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
         return None
     name = node.targets[0].id

@@ -67,9 +67,9 @@ def older_names(task: str, names: Iterable[str], plain: str) -> Set[str]:
     A name written as code always counts (``by_team``, `df`, ``df[...]``, ``sales.x``, ``orders'``).
     A plain word counts as ``plain`` says: "word" where the task is about none of the variables in
     view -- then it likely is what the task works on ("plot sales by month", "print the total") --
-    unless English put it after "a", "some", "each" ... or "as"; "joined" where the task is about a variable in view: only as a
-    second table joined to it ("merge contacts with people"); "never" where nothing is in view (a
-    function task that stands alone: "the *number* of seconds", "each {*name*}")."""
+    unless English put it after "a", "some", "each" ... or "as"; "joined" where the task is about a
+    variable in view: only as a second table joined to it ("merge contacts with people"); "never"
+    where nothing is in view (a function task that stands alone: "the *number* of seconds")."""
     text = _words(task)
     kept: Set[str] = set()
     for name in names:
