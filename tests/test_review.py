@@ -106,6 +106,28 @@ def test_without_examples_a_function_of_one_parameter_meets_the_data_the_task_na
     assert namespace["samples"] == ["(555) 123-4567", "12345"]  # called on copies
 
 
+def test_a_function_the_code_hands_to_apply_is_called_and_a_column_the_task_writes_out_is_its_data():
+    """In one session the 1.5B's ``orders['amount'].apply(parse_amount)`` was taken for a function
+    nobody calls and called on an earlier task's list ``numbers`` ("turns strings ... into
+    numbers"): three rounds of a false alarm on right code."""
+    import pandas as pd
+
+    task = ("Write a function parse_amount(s) that turns strings like those in orders['amount'] ('1.2k', '350') "
+            "into numbers, then add a column value to orders with it applied to amount.")
+    parse = ("def parse_amount(s):\n    if s.endswith('k'):\n        return float(s[:-1]) * 1000\n"
+             "    return float(s)\n")
+    namespace = {"orders": pd.DataFrame({"amount": ["1.2k", "350"]}), "numbers": [21.5, 0.75]}
+    code = parse + "orders['value'] = orders['amount'].apply(parse_amount)"
+    ran(code, namespace)
+    assert exercise(task, code, namespace) is None
+    # not handed to anything: called on the column the task writes out, not on a list a word names
+    bare = parse.replace("s.endswith('k')", "s[-1] == 'k'")
+    namespace = {"orders": pd.DataFrame({"amount": ["1.2k", ""]}), "numbers": [21.5, 0.75]}
+    ran(bare, namespace)
+    missed = exercise(task, bare, namespace)
+    assert "parse_amount(orders['amount'][1]) (that is parse_amount('')) raised IndexError" in missed
+
+
 def test_examples_in_the_forms_users_write():
     assert examples(">>> add(2, 3)\n5", "add") == [("add(2, 3)", (2, 3), {}, 5)]
     found = examples("e.g. f([1, 2], k=2) -> [3] and f('x') returns 'y'.", "f")
