@@ -483,3 +483,18 @@ def pd_module():
     import pandas
 
     return pandas
+
+
+def test_a_run_that_kept_no_code_does_not_make_the_next_function_task_a_follow_up():
+    """In one session a failed function task left its %%oci cell with no code; the next task
+    ("Write a function group_anagrams(words) that returns ... a list of lists") shared words with
+    that cell's task text, which were read as names: it was shown that cell and the variables its
+    words spelled (`a`, `name`, `values`) where a fresh kernel shows nothing."""
+    from oci_magic.context.notebook import Cell
+    from oci_magic.engine.prompting.history import stands_alone
+
+    failed = Cell("%%oci --rounds 3\nWrite a function fill(template, values) that replaces each {name} in template",
+                  number=4, generated=True)
+    assert names.used_names(failed.source) == frozenset()
+    assert stands_alone("Write a function group_anagrams(words) that returns the groups of values in each name", failed)
+    assert names.used_names("%%time\ntotal = sum(xs)") == {"total", "sum", "xs"}  # a Python body still counts

@@ -97,8 +97,13 @@ def _written_as_code(name: str, text: str) -> bool:
 def used_names(source: str) -> FrozenSet[str]:
     """The kernel names a cell reads or binds: not the words in its strings, a function's
     parameters and variables or a comprehension's. A cell that does not parse (a magic, a shell
-    line) is read without those lines, else word by word."""
+    line) is read without those lines, else word by word -- but for a cell magic's body (a
+    ``%%oci`` task, ``%%bash``), which names nothing."""
     tree = _parse(source) or _parse("\n".join(l for l in source.splitlines() if not l.lstrip().startswith(("%", "!"))))
+    if tree is None and source.lstrip().startswith("%%"):
+        # a cell magic's body in another language: a %%oci cell that kept no code is its task,
+        # whose words ("a list of the values in each name") are no names of the kernel
+        return frozenset()
     if tree is None:
         return frozenset(mentioned(source))
     local: Set[str] = set()
