@@ -175,8 +175,22 @@ def test_a_failed_round_is_rolled_back(ip, magics, replay_file, capsys):
 def test_in_place_changes_are_not_undone_without_isolate(ip, replay_file):
     ip.run_cell("rows = [1, 2]")
     path = replay_file(fenced("rows.append(3)\n1/0"))
-    ip.run_cell_magic("oci", f"--replay {path} --rounds 1", "t")
+    ip.run_cell_magic("oci", f"--replay {path} --rounds 1 --no-isolate", "t")
     assert ip.user_ns["rows"] == [1, 2, 3]  # the documented limit
+
+
+def test_isolate_is_on_by_default_for_failed_and_missed_rounds(ip, magics, replay_file):
+    """A round that raised, and one that ran but missed a check, leave the user's small objects as
+    they were: the next round starts from the data, not from what a wrong try did to it."""
+    ip.run_cell("import pandas as pd\norders = pd.DataFrame({'amount': ['$1', '$2']})\nrows = [1, 2]")
+    path = replay_file(fenced("rows.append(3)\n1/0"),
+                       fenced("orders['amount'] = orders['amount'].str.len()"),  # ran; no `total` made
+                       fenced("total = len(rows) + len(orders)"))
+    ip.run_cell_magic("oci", f"--replay {path} --rounds 3", "Store in total the number of rows plus orders.")
+    assert ip.user_ns["rows"] == [1, 2] and ip.user_ns["orders"]["amount"].tolist() == ["$1", "$2"]
+    assert ip.user_ns["total"] == 4
+    statuses = [r.status for r in magics.session.last_result.rounds]
+    assert statuses == ["error", "incomplete", "ok"], statuses
 
 
 def test_isolate_protects_mentioned_small_variables(ip, magics, replay_file):
@@ -193,6 +207,18 @@ def test_isolate_protects_mentioned_small_variables(ip, magics, replay_file):
     assert second.execution.isolated == ["alias", "rows"] and second.execution.restored == []
     assert ip.user_ns["rows"] == [1, 2, 4, 5] and ip.user_ns["alias"] is ip.user_ns["rows"]
     assert original == [1, 2]
+
+
+def test_isolate_gives_back_the_originals_the_code_only_read(ip, replay_file):
+    """Copies cost the user no identity: a name the round only read is the user's object again,
+    one it changed stays the changed copy, and one a new name now shares stays shared."""
+    ip.run_cell("rows = [1, 2]\nkept = {'a': 1}\nnums = [5]\nholder = [rows]")
+    rows, kept, nums = (ip.user_ns[n] for n in ("rows", "kept", "nums"))
+    path = replay_file(fenced("n = len(rows) + len(kept)\nnums.append(6)\nsame = kept"))
+    ip.run_cell_magic("oci", f"--replay {path}", "Store in n the number of rows plus kept.")
+    assert ip.user_ns["rows"] is rows and ip.user_ns["holder"][0] is rows  # only read: the original
+    assert ip.user_ns["nums"] is not nums and ip.user_ns["nums"] == [5, 6] and nums == [5]  # changed: the copy
+    assert ip.user_ns["same"] is ip.user_ns["kept"]  # still one object under both names
 
 
 # -- policy ------------------------------------------------------------------------------------

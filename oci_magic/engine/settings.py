@@ -51,7 +51,7 @@ class RunSettings:
     retry_temperature: float  # sampling temperature for a round after getting stuck
     continue_runs: bool  # a later run continues the last run's conversation (else: the notebook afresh)
     exercise: bool  # functions the code defines are called on the task's examples (uncalled ones on its data)
-    sanity: Tuple[str, ...]  # rules for the values code left (engine.sanity): split, nan, coerced, text, merge, column, kind, labels, spaces, fill
+    sanity: Tuple[str, ...]  # rules for the values code left (engine.sanity): split, header, nan, one, coerced, text, merge, column, kind, labels, spaces, fill
     short_tracebacks: bool  # library frames of a traceback reduced to the call that failed
     candidates: int  # replies per round, tried off the live state, one chosen by what they did (0: the model's choice)
     candidate_temperature: float  # of every candidate but the first
@@ -161,15 +161,17 @@ class OciConfig(Configurable):
                                ">>> lines), and one it never calls without examples on the notebook's data its "
                                "parameters fit; an exception or a result other than the example's is fed back."
                      ).tag(config=True)
-    sanity = Unicode("split,nan,coerced,text,merge,column,kind,labels,spaces,fill", help="Rules for the values code that ran left, comma-separated: "
-                     "split (a table of one column whose name holds several: read with the wrong separator), nan (a "
-                     "result that is NaN, None or empty), coerced (a column turned mostly NaN), text (numbers left as "
+    sanity = Unicode("split,header,nan,one,coerced,text,merge,column,kind,labels,spaces,fill", help="Rules for the values code that ran left, comma-separated: "
+                     "split (a table of one column whose name holds several: read with the wrong separator), header (a "
+                     "table whose first row is the file's header line), nan (a result that is NaN, None or empty), one "
+                     "(many values where the task asks for the total), coerced (a column turned mostly NaN), text (numbers left as "
                      "text where the task asks for numbers), merge (a merge that blanked the columns it brought), "
                      "column (a column the task asks to add or lists by name that no table has), kind (a result the task "
                      "calls a list, a Series, a dict, the Axes ... left as something else), labels (a title, axis "
                      "label or legend text the task quotes that the plot does not show), spaces (text the code made that "
                      "keeps spaces at its ends, or runs of them, where the task says it should not), fill (missing values "
-                     "the task asks to fill that a fill left missing, but for fills from a neighbour). A "
+                     "the task asks to fill that a fill left missing, but for fills from a neighbour, or values that "
+                     "were there that it changed). A "
                      "miss is fed back with the values. Empty: none.").tag(config=True)
     short_tracebacks = Bool(True, help="Tracebacks of generated code keep its own frames and, of the libraries', only the "
                                        "call that failed, in the feedback and on screen (the whole one a click away "
@@ -204,8 +206,12 @@ class OciConfig(Configurable):
                                      "that ran and passed the checks: the first reply, unless its trial failed).").tag(config=True)
     timeout = Float(60.0, min=0.0, max=MAX_TIMEOUT, help="Seconds generated code may run per round before it is interrupted (the round fails, "
                                                          "the kernel and its state stay). 0: no limit.").tag(config=True)
-    isolate = Bool(False, help="Run generated code on deep copies of the (small) variables it mentions, so a failed "
-                               "round cannot change them in place. Per run: --isolate.").tag(config=True)
+    # on: with `copies` a model can no longer undo by typing the data in again what a missed round
+    # changed inside a table (`orders['amount']` converted in place), so a missed round must not
+    # change it; the cost is one deep copy per round of the small names the code mentions
+    isolate = Bool(True, help="Run generated code on deep copies of the (small) variables it mentions, so a round "
+                              "that fails or misses a check cannot change them in place. Per run: --isolate / "
+                              "--no-isolate.").tag(config=True)
     isolate_max_mb = Int(64, min=0, help="Largest variable (MiB, deep size) --isolate copies; bigger ones are "
                                          "used as they are.").tag(config=True)
     backend = Unicode("llama", help="Where replies come from: llama (a GGUF model in this process), openai (an "
@@ -234,7 +240,7 @@ class OciConfig(Configurable):
 
     def run_options(self, *, model: Optional[str] = None, rounds: Optional[int] = None,
                     temperature: Optional[float] = None, max_tokens: Optional[int] = None, seed: Optional[int] = None,
-                    context: Optional[str] = None, timeout: Optional[float] = None, isolate: bool = False,
+                    context: Optional[str] = None, timeout: Optional[float] = None, isolate: Optional[bool] = None,
                     backend: Optional[str] = None, url: Optional[str] = None, replay: Optional[str] = None,
                     no_exec: bool = False, record: Optional[str] = None, candidates: Optional[int] = None) -> RunOptions:
         """This call's options: each override that is not None wins over its trait. Raises
@@ -273,7 +279,7 @@ class OciConfig(Configurable):
             rereads=self.rereads,
             copies=self.copies,
         )
-        guard = GuardSettings(timeout=seconds or None, isolate=isolate or self.isolate,
+        guard = GuardSettings(timeout=seconds or None, isolate=pick(isolate, self.isolate),
                               isolate_max_bytes=self.isolate_max_mb * 2**20)
         where = ModelOptions(kind, model or "", self.model_path, url or self.url, self.remote_model, replay or "",
                              self.replay_path, self.n_ctx, self.n_threads, self.n_gpu_layers,

@@ -72,6 +72,7 @@ class GuardedExecutor(Executor):
             restored, removed = snap.restore(self.namespace, self.hidden)
             return replace(execution, isolated=copied, restored=restored, removed=removed)
         created, changed, unchanged = snap.changes(self.namespace, self.hidden, watched)
+        rb.keep_originals(snap, self.namespace, [n for n in copied if n in unchanged])
         after = _folder_state() if files is not None else None
         self._last, self._undone = snap, None
         return replace(execution, isolated=copied, created=created, changed=changed, unchanged=unchanged,

@@ -8,7 +8,8 @@ What this cannot undo: changes *inside* objects (``df.drop(..., inplace=True)``,
 files, and other side effects. ``--isolate`` narrows the first gap: the names the code mentions are
 replaced by deep copies before it runs (when they are small enough to copy quickly), so in-place
 changes land on the copies; a failed round then puts the untouched originals back, a successful one
-keeps the changed copies, as if the code had run on the originals.
+keeps the changed copies, as if the code had run on the originals, and the originals of the
+copies it only read.
 """
 from __future__ import annotations
 
@@ -123,7 +124,10 @@ def profile(value: object) -> Optional[dict]:
             if getattr(column, "ndim", 1) != 1:  # a duplicated column name
                 continue
             set_ = column.dropna()
-            columns[str(name)] = (int(len(set_)), [repr(v) for v in set_.head(PROFILE_SAMPLES).tolist()], str(column.dtype))
+            first = set_.head(PROFILE_SAMPLES)
+            # (values set, the first few of them, dtype, their row labels: to tell a value overwritten)
+            columns[str(name)] = (int(len(set_)), [repr(v) for v in first.tolist()], str(column.dtype),
+                                  first.index.tolist())
         return {"rows": int(len(frame)), "columns": columns}
     except Exception:  # a broken frame: nothing is judged
         return None
@@ -159,6 +163,21 @@ def deep_size(obj: object, limit: int) -> Optional[int]:
             return None
         todo.extend(gc.get_referents(item))
     return total
+
+
+def keep_originals(snap: Snapshot, namespace: MutableMapping[str, object], same: Iterable[str]) -> List[str]:
+    """After a round that worked, bind the originals again where the code only read the copies
+    (their fingerprints are unchanged), so that isolation costs the user no identity: ``df is
+    frame`` and the objects other things hold stay the user's. A copy that anything else refers to
+    now (a new name, a list, the output history) is kept, as the code left it. Returns the names."""
+    kept = []
+    for name in same:
+        duplicate = snap.copies.get(name)
+        # four references: the namespace, snap.copies, `duplicate` and getrefcount's argument
+        if duplicate is not None and namespace.get(name) is duplicate and sys.getrefcount(duplicate) <= 4:
+            namespace[name] = snap.bindings[name]
+            kept.append(name)
+    return kept
 
 
 def isolate(snap: Snapshot, namespace: MutableMapping[str, object], names: Iterable[str],

@@ -3,6 +3,7 @@ plain values, ``session.run``, show. The engine (:class:`~oci_magic.engine.sessi
 knows nothing of IPython."""
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
 
@@ -84,7 +85,7 @@ class OciMagics(Magics, OciConfig):
     @argument("-y", "--yes", action="store_true", help="Run without asking, even with --confirm or c.OciMagics.confirm.")
     @argument("--timeout", type=float, metavar="S", help="Seconds the code may run per round (default 60; 0: no limit).")
     @argument("--allow", choices=["risky"], help="--allow risky: run code the safety policy flags without asking.")
-    @argument("--isolate", action="store_true", help="Run the code on copies of the small variables it mentions.")
+    @argument("--isolate", action=argparse.BooleanOptionalAction, help="Run the code on copies of the small variables it mentions (default).")
     @argument("--backend", metavar="NAME", help="llama (in-process GGUF), openai (a server at --url), or a registered one.")
     @argument("--url", metavar="URL", help="OpenAI-compatible server for --backend openai (key: $OCI_API_KEY).")
     @argument("-k", "--candidates", type=int, metavar="K",
