@@ -143,10 +143,27 @@ def test_facts_name_what_the_failing_line_worked_on():
     execution = NamespaceExecutor(ns).execute("x = 1\ntotal = sales[region]")
     assert execution.ename == "KeyError"
     assert "`sales` is dict len=2 keys: 'north', 'south'" in execution.facts
-    assert "there is no 'nort'; the keys are: 'north', 'south'" in execution.facts
+    assert "`sales` has no 'nort'; its keys are: 'north', 'south'" in execution.facts
     assert "closest: north (closest to 'nort')" in execution.facts
     named = NamespaceExecutor({"revenue": 1}).execute("print(revenu)")
     assert "defined names include: revenue (closest to 'revenu')" in named.facts
+
+
+def test_a_missing_column_is_noted_with_what_the_table_has():
+    """KeyError on a column: the check's note (fed back whatever `facts` says) names the table that
+    lacks it and its columns; on a merge, also the table that has it and how to join the two."""
+    pd = pytest.importorskip("pandas")
+    ns = {"pd": pd, "customers": pd.DataFrame({"customer": [101], "name": ["Acme"]}),
+          "orders": pd.DataFrame({"order_id": [1], "cust_id": [101]})}
+    code = "merged = pd.merge(customers, orders, on='cust_id', how='left')"
+    note = check("t", code, NamespaceExecutor(ns).execute(code), ns.__contains__)
+    assert note == ("`customers` has no 'cust_id'; its columns are: 'customer', 'name'; `orders` has 'cust_id'. "
+                    "To join on key columns with different names, use left_on= and right_on=.")
+    code = "inactive = customers[~customers['order_id'].isin(orders['order_id'])]"
+    note = check("t", code, NamespaceExecutor(ns).execute(code), ns.__contains__)
+    assert note == "`customers` has no 'order_id'; its columns are: 'customer', 'name'."  # no join: no advice
+    code = "x = {'a': 1}['b']"  # nothing named on the line holds keys: no note of ours
+    assert check("t", code, NamespaceExecutor(ns).execute(code), ns.__contains__) is None
 
 
 def test_facts_never_break_the_feedback():

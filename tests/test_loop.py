@@ -343,8 +343,8 @@ def test_restart_shows_the_mistakes_not_the_code():
     assert second[1].parts[:-1] == first[1].parts
     note = second[1].parts[-1]
     assert "Attempt 1 failed with KeyError: 'amount'." in note
-    assert "there is no 'amount'; the keys are: 'a'" in note  # a fact from the failing frame
+    assert "`df` has no 'amount'; its keys are: 'a'" in note  # what is there instead of the key
     assert "df = {'a': 1}" not in note and "y = df" not in note
     _, backend, _ = run([fenced("df = {'a': 1}\ny = df['amount']"), fenced("y = 1")], refine="restart", facts=False)
     note = backend.calls[1][1].parts[-1]
-    assert "Attempt 1 failed with KeyError: 'amount'." in note and "the keys are" not in note  # facts off
+    assert "Attempt 1 failed with KeyError: 'amount'." in note and "its keys are" not in note  # facts off

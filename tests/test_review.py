@@ -195,8 +195,9 @@ def test_a_file_read_with_the_wrong_separator_is_seen(tmp_path, monkeypatch):
     assert checks.check(task, code, failed, namespace.__contains__) == (
         "The table has one column, 'station;temp;rain': the fields were not split. The data is separated by ';': read "
         "it with sep=';' (and decimal=',' if its numbers are written like 12,5).")
-    code = "meas = pd.read_csv('m.csv', sep=';')\nmeas['wind']"  # a column that is not there: no such note
-    assert checks.check(task, code, ran(code, {"pd": pd}), {}.__contains__) is None
+    code = "meas = pd.read_csv('m.csv', sep=';')\nmeas['wind']"  # a column that is not there: no separator note
+    assert checks.check(task, code, ran(code, {"pd": pd}), {}.__contains__) == (
+        "`meas` has no 'wind'; its columns are: 'station', 'temp', 'rain'.")
 
 
 def test_a_name_bound_to_another_table_is_not_judged_by_what_it_held():

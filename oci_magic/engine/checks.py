@@ -18,7 +18,7 @@ import re
 from typing import Callable, List, Optional, Set
 
 from ..conversions import HOLDS_TEXT, from_error
-from ..execution.facts import FAILS_ON
+from ..execution.facts import FAILS_ON, HAS_NO
 from ..execution.result import Execution
 from ..values import UNSPLIT
 
@@ -30,7 +30,7 @@ _COLUMN = re.compile(r"\bcolumns?\b[^.;:\n]{0,20}$", re.I)  # "a column named ma
 _TICKED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
 _IN_PLACE = re.compile(r"\bin[ -]place\b", re.I)
 # Words that follow "store it in/as ..." and are not names
-_WORDS = {"a", "an", "the", "it", "its", "them", "this", "that", "place", "order", "memory", "one", "two", "each", "new",
+WORDS = {"a", "an", "the", "it", "its", "them", "this", "that", "place", "order", "memory", "one", "two", "each", "new",
           "variable", "variables", "dataframe", "list", "dict", "series", "column", "columns", "float", "floats", "int",
           "integers", "string", "strings", "number", "numbers", "text", "percent", "percentage", "lowercase",
           "uppercase", "descending", "ascending", "csv", "json", "file", "well", "same", "is", "full", "named",
@@ -47,7 +47,7 @@ def targets(task: str, strong_only: bool = False, code: str = "") -> List[str]:
     found = [m.group(1) for pattern in patterns for m in pattern.finditer(task)
              if not _COLUMN.search(task[max(0, m.start(1) - 40):m.start(1)])]
     skip = parameters(code) | parameters(task) if code else parameters(task)
-    return [n for n in dict.fromkeys(found) if n.lower() not in _WORDS and not keyword.iskeyword(n)
+    return [n for n in dict.fromkeys(found) if n.lower() not in WORDS and not keyword.iskeyword(n)
             and not hasattr(builtins, n) and n not in skip]
 
 
@@ -78,7 +78,7 @@ def results(task: str) -> Set[str]:
         if mentions and _MAKES.search(task[:mentions[0].start()]) and not any(
                 _READS_BEFORE.search(task[:m.start()]) or _READS_AFTER.match(task, m.end()) for m in mentions):
             found.add(name)
-    return {n for n in found if n.lower() not in _WORDS and not keyword.iskeyword(n) and not hasattr(builtins, n)}
+    return {n for n in found if n.lower() not in WORDS and not keyword.iskeyword(n) and not hasattr(builtins, n)}
 
 
 _SIGNATURE = re.compile(r"\b([A-Za-z_]\w*)\(([A-Za-z_][\w ,=*]*)\)")
@@ -206,7 +206,11 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
         # what the error says of the one value
         text = [f for f in execution.facts if HOLDS_TEXT in f][:2] or [from_error(execution.ename, execution.evalue)]
         applied = [f for f in execution.facts if FAILS_ON in f][:1]  # every value a function applied fails on
-        notes = [n for n in (missing_file_note(execution, exists), *unsplit[:1], *applied, *text, note) if n]
+        # a column or key that is not there: the table's columns (a model that guessed `cust_id`
+        # guesses again when told only "KeyError: 'cust_id'")
+        missing = [f.rstrip(".") + "." for f in execution.facts if f" {HAS_NO} " in f][:1] \
+            if execution.ename == "KeyError" and not unsplit else []  # unsplit: the separator explains it
+        notes = [n for n in (missing_file_note(execution, exists), *unsplit[:1], *applied, *missing, *text, note) if n]
         return " ".join(notes) or None
     in_code = set(words(code))
 

@@ -16,13 +16,14 @@ import keyword
 import linecache
 import re
 import types
-from typing import Any, Callable, Iterable, List, Mapping, Optional
+from typing import Any, Callable, List, Mapping, Optional, Tuple
 
 from ..conversions import HOLDS_TEXT, column_advice, from_error
 from ..values import separator, summarize, unsplit_advice
 
 MAX_FACTS = 8
 FAILS_ON = "fails on"  # how the fact on a function applied to a column is found among an error's facts
+HAS_NO = "has no"  # how the fact on a missing key (a column, a dict key) is found among them
 MAX_TRIED = 200  # values of a column a failed .apply(f) is tried on again, one at a time
 MAX_KEYS = 30
 SAMPLES = 3
@@ -33,6 +34,7 @@ _NOT_DATA = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, ty
 _ON_TEXT = re.compile(r"operand type\(s\) for .*'str'|can't multiply sequence|reduction '\w+' with string"
                       r"|dtype '(str|object)' does not support|can only concatenate str|"
                       r"not supported between instances of 'str' and|ufunc '\w+' not supported for the input types")
+_JOIN = re.compile(r"\.(?:merge|join)\(|\bmerge\(")
 _COLUMN = re.compile(r"\[\s*(['\"])([^'\"]+)\1\s*\]")
 # `calls['duration'].apply(to_minutes)`, `s.map(parse)`: a function of the code's applied to a Series
 _APPLY = re.compile(r"\b([A-Za-z_]\w*)(?:\[\s*(['\"])([^'\"]+)\2\s*\]|\.([A-Za-z_]\w*))?\.(?:apply|map)\(\s*([A-Za-z_]\w*)\s*[,)]")
@@ -58,7 +60,7 @@ def _facts(error: BaseException, is_code: Callable[[str], bool]) -> List[str]:
             isinstance(error, ValueError) and from_error("ValueError", str(error)):  # a failed conversion
         facts += _text_operands(line, [(n, scope[n]) for n in names if n in scope])
     if isinstance(error, KeyError) and error.args:
-        facts += _missing_key(error.args[0], [scope[n] for n in names if n in scope])
+        facts += _missing_key(error.args[0], [(n, scope[n]) for n in names if n in scope], line)
     elif isinstance(error, AttributeError) and getattr(error, "name", None) and getattr(error, "obj", None) is not None:
         public = [a for a in dir(error.obj) if not a.startswith("_")]
         facts += _closest(error.name, public, f"{type(error.obj).__name__} has")
@@ -166,17 +168,24 @@ def _keys(container: Any) -> Optional[List[Any]]:
     return None
 
 
-def _missing_key(key: Any, values: Iterable[Any]) -> List[str]:
-    for value in values:
+def _missing_key(key: Any, values: List[Tuple[str, Any]], line: str) -> List[str]:
+    """For ``customers['order_id']`` or ``pd.merge(customers, orders, on='cust_id')`` that raised
+    KeyError: the table on the line without the key and what it has; for a merge, the table that
+    has it (key columns named differently are joined with left_on/right_on)."""
+    for name, value in values:
         keys = _keys(value)
         if keys is None or key in keys:
             continue
         shown = ", ".join(repr(k) for k in keys[:MAX_KEYS]) + (", …" if len(keys) > MAX_KEYS else "")
         what = "columns" if hasattr(value, "columns") else "keys"
-        facts = [f"there is no {key!r}; the {what} are: {shown}"]
+        facts = [f"`{name}` {HAS_NO} {key!r}; its {what} are: {shown}"]
         sep = separator(str(keys[0])) if what == "columns" and len(keys) == 1 else None
         if sep is not None and str(key) in [f.strip() for f in str(keys[0]).split(sep)]:
             facts.append(unsplit_advice("The table", str(keys[0]), sep))  # read with the wrong separator
+        holders = [n for n, v in values if n != name and key in (_keys(v) or ())]
+        if holders and _JOIN.search(line):
+            facts[0] += (f"; `{holders[0]}` has {key!r}. To join on key columns with different names, "
+                         f"use left_on= and right_on=.")
         return facts + _closest(str(key), [str(k) for k in keys], "closest")
     return []
 
