@@ -188,6 +188,19 @@ FILL = "Fill in the missing ages in passengers (in place) with the median age of
      "passengers['age'] = passengers.groupby('pclass')['age'].ffill()", None),
     # no fill asked for
     ("Add one year to every age in passengers, in place.", "passengers['age'] = passengers['age'].iloc[:2] + 1", None),
+    # a fill that gives every row its group's median changes the ages that were there
+    (FILL, "passengers['age'] = passengers.groupby('pclass')['age'].transform('median')",
+     "the fill changed values that were not missing: column `age` of `passengers` was 38.0 in row 0 and is 44.0 now"),
+    ("Fill the missing ages with the median of the same pclass and store the table in filled.",
+     "filled = passengers.assign(age=passengers.groupby('pclass')['age'].transform('median'))",
+     "column `age` of `filled` was 38.0 in row 0 and is 44.0 now"),
+    # the same numbers in another dtype are the values that were there
+    ("Fill the missing ages in passengers with 0, in place, as whole numbers.",
+     "passengers['age'] = passengers['age'].fillna(0).astype(int)", None),
+    # a fill from a neighbour keeps the values that were there too
+    ("Fill the missing ages in passengers in place with the previous age in the same pclass.",
+     "passengers['age'] = passengers.groupby('pclass')['age'].transform('first')",
+     "the fill changed values that were not missing: column `age` of `passengers` was 50.0 in row 2 and is 38.0 now"),
 ])
 def test_missing_values_a_fill_left(task, code, said):
     execution, namespace = run(PASSENGERS, code)

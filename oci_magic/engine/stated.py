@@ -1,6 +1,6 @@
 """What a task says in words of the tables and text it wants, held against the values the code
 left (:mod:`.sanity` rules: ``column`` reads :func:`listed_columns`, ``spaces`` is
-:func:`stray_spaces`, ``fill`` is :func:`unfilled`).
+:func:`stray_spaces`, ``fill`` is :func:`fill`: :func:`unfilled` and :func:`overwritten`).
 
 "Summarize games per team into ... two columns: total_points (sum of points) and avg_rebounds"
 ran and left columns ``points`` and ``rebounds``; "Add two columns to staff, first and last,
@@ -171,3 +171,43 @@ def unfilled(task: str, code: str, execution: Execution, namespace: Mapping[str,
                     f"which filled {now - min(was)} of its {rows - min(was)} missing values. A Series of one value per "
                     f"group fills by index label, not by group: use `.transform(...)` for one value per row.")
     return None
+
+
+def _same(was: str, now: Any) -> bool:
+    """A profiled value (its repr) and what that cell holds now: equal, as numbers where both are."""
+    try:
+        return float(ast.literal_eval(was)) == float(now)
+    except (ValueError, TypeError, SyntaxError, OverflowError):
+        return was == repr(now)
+
+
+def overwritten(task: str, code: str, execution: Execution, namespace: Mapping[str, Any]) -> Optional[str]:
+    """A fill that changed values that were there: ``df['age'] = df.groupby('pclass')['age']
+    .transform('median')`` gives every row its group's median, not only the missing ones. Judged
+    on a column that had missing values before and the first values that were set in it."""
+    if not _FILL.search(task):
+        return None
+    for name in execution.created + execution.changed:
+        value = namespace.get(name)
+        for column, values in columns(value).items():
+            # the table as it was: this name's, or for a new one (`filled = df.assign(...)`) the table
+            # of the same rows the column came from
+            tables = [p for n, p in execution.before.items() if (n == name or name in execution.created)
+                      and p["rows"] == len(values) and column in p["columns"]]
+            was = tables[0]["columns"][column] if tables else None
+            if was is None or len(was) < 4 or was[0] >= len(values):
+                continue
+            for label, old in zip(was[3], was[1]):
+                now = values.loc[label] if label in values.index and values.index.is_unique else None
+                now = now.item() if hasattr(now, "item") else now
+                if now is not None and not _same(old, now):
+                    where = f"column `{column}` of `{name}`" if is_pandas(value, "DataFrame") else f"`{name}`"
+                    return (f"the fill changed values that were not missing: {where} was {old} in row {label!r} and "
+                            f"is {now!r} now. Fill only the missing ones: "
+                            f"`df['{column}'] = df['{column}'].fillna(...)` keeps the others.")
+    return None
+
+
+def fill(task: str, code: str, execution: Execution, namespace: Mapping[str, Any]) -> Optional[str]:
+    """The fill rule: missing values left after the fill, or present ones changed by it."""
+    return unfilled(task, code, execution, namespace) or overwritten(task, code, execution, namespace)

@@ -1,0 +1,80 @@
+"""Results of the wrong shape, computed without knowing the answer: a file's header line read as
+its first row of data, and many values where the task asks for one total.
+
+Two rules of :mod:`.sanity` (``header``, ``one``), kept here because each reads the table or the
+task in its own way: the header rule compares a table's first row with its column names, the total
+rule reads whether the task asks for one number or one per group.
+"""
+from __future__ import annotations
+
+import numbers
+import re
+from typing import Any, List, Mapping, Optional
+
+from ..execution.result import Execution
+from ..values import summarize
+from .checks import WORDS, targets
+from .stated import is_pandas
+
+_NUMBER = re.compile(r"^\s*[-+]?[$€£]?\s*\d[\d,.' ]*%?\s*$")
+
+
+def _text(value: Any) -> str:
+    return str(value).strip().lower()
+
+
+def header_row(task: str, code: str, execution: Execution, namespace: Mapping[str, Any]) -> Optional[str]:
+    """A table whose first row is its header: ``read_csv(path, names=[...])`` or ``header=None`` on
+    a file that has a header line. Its columns then hold text (the names) above the numbers."""
+    for name in execution.created + execution.changed:
+        value = namespace.get(name)
+        if not is_pandas(value, "DataFrame") or len(value) < 2 or value.shape[1] < 2:
+            continue
+        first = [_text(v) for v in value.iloc[0].tolist()]
+        labels = [_text(c) for c in value.columns]
+        numbered = all(isinstance(c, numbers.Integral) for c in value.columns)
+        below = [str(v) for v in value.iloc[1:6].to_numpy().ravel().tolist()]
+        wordy = all(re.fullmatch(r"[a-z_][\w .-]*", f) for f in first)
+        if first == labels or (numbered and wordy and any(_NUMBER.match(v) for v in below)):
+            shown = ", ".join(repr(str(v)) for v in value.iloc[0].tolist()[:6])
+            how = "read it with header=0 and without names=" if first == labels else "read it with header=0"
+            return (f"the first row of `{name}` holds {shown}: the file's header line was read as data, so every "
+                    f"column holds text. {how[0].upper() + how[1:]} (rename the columns after, if needed).")
+    return None
+
+
+# "the total value of df", "the sum of qty times price": one number. Not "the total per region",
+# "each column's sum", "totals by month", a running total.
+_ONE_TOTAL = re.compile(r"\bthe\s+(?:grand\s+|overall\s+)?(?:total|sum)\b", re.I)
+_MANY = re.compile(r"\b(?:each|every|per|by|for\s+all|group\w*|running|cumulative|rolling|totals|sums|subtotals?|"
+                   r"column-?wise|row-?wise|for\s+every)\b", re.I)
+
+
+def _many(value: Any) -> Optional[int]:
+    """How many numbers ``value`` holds, where it is a sequence of them (a Series, an array, a list)."""
+    if is_pandas(value, "Series") or is_pandas(value, "DataFrame") or type(value).__module__ == "numpy":
+        size = getattr(value, "size", None)
+        return int(size) if size is not None and getattr(value, "ndim", 0) >= 1 else None
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, numbers.Number) for v in value):
+        return len(value)
+    return None
+
+
+def many_totals(task: str, code: str, execution: Execution, namespace: Mapping[str, Any]) -> Optional[str]:
+    """Several numbers stored where the task asks for the total: ``df['qty'] * df['price'].sum()``
+    multiplies each row by the sum instead of adding the products up."""
+    if not _ONE_TOTAL.search(task) or _MANY.search(task):
+        return None
+    made = set(execution.created + execution.changed)
+    # the result the task names first: a target ("store ... in X"), else a name the code made that
+    # the task names ("Store the total value of df (the sum ...) in total_value": too far for targets)
+    mentions = {n: [m.start() for m in re.finditer(rf"(?<![\w.]){re.escape(n)}(?![\w(])", task)]
+                for n in execution.created if n.lower() not in WORDS}
+    named = sorted((n for n in mentions if mentions[n]), key=lambda n: -mentions[n][-1])  # the last named first
+    names: List[str] = [n for n in dict.fromkeys(targets(task, code=code) + named) if n in made and n in namespace]
+    for name in names[:1]:
+        count = _many(namespace[name])
+        if count is not None and count > 1:
+            return (f"the task asks for one total in `{name}`, but `{name}` holds {count} values "
+                    f"({summarize(namespace[name], 3)}). Add them up to one number.")
+    return None

@@ -1,0 +1,64 @@
+"""Results of the wrong shape (oci_magic/engine/shapes.py): a file's header line read as a row,
+many values where the task asks for the total -- on code run through the magic's own executor."""
+import pytest
+
+from oci_magic.engine.sanity import sanity
+
+from .test_stated import run
+
+pd = pytest.importorskip("pandas")
+
+LOAD = "Load measurements.csv into a DataFrame meas; temp and rain must come out as numbers."
+
+
+@pytest.fixture
+def measurements(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "measurements.csv").write_text("station;temp;rain\nA;12,5;0,0\nB;9,75;3,2\nC;-1,5;12,0\n")
+    (tmp_path / "plain.csv").write_text("A;12,5;0,0\nB;9,75;3,2\n")  # a file without a header line
+
+
+@pytest.mark.parametrize("code, said", [
+    ("meas = pd.read_csv('measurements.csv', sep=';', decimal=',', names=['station', 'temp', 'rain'])",
+     "the first row of `meas` holds 'station', 'temp', 'rain': the file's header line was read as data, so every "
+     "column holds text. Read it with header=0 and without names="),
+    ("meas = pd.read_csv('measurements.csv', sep=';', decimal=',', names=['Station', 'Temp', 'Rain'])",
+     "the first row of `meas` holds 'station', 'temp', 'rain'"),  # the same words in other capitals
+    ("meas = pd.read_csv('measurements.csv', sep=';', decimal=',', header=None)",
+     "the first row of `meas` holds 'station', 'temp', 'rain': the file's header line was read as data, so every "
+     "column holds text. Read it with header=0 (rename"),
+    ("meas = pd.read_csv('measurements.csv', sep=';', decimal=',')", None),
+    # no header line in the file: numbered columns over data are right
+    ("meas = pd.read_csv('plain.csv', sep=';', decimal=',', header=None)", None),
+    ("meas = pd.DataFrame({'name': ['ann', 'bo'], 'team': ['red', 'blue']})", None),  # text all the way down
+])
+def test_a_header_line_read_as_data(measurements, code, said):
+    execution, namespace = run("", code)
+    found = sanity(LOAD, code, execution, namespace, rules=("header",))
+    assert found is None if said is None else said in found
+
+
+FILTERED = "df = pd.DataFrame({'qty': [3, 5, 2], 'price': [2.2, 1.65, 4.4], 'region': ['n', 's', 'n']})"
+TOTAL = "Store the total value of df (the sum of qty times price over its rows) in total_value."
+
+
+@pytest.mark.parametrize("task, code, said", [
+    # each row times the sum, where the task asks for one total (the name is too far for "store ... in")
+    (TOTAL, "total_value = df['qty'] * df['price'].sum()",
+     "the task asks for one total in `total_value`, but `total_value` holds 3 values (pandas.Series len=3"),
+    (TOTAL, "total_value = (df['qty'] * df['price']).sum()", None),
+    ("Compute the total of qty times price and store it in total.", "total = list(df['qty'] * df['price'])",
+     "`total` holds 3 values"),
+    # one total per group, a running total, totals of each column: many values are the answer
+    ("Store the total value per region in total_value.", "total_value = df.groupby('region')['qty'].sum()", None),
+    ("Store the total of qty by region in by_region.", "by_region = df.groupby('region')['qty'].sum()", None),
+    ("Add the running total of qty as a column cum to df.", "df['cum'] = df['qty'].cumsum()", None),
+    ("Store the sum of each column of df in sums.", "sums = df[['qty', 'price']].sum()", None),
+    ("Store the totals of qty and price in totals.", "totals = df[['qty', 'price']].sum()", None),
+    # a table the task does not name as the result is not judged
+    (TOTAL, "rows = df['qty'] * df['price']\ntotal_value = float(rows.sum())", None),
+])
+def test_many_values_where_the_task_asks_for_the_total(task, code, said):
+    execution, namespace = run(FILTERED, code)
+    found = sanity(task, code, execution, namespace, rules=("one",))
+    assert found is None if said is None else said in found
