@@ -162,6 +162,8 @@ def test_a_missing_column_is_noted_with_what_the_table_has():
     code = "inactive = customers[~customers['order_id'].isin(orders['order_id'])]"
     note = check("t", code, NamespaceExecutor(ns).execute(code), ns.__contains__)
     assert note == "`customers` has no 'order_id'; its columns are: 'customer', 'name'."  # no join: no advice
+    code = "x = customers.loc[7, 'name']"  # a row label, not a column: no note of columns
+    assert check("t", code, NamespaceExecutor(ns).execute(code), ns.__contains__) is None
     code = "x = {'a': 1}['b']"  # nothing named on the line holds keys: no note of ours
     assert check("t", code, NamespaceExecutor(ns).execute(code), ns.__contains__) is None
 

@@ -174,7 +174,8 @@ def _missing_key(key: Any, values: List[Tuple[str, Any]], line: str) -> List[str
     has it (key columns named differently are joined with left_on/right_on)."""
     for name, value in values:
         keys = _keys(value)
-        if keys is None or key in keys:
+        # a table's missing key is a column only where it is text: `games.loc[15, 'team']` misses a row
+        if keys is None or key in keys or (hasattr(value, "columns") and not isinstance(key, str)):
             continue
         shown = ", ".join(repr(k) for k in keys[:MAX_KEYS]) + (", …" if len(keys) > MAX_KEYS else "")
         what = "columns" if hasattr(value, "columns") else "keys"
