@@ -221,6 +221,23 @@ def test_isolate_gives_back_the_originals_the_code_only_read(ip, replay_file):
     assert ip.user_ns["same"] is ip.user_ns["kept"]  # still one object under both names
 
 
+def test_a_big_table_is_known_big_without_reading_every_value(monkeypatch):
+    """isolate is on for every round: a table over the limit is told from its buffers and a sample
+    of its text, not by sizing each string (sys.getsizeof on a DataFrame reads them all)."""
+    pd = pytest.importorskip("pandas")
+    from oci_magic.execution import rollback
+
+    big = pd.DataFrame({"x": range(20_000), "t": [f"text {i}" for i in range(20_000)]})
+    small = big.head(50)
+    deep = int(big.memory_usage(index=True, deep=True).sum())
+    assert rollback._table_size(big) >= deep * 0.9  # an estimate that errs towards big
+    monkeypatch.setattr(type(big), "__sizeof__", lambda self: pytest.fail("sized value by value"))
+    assert rollback.deep_size(big, deep // 2) is None
+    monkeypatch.undo()
+    assert rollback.deep_size(small, deep // 2) is not None  # small enough: walked and copied as before
+    assert rollback._table_size([1, 2]) is None
+
+
 # -- policy ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("code,what,why", [
     ("import os\nos.remove('x.txt')", "os.remove", "deletes or overwrites files"),
