@@ -62,3 +62,24 @@ def test_many_values_where_the_task_asks_for_the_total(task, code, said):
     execution, namespace = run(FILTERED, code)
     found = sanity(task, code, execution, namespace, rules=("one",))
     assert found is None if said is None else said in found
+
+
+CONTACTS = ("contacts = pd.DataFrame({'name': ['Ann', 'Ann B.', 'Bob', 'Cara', 'Robert'],\n"
+            "                         'email': ['ann@x.com', ' ANN@x.com', 'bob@y.org', 'cara@z.net', 'Bob@Y.org ']})")
+DEDUPE = ("Some people are in contacts twice because their email was typed differently (upper case, extra "
+          "spaces). Keep only the first row per email address and store the result in unique_contacts.")
+
+
+@pytest.mark.parametrize("task, code, said", [
+    (DEDUPE, "unique_contacts = contacts.drop_duplicates(subset='email', keep='first')",
+     "`unique_contacts` still has all 5 rows of `contacts`: no duplicates were dropped, but the task says some rows repeat."),
+    (DEDUPE, "key = contacts['email'].str.strip().str.lower()\nunique_contacts = contacts[~key.duplicated()]", None),
+    # the task allows none to repeat; a table of other rows; no dropping in the code
+    ("Drop the duplicate rows of contacts, if any.", "contacts = contacts.drop_duplicates()", None),
+    (DEDUPE, "unique_contacts = pd.DataFrame({'n': range(5)}).drop_duplicates()", None),
+    (DEDUPE, "unique_contacts = contacts.copy()", None),
+])
+def test_duplicates_dropped_where_none_were_found(task, code, said):
+    execution, namespace = run(CONTACTS, code)
+    found = sanity(task, code, execution, namespace, rules=("dupes",))
+    assert found is None if said is None else said in found

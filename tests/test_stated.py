@@ -170,6 +170,27 @@ def test_the_feedback_reaches_the_model_and_the_fix_runs(ip, magics, replay_file
     assert ip.user_ns["staff"]["dept"].tolist() == ["ops", "it"]
 
 
+PEOPLE = "people = pd.DataFrame({'name': ['  alice SMITH ', 'BOB jones', ' Dave   Lee'], 'age': [34, 29, 52]})"
+
+
+@pytest.mark.parametrize("task, code, said", [
+    # every space removed where the task asks for one between words
+    ("Clean up the name column of people in place: no spaces at the ends, single spaces between words.",
+     "people['name'] = people['name'].str.replace(' ', '').str.title()",
+     "column `name` of `people` lost the spaces between words: '  alice SMITH ' became 'Alicesmith'."),
+    ("Clean up the name column of people in place: no spaces at the ends, single spaces between words.",
+     "people['name'] = people['name'].str.split().str.join(' ').str.title()", None),
+    # removing every space is what these tasks ask
+    ("Remove all whitespace from the name column of people, in place.",
+     "people['name'] = people['name'].str.replace(' ', '')", None),
+    ("Strip the spaces at the ends of the names in people, in place.", "people['name'] = people['name'].str.strip()", None),
+])
+def test_words_run_together_where_the_task_keeps_one_space(task, code, said):
+    execution, namespace = run(PEOPLE, code)
+    found = sanity(task, code, execution, namespace, rules=("spaces",))
+    assert found is None if said is None else said in found
+
+
 PASSENGERS = "passengers = pd.DataFrame({'pclass': [1, 1, 1, 2, 2, 2, 3, 3], 'age': [38, None, 50, 28, None, 30, None, 24]})"
 FILL = "Fill in the missing ages in passengers (in place) with the median age of passengers in the same pclass."
 

@@ -26,10 +26,10 @@ from ..execution.result import Execution
 from ..values import separator, summarize, unsplit_advice
 from .checks import NAME, parameters, targets
 from .figures import missing_labels
-from .shapes import header_row, many_totals
+from .shapes import header_row, many_totals, none_dropped
 from .stated import columns as _columns, fill, is_pandas as _pandas, listed_columns, stray_spaces
 
-RULES = ("split", "header", "nan", "one", "coerced", "text", "merge", "column", "kind", "labels", "spaces", "fill")
+RULES = ("split", "header", "nan", "one", "dupes", "coerced", "text", "merge", "column", "kind", "labels", "spaces", "fill")
 _NUMBERS = re.compile(r"\b(numbers?|numeric|numerical|floats?|integers?|ints?|as a number|amounts?)\b", re.I)
 _NUMERIC_TEXT = re.compile(r"^\s*[-+(]?\s*[$€£¥]?\s*[-+]?(\d[\d,.' ]*)(\s*%|\s*[kKmM]|\s*[$€£¥])?\s*\)?\s*$")
 _MERGE = re.compile(r"\.(merge|join)\(|pd\.merge\(|pd\.concat\(")
@@ -274,7 +274,7 @@ def wrong_kind(task: str, code: str, execution: Execution, namespace: Mapping[st
 
 
 CHECKS: Dict[str, Callable[[str, str, Execution, Mapping[str, Any]], Optional[str]]] = {
-    "split": unsplit, "header": header_row, "nan": nan_result, "one": many_totals, "coerced": coerced, "text": text_numbers,
+    "split": unsplit, "header": header_row, "nan": nan_result, "one": many_totals, "dupes": none_dropped, "coerced": coerced, "text": text_numbers,
     "merge": merge_lost, "column": missing_column, "kind": wrong_kind, "labels": missing_labels, "spaces": stray_spaces, "fill": fill}
 
 

@@ -1,9 +1,9 @@
 """Results of the wrong shape, computed without knowing the answer: a file's header line read as
-its first row of data, and many values where the task asks for one total.
+its first row of data, many values where the task asks for one total, every row kept where the task
+says some repeat.
 
-Two rules of :mod:`.sanity` (``header``, ``one``), kept here because each reads the table or the
-task in its own way: the header rule compares a table's first row with its column names, the total
-rule reads whether the task asks for one number or one per group.
+Three rules of :mod:`.sanity` (``header``, ``one``, ``dupes``), kept here because each compares a
+result's rows or size with what the task or the data says it should be.
 """
 from __future__ import annotations
 
@@ -77,4 +77,30 @@ def many_totals(task: str, code: str, execution: Execution, namespace: Mapping[s
         if count is not None and count > 1:
             return (f"the task asks for one total in `{name}`, but `{name}` holds {count} values "
                     f"({summarize(namespace[name], 3)}). Add them up to one number.")
+    return None
+
+
+# "Some people are in contacts twice", "drop the duplicate rows", "dedupe": the task says rows repeat
+_DUPLICATES = re.compile(r"\b(?:duplicat\w*|de-?dup\w*|twice|more\s+than\s+once)\b", re.I)
+_MAYBE = re.compile(r"\bif\s+(?:any|there\s+are)\b|\bany\s+duplicat", re.I)  # none may repeat
+_DROPS = re.compile(r"\.drop_duplicates\(|\.duplicated\(")
+
+
+def none_dropped(task: str, code: str, execution: Execution, namespace: Mapping[str, Any]) -> Optional[str]:
+    """Duplicates dropped where none were found: the result keeps every row of the table it came
+    from, but the task says some repeat. ``drop_duplicates(subset='email')`` on emails written in
+    other capitals or with spaces finds no two the same."""
+    if not _DUPLICATES.search(task) or _MAYBE.search(task) or not _DROPS.search(code):
+        return None
+    read = set(re.findall(r"[A-Za-z_]\w*", code))
+    for name in execution.created + execution.changed:
+        value = namespace.get(name)
+        if not is_pandas(value, "DataFrame"):
+            continue
+        for source, was in execution.before.items():
+            if source in read and was["rows"] > 1 and was["rows"] == len(value) and set(was["columns"]) & set(map(str, value.columns)):
+                return (f"`{name}` still has all {len(value)} rows of `{source}`: no duplicates were dropped, but the "
+                        f"task says some rows repeat. Rows that are the same but written differently (capitals, "
+                        f"spaces) match only once the key is normalized (e.g. `.str.strip().str.lower()`): drop "
+                        f"duplicates on the normalized key.")
     return None

@@ -73,6 +73,7 @@ def listed_columns(task: str) -> List[str]:
 _SPACES = re.compile(r"\b(?:stray|extra|leading|trailing|surrounding|double)\s+(?:spaces?|whitespace|blanks?)\b"
                      r"|\bspaces?\s+(?:at|on|around)\s+(?:the|both|either)\s+(?:ends?|sides?)\b"
                      r"|\bsingle\s+spaces?\b|\bwhitespace\b|\bstrip(?:ped|s)?\b|\btrim(?:med|s)?\b", re.I)
+_KEEP = re.compile(r"\bsingle\s+spaces?\b|\bone\s+space\b|\bspaces?\s+between\b", re.I)  # words stay apart
 _INNER = re.compile(r"\bsingle\s+spaces?\b|\b(?:stray|extra|double)\s+(?:spaces?|whitespace|blanks?)\b|\bwhitespace\b", re.I)
 
 
@@ -140,6 +141,32 @@ def stray_spaces(task: str, code: str, execution: Execution, namespace: Mapping[
                 return (f"{where} still has more than one space between words in {len(runs)} of {len(texts)} values "
                         f"({', '.join(repr(t) for t in runs[:3])}). Collapse each run of spaces to one "
                         f"(`.str.split().str.join(' ')` on a column, `' '.join(s.split())` on a string).")
+        joined = _joined(name, value, execution) if _KEEP.search(task) else None
+        if joined:
+            return joined
+    return None
+
+
+def _joined(name: str, value: Any, execution: Execution) -> Optional[str]:
+    """Words the code ran together where the task asks for single spaces between them: `'  alice
+    SMITH '` became `'Alicesmith'` (every space removed, not the extra ones)."""
+    for column, values in columns(value).items():
+        tables = [p for n, p in execution.before.items() if (n == name or name in execution.created)
+                  and p["rows"] == len(values) and column in p["columns"]]
+        was = tables[0]["columns"][column] if tables else None
+        if was is None or len(was) < 4 or not values.index.is_unique:
+            continue
+        for label, old in zip(was[3], was[1]):
+            try:
+                old = ast.literal_eval(old)
+            except (ValueError, SyntaxError):
+                continue
+            now = values.loc[label] if label in values.index else None
+            if isinstance(old, str) and isinstance(now, str) and len(old.split()) > 1 and len(now.split()) == 1:
+                where = f"column `{column}` of `{name}`" if is_pandas(value, "DataFrame") else f"`{name}`"
+                return (f"{where} lost the spaces between words: {old!r} became {now!r}. Keep one space between "
+                        f"words (`.str.split().str.join(' ')` on a column, `' '.join(s.split())` on a string) "
+                        f"instead of removing every space.")
     return None
 
 
