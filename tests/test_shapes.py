@@ -2,9 +2,7 @@
 many values where the task asks for the total -- on code run through the magic's own executor."""
 import pytest
 
-from oci_magic.engine.sanity import sanity
-
-from .test_stated import run
+from .test_stated import judged
 
 pd = pytest.importorskip("pandas")
 
@@ -33,9 +31,7 @@ def measurements(tmp_path, monkeypatch):
     ("meas = pd.DataFrame({'name': ['ann', 'bo'], 'team': ['red', 'blue']})", None),  # text all the way down
 ])
 def test_a_header_line_read_as_data(measurements, code, said):
-    execution, namespace = run("", code)
-    found = sanity(LOAD, code, execution, namespace, rules=("header",))
-    assert found is None if said is None else said in found
+    judged("", LOAD, code, "header", said)
 
 
 FILTERED = "df = pd.DataFrame({'qty': [3, 5, 2], 'price': [2.2, 1.65, 4.4], 'region': ['n', 's', 'n']})"
@@ -59,9 +55,7 @@ TOTAL = "Store the total value of df (the sum of qty times price over its rows) 
     (TOTAL, "rows = df['qty'] * df['price']\ntotal_value = float(rows.sum())", None),
 ])
 def test_many_values_where_the_task_asks_for_the_total(task, code, said):
-    execution, namespace = run(FILTERED, code)
-    found = sanity(task, code, execution, namespace, rules=("one",))
-    assert found is None if said is None else said in found
+    judged(FILTERED, task, code, "one", said)
 
 
 CONTACTS = ("contacts = pd.DataFrame({'name': ['Ann', 'Ann B.', 'Bob', 'Cara', 'Robert'],\n"
@@ -80,6 +74,4 @@ DEDUPE = ("Some people are in contacts twice because their email was typed diffe
     (DEDUPE, "unique_contacts = contacts.copy()", None),
 ])
 def test_duplicates_dropped_where_none_were_found(task, code, said):
-    execution, namespace = run(CONTACTS, code)
-    found = sanity(task, code, execution, namespace, rules=("dupes",))
-    assert found is None if said is None else said in found
+    judged(CONTACTS, task, code, "dupes", said)

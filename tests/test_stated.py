@@ -22,6 +22,13 @@ def run(setup: str, code: str):
         return ran(code, namespace), namespace
 
 
+def judged(setup: str, task: str, code: str, rule: str, said):
+    """``code`` run after ``setup``; what ``rule`` says of it holds ``said`` (None: nothing)."""
+    execution, namespace = run(setup, code)
+    found = sanity(task, code, execution, namespace, rules=(rule,))
+    assert found is None if said is None else said in found, found
+
+
 @pytest.mark.parametrize("task, want", [
     ("Summarize games per team into a DataFrame by_team with one row per team and two columns: total_points "
      "(sum of points) and avg_rebounds (mean rebounds).", ["total_points", "avg_rebounds"]),
@@ -186,9 +193,7 @@ PEOPLE = "people = pd.DataFrame({'name': ['  alice SMITH ', 'BOB jones', ' Dave 
     ("Strip the spaces at the ends of the names in people, in place.", "people['name'] = people['name'].str.strip()", None),
 ])
 def test_words_run_together_where_the_task_keeps_one_space(task, code, said):
-    execution, namespace = run(PEOPLE, code)
-    found = sanity(task, code, execution, namespace, rules=("spaces",))
-    assert found is None if said is None else said in found
+    judged(PEOPLE, task, code, "spaces", said)
 
 
 PASSENGERS = "passengers = pd.DataFrame({'pclass': [1, 1, 1, 2, 2, 2, 3, 3], 'age': [38, None, 50, 28, None, 30, None, 24]})"
@@ -224,6 +229,4 @@ FILL = "Fill in the missing ages in passengers (in place) with the median age of
      "the fill changed values that were not missing: column `age` of `passengers` was 50.0 in row 2 and is 38.0 now"),
 ])
 def test_missing_values_a_fill_left(task, code, said):
-    execution, namespace = run(PASSENGERS, code)
-    found = sanity(task, code, execution, namespace, rules=("fill",))
-    assert found is None if said is None else said in found
+    judged(PASSENGERS, task, code, "fill", said)
