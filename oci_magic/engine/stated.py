@@ -147,13 +147,20 @@ def stray_spaces(task: str, code: str, execution: Execution, namespace: Mapping[
     return None
 
 
+def _profiled(name: str, column: str, rows: int, execution: Execution) -> Optional[tuple]:
+    """The column as it was before the code (rollback.profile: set values, first ones, dtype, their
+    rows): this name's, or for a new table (`filled = df.assign(...)`) that of a table of the same
+    rows the column came from."""
+    tables = [p for n, p in execution.before.items() if (n == name or name in execution.created)
+              and p["rows"] == rows and column in p["columns"]]
+    return tables[0]["columns"][column] if tables else None
+
+
 def _joined(name: str, value: Any, execution: Execution) -> Optional[str]:
     """Words the code ran together where the task asks for single spaces between them: `'  alice
     SMITH '` became `'Alicesmith'` (every space removed, not the extra ones)."""
     for column, values in columns(value).items():
-        tables = [p for n, p in execution.before.items() if (n == name or name in execution.created)
-                  and p["rows"] == len(values) and column in p["columns"]]
-        was = tables[0]["columns"][column] if tables else None
+        was = _profiled(name, column, len(values), execution)
         if was is None or len(was) < 4 or not values.index.is_unique:
             continue
         for label, old in zip(was[3], was[1]):
@@ -217,11 +224,7 @@ def overwritten(task: str, code: str, execution: Execution, namespace: Mapping[s
     for name in execution.created + execution.changed:
         value = namespace.get(name)
         for column, values in columns(value).items():
-            # the table as it was: this name's, or for a new one (`filled = df.assign(...)`) the table
-            # of the same rows the column came from
-            tables = [p for n, p in execution.before.items() if (n == name or name in execution.created)
-                      and p["rows"] == len(values) and column in p["columns"]]
-            was = tables[0]["columns"][column] if tables else None
+            was = _profiled(name, column, len(values), execution)
             if was is None or len(was) < 4 or was[0] >= len(values):
                 continue
             for label, old in zip(was[3], was[1]):
