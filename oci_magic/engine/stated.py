@@ -156,19 +156,26 @@ def _profiled(name: str, column: str, rows: int, execution: Execution) -> Option
     return tables[0]["columns"][column] if tables else None
 
 
+def _then_and_now(was: Optional[tuple], values: Any):
+    """(row, repr before, value now) for the first values a profiled column had set, where the row
+    is still there once."""
+    if was is None or len(was) < 4 or not values.index.is_unique:
+        return
+    for label, old in zip(was[3], was[1]):
+        if label in values.index:
+            now = values.loc[label]
+            yield label, old, now.item() if hasattr(now, "item") else now
+
+
 def _joined(name: str, value: Any, execution: Execution) -> Optional[str]:
     """Words the code ran together where the task asks for single spaces between them: `'  alice
     SMITH '` became `'Alicesmith'` (every space removed, not the extra ones)."""
     for column, values in columns(value).items():
-        was = _profiled(name, column, len(values), execution)
-        if was is None or len(was) < 4 or not values.index.is_unique:
-            continue
-        for label, old in zip(was[3], was[1]):
+        for label, shown, now in _then_and_now(_profiled(name, column, len(values), execution), values):
             try:
-                old = ast.literal_eval(old)
+                old = ast.literal_eval(shown)
             except (ValueError, SyntaxError):
                 continue
-            now = values.loc[label] if label in values.index else None
             if isinstance(old, str) and isinstance(now, str) and len(old.split()) > 1 and len(now.split()) == 1:
                 where = f"column `{column}` of `{name}`" if is_pandas(value, "DataFrame") else f"`{name}`"
                 return (f"{where} lost the spaces between words: {old!r} became {now!r}. Keep one space between "
@@ -225,12 +232,10 @@ def overwritten(task: str, code: str, execution: Execution, namespace: Mapping[s
         value = namespace.get(name)
         for column, values in columns(value).items():
             was = _profiled(name, column, len(values), execution)
-            if was is None or len(was) < 4 or was[0] >= len(values):
+            if was is None or was[0] >= len(values):  # no value was missing: nothing to fill
                 continue
-            for label, old in zip(was[3], was[1]):
-                now = values.loc[label] if label in values.index and values.index.is_unique else None
-                now = now.item() if hasattr(now, "item") else now
-                if now is not None and not _same(old, now):
+            for label, old, now in _then_and_now(was, values):
+                if not _same(old, now):
                     where = f"column `{column}` of `{name}`" if is_pandas(value, "DataFrame") else f"`{name}`"
                     return (f"the fill changed values that were not missing: {where} was {old} in row {label!r} and "
                             f"is {now!r} now. Fill only the missing ones: "
