@@ -1,6 +1,7 @@
 """The notebook benchmark suite (oci_magic/bench/notebooks.json) is sound, and so are the probe
 suites run with --suite: numbers and dates written as text (oci_magic/bench/textdata.json), tables
-and text the task describes in words (oci_magic/bench/wording.json).
+and text the task describes in words (oci_magic/bench/wording.json), the kind and case of the
+items a result holds (oci_magic/bench/items.json).
 
 For every task, run with plain ``exec`` in a fresh namespace and a fresh working folder:
 the setup cells alone must leave the check failing (the task is not already solved), and
@@ -30,7 +31,7 @@ def _suite_path(name: str = "notebooks.json") -> Path:
 
 SUITE = json.loads(_suite_path().read_text(encoding="utf-8"))
 PROBE_SUITES = {name: json.loads(_suite_path(name).read_text(encoding="utf-8"))["tasks"]
-                for name in ("textdata.json", "wording.json")}
+                for name in ("textdata.json", "wording.json", "items.json")}
 PROBES = [t for tasks in PROBE_SUITES.values() for t in tasks]
 TASKS = SUITE["tasks"]
 EVERY = TASKS + PROBES  # what holds for any task, in either suite

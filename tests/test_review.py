@@ -19,7 +19,7 @@ from oci_magic.execution.guard import GuardedExecutor
 from .conftest import fenced, guard_settings, run_settings
 
 BENCH = Path(importlib.util.find_spec("oci_magic").origin).parent / "bench"
-EVERY = [t for suite in ("notebooks.json", "textdata.json", "wording.json") for t in json.loads((BENCH / suite).read_text())["tasks"]]
+EVERY = [t for suite in ("notebooks.json", "textdata.json", "wording.json", "items.json") for t in json.loads((BENCH / suite).read_text())["tasks"]]
 
 
 def ran(code, namespace):

@@ -26,10 +26,10 @@ from ..execution.result import Execution
 from ..values import separator, summarize, unsplit_advice
 from .checks import NAME, parameters, targets
 from .figures import missing_labels
+from .items import case, items
 from .shapes import header_row, many_totals, none_dropped
 from .stated import columns as _columns, fill, is_pandas as _pandas, listed_columns, stray_spaces
 
-RULES = ("split", "header", "nan", "one", "dupes", "coerced", "text", "merge", "column", "kind", "labels", "spaces", "fill")
 _NUMBERS = re.compile(r"\b(numbers?|numeric|numerical|floats?|integers?|ints?|as a number|amounts?)\b", re.I)
 _NUMERIC_TEXT = re.compile(r"^\s*[-+(]?\s*[$€£¥]?\s*[-+]?(\d[\d,.' ]*)(\s*%|\s*[kKmM]|\s*[$€£¥])?\s*\)?\s*$")
 _MERGE = re.compile(r"\.(merge|join)\(|pd\.merge\(|pd\.concat\(")
@@ -43,10 +43,9 @@ _NEW_COLUMN = (
     re.compile(r"\badd\w*\s+(?:a|an|one)\s+(?:new\s+)?" + _COL + r"\s+column\b", re.I),
     re.compile(r"\bcolumn\s+(?:named|called)\s+" + _COL, re.I),
 )
-_NOT_NAMES = {"a", "an", "the", "with", "of", "for", "that", "which", "to", "from", "in", "per", "where", "and", "or",
-              "each", "every", "new", "named", "called", "holding", "containing", "showing", "giving", "saying",
-              "telling", "marking", "counting", "equal", "is", "it", "its", "their", "this", "so", "as", "by", "on",
-              "at", "whose", "when"}
+_NOT_NAMES = {"a", "an", "the", "with", "of", "for", "that", "which", "to", "from", "in", "per", "where", "and", "or", "each",
+              "every", "new", "named", "called", "holding", "containing", "showing", "giving", "saying", "telling", "marking",
+              "counting", "equal", "is", "it", "its", "their", "this", "so", "as", "by", "on", "at", "whose", "when"}
 
 
 def _missing(value: Any) -> bool:
@@ -275,11 +274,12 @@ def wrong_kind(task: str, code: str, execution: Execution, namespace: Mapping[st
 
 CHECKS: Dict[str, Callable[[str, str, Execution, Mapping[str, Any]], Optional[str]]] = {
     "split": unsplit, "header": header_row, "nan": nan_result, "one": many_totals, "dupes": none_dropped, "coerced": coerced, "text": text_numbers,
-    "merge": merge_lost, "column": missing_column, "kind": wrong_kind, "labels": missing_labels, "spaces": stray_spaces, "fill": fill}
+    "merge": merge_lost, "column": missing_column, "kind": wrong_kind, "items": items, "labels": missing_labels, "spaces": stray_spaces,
+    "case": case, "fill": fill}
+RULES = tuple(CHECKS)  # every rule, in the order they are tried
 
 
-def sanity(task: str, code: str, execution: Execution, namespace: Mapping[str, Any],
-           rules: Sequence[str] = RULES) -> Optional[str]:
+def sanity(task: str, code: str, execution: Execution, namespace: Mapping[str, Any], rules: Sequence[str] = RULES) -> Optional[str]:
     """What the first rule that fires saw, or None. Never raises: data it cannot read is not judged."""
     for rule in rules:
         try:

@@ -1,6 +1,7 @@
 """What a task says in words of the tables and text it wants, held against the values the code
 left (:mod:`.sanity` rules: ``column`` reads :func:`listed_columns`, ``spaces`` is
-:func:`stray_spaces`, ``fill`` is :func:`fill`: :func:`unfilled` and :func:`overwritten`).
+:func:`stray_spaces`, ``fill`` is :func:`fill`: :func:`unfilled` and :func:`overwritten`; text
+results are found by :func:`texts`).
 
 "Summarize games per team into ... two columns: total_points (sum of points) and avg_rebounds"
 ran and left columns ``points`` and ``rebounds``; "Add two columns to staff, first and last,
@@ -110,38 +111,46 @@ def _new(values: Any, name: str, column: str, execution: Execution, code: str) -
     return not any(column in p["columns"] for p in execution.before.values())
 
 
+def texts(task: str, code: str, execution: Execution, namespace: Mapping[str, Any], asked=()):
+    """(name, where, text values) for each text result the code made: a name the task names that
+    the code changed, or one it asks to be made (or is in ``asked``); not a helper the code made on
+    the way ("the two parts" and a `parts`). A table gives its new or changed text columns."""
+    named, asked = set(re.findall(r"[A-Za-z_]\w*", task)), set(targets(task, code=code)) | set(asked)
+    made = [n for n in execution.changed if n in named] + [n for n in execution.created if n in asked]
+    for name in made:
+        value = namespace.get(name)
+        for c, s in columns(value).items():
+            if (s.dtype.kind == "O" or str(s.dtype) in ("string", "str")) and _new(s, name, c, execution, code):
+                where = f"column `{c}` of `{name}`" if is_pandas(value, "DataFrame") else f"`{name}`"
+                yield name, where, [t for t in s.dropna().head(200).tolist() if isinstance(t, str)]
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value[:200]):
+            yield name, f"`{name}`", list(value[:200])
+        elif isinstance(value, str) and name in execution.created:
+            yield name, f"`{name}`", [value]
+
+
 def stray_spaces(task: str, code: str, execution: Execution, namespace: Mapping[str, Any]) -> Optional[str]:
     """Text the code made in a name the task names that still has spaces at its ends (or runs of
     spaces inside) where the task says it should not."""
     if not _SPACES.search(task):
         return None
     inner = bool(_INNER.search(task))
-    # a result: a name the task names that the code changed, or one it asks to be made; not a helper
-    # the code made on the way ("the two parts" and a `parts`)
-    named = set(re.findall(r"[A-Za-z_]\w*", task))
-    made = [n for n in execution.changed if n in named] + [n for n in execution.created if n in targets(task, code=code)]
-    for name in made:
-        value = namespace.get(name)
-        found = [(f"column `{c}` of `{name}`" if is_pandas(value, "DataFrame") else f"`{name}`", s.dropna().head(200).tolist())
-                 for c, s in columns(value).items() if s.dtype.kind == "O" or str(s.dtype) in ("string", "str")
-                 if _new(s, name, c, execution, code)]
-        if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value[:200]):
-            found.append((f"`{name}`", list(value[:200])))
-        elif isinstance(value, str) and name in execution.created:
-            found.append((f"`{name}`", [value]))
-        for where, texts in found:
-            texts = [t for t in texts if isinstance(t, str)]
-            ends = [t for t in texts if t != t.strip()]
-            runs = [t for t in texts if inner and re.search(r"\S\s{2,}\S", t)]
-            if ends:
-                return (f"{where} still has spaces at the ends in {len(ends)} of {len(texts)} values "
-                        f"({', '.join(repr(t) for t in ends[:3])}), but the task says there should be none. "
-                        f"Strip them (`.str.strip()` on a column, `.strip()` on a string).")
-            if runs:
-                return (f"{where} still has more than one space between words in {len(runs)} of {len(texts)} values "
-                        f"({', '.join(repr(t) for t in runs[:3])}). Collapse each run of spaces to one "
-                        f"(`.str.split().str.join(' ')` on a column, `' '.join(s.split())` on a string).")
-        joined = _joined(name, value, execution) if _KEEP.search(task) else None
+    seen = []
+    for name, where, values in texts(task, code, execution, namespace):
+        ends = [t for t in values if t != t.strip()]
+        runs = [t for t in values if inner and re.search(r"\S\s{2,}\S", t)]
+        if ends:
+            return (f"{where} still has spaces at the ends in {len(ends)} of {len(values)} values "
+                    f"({', '.join(repr(t) for t in ends[:3])}), but the task says there should be none. "
+                    f"Strip them (`.str.strip()` on a column, `.strip()` on a string).")
+        if runs:
+            return (f"{where} still has more than one space between words in {len(runs)} of {len(values)} values "
+                    f"({', '.join(repr(t) for t in runs[:3])}). Collapse each run of spaces to one "
+                    f"(`.str.split().str.join(' ')` on a column, `' '.join(s.split())` on a string).")
+        if name not in seen:
+            seen.append(name)
+    for name in seen if _KEEP.search(task) else ():
+        joined = _joined(name, namespace.get(name), execution)
         if joined:
             return joined
     return None
