@@ -154,3 +154,28 @@ def test_with_facts_on_the_advice_is_said_once():
     note = check("Convert the prices.", code, failed, namespace.__contains__)
     said = error_feedback(failed, 2000, True, note)
     assert said.count("are numbers written as text") == 1 and "`prices` is pandas.DataFrame" in said
+
+
+def test_pandas_replace_meant_for_a_character_is_named():
+    """The 0.5B, three rounds on `dollar-prices-to-float`: `.str.replace('$', '').replace(',', '')`
+    -- the second replace is pandas' Series.replace, which swaps whole values, so '1,200' stays
+    and the conversion fails on it. The note names that call and the one that removes ','."""
+    namespace = {"pd": pd, "prices": pd.DataFrame({"price": ["$1,200", "$35.50"]})}
+    code = ("prices['price'] = prices['price'].str.replace('$', '').replace(',', '')\n"
+            "prices['price'] = prices['price'].astype(float)")
+    failed = NamespaceExecutor(namespace).execute(code)
+    assert failed.ename == "ValueError"
+    note = check("Convert the price column of prices to floats, in place.", code, failed, namespace.__contains__)
+    assert ("`prices['price'].str.replace('$', '').replace(',', '')` is pandas' replace: it swaps whole values equal "
+            "to ',' and leaves text that only contains ',' as it was. To remove ',' inside each value, use "
+            "`.str.replace(',', '', regex=False)`.") in note, note
+    assert "holds text: '1,200'" in note  # and what the column holds now, as before
+    # a column of the table, replaced in place; a string's own replace (a row of a list of dicts) and
+    # a whole value that is a word ('n/a') are not pandas' mistake
+    code = "prices['price'] = prices['price'].replace('$', '').astype(float)"
+    assert "is pandas' replace" in check("x", code, NamespaceExecutor(namespace).execute(code), namespace.__contains__)
+    namespace["rows"] = [{"price": "$1,200"}]
+    for code in ("vals = [float(r['price'].replace('$', '')) for r in rows]",
+                 "prices['price'] = prices['price'].replace('n/a', None).astype(float)"):
+        note = check("x", code, NamespaceExecutor(namespace).execute(code), namespace.__contains__)
+        assert note and "is pandas' replace" not in note, note

@@ -18,7 +18,7 @@ import re
 from typing import Callable, List, Optional, Set
 
 from ..conversions import HOLDS_TEXT, from_error
-from ..execution.facts import FAILS_ON, HAS_NO
+from ..execution.facts import FAILS_ON, HAS_NO, WHOLE_VALUES
 from ..execution.result import Execution
 from ..values import UNSPLIT
 
@@ -206,6 +206,8 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
         # what the error says of the one value
         text = [f for f in execution.facts if HOLDS_TEXT in f][:2] or [from_error(execution.ename, execution.evalue)]
         applied = [f for f in execution.facts if FAILS_ON in f][:1]  # every value a function applied fails on
+        # `s.str.replace('$', '').replace(',', '')`: the second replace is pandas', of whole values
+        applied += [f for f in execution.facts if WHOLE_VALUES in f][:1]
         # a column or key that is not there: the table's columns (a model that guessed `cust_id`
         # guesses again when told only "KeyError: 'cust_id'")
         missing = [f.rstrip(".") + "." for f in execution.facts if f" {HAS_NO} " in f][:1] \

@@ -24,6 +24,7 @@ from ..values import separator, summarize, unsplit_advice
 MAX_FACTS = 8
 FAILS_ON = "fails on"  # how the fact on a function applied to a column is found among an error's facts
 HAS_NO = "has no"  # how the fact on a missing key (a column, a dict key) is found among them
+WHOLE_VALUES = "is pandas' replace"  # how the fact on a Series.replace meant for characters is found
 MAX_TRIED = 200  # values of a column a failed .apply(f) is tried on again, one at a time
 MAX_KEYS = 30
 SAMPLES = 3
@@ -59,6 +60,8 @@ def _facts(error: BaseException, is_code: Callable[[str], bool]) -> List[str]:
     if isinstance(error, TypeError) and _ON_TEXT.search(str(error)) or \
             isinstance(error, ValueError) and from_error("ValueError", str(error)):  # a failed conversion
         facts += _text_operands(line, [(n, scope[n]) for n in names if n in scope])
+        if frame is not None:
+            facts = _whole_values(linecache.getlines(frame.f_code.co_filename), scope) + facts
     if isinstance(error, KeyError) and error.args:
         facts += _missing_key(error.args[0], [(n, scope[n]) for n in names if n in scope], line)
     elif isinstance(error, AttributeError) and getattr(error, "name", None) and getattr(error, "obj", None) is not None:
@@ -150,6 +153,34 @@ def _text_operands(line: str, values) -> List[str]:
             if said:
                 found.append(f"{label} {HOLDS_TEXT} {said}")
     return list(dict.fromkeys(found))[:2]
+
+
+def _whole_values(lines: List[str], scope: Mapping[str, Any]) -> List[str]:
+    """pandas' ``.replace(',', '')`` on a Series where the code meant to remove a character inside
+    each text (``s.str.replace('$', '').replace(',', '')``, Qwen2.5-Coder-0.5B, three rounds): it
+    swaps whole values equal to ',' and leaves '1,200' as it was. Only for marks (no letters or
+    digits), on what is surely pandas: the result of a ``.str`` method, or a DataFrame, its column
+    or a Series of the code's names."""
+    try:
+        tree = ast.parse("".join(lines))
+    except (SyntaxError, ValueError):
+        return []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "replace"
+                and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            continue
+        mark, on = node.args[0].value, node.func.value
+        if not mark or any(c.isalnum() for c in mark) or isinstance(on, ast.Attribute) and on.attr == "str":
+            continue
+        text_method = (isinstance(on, ast.Call) and isinstance(on.func, ast.Attribute)
+                       and isinstance(on.func.value, ast.Attribute) and on.func.value.attr == "str")
+        base = on.value if isinstance(on, ast.Subscript) else on
+        known = isinstance(base, ast.Name) and type(scope.get(base.id)).__module__.startswith("pandas")
+        if text_method or known:
+            return [f"`{ast.unparse(node)}` {WHOLE_VALUES}: it swaps whole values equal to {mark!r} and leaves "
+                    f"text that only contains {mark!r} as it was. To remove {mark!r} inside each value, use "
+                    f"`.str.replace({mark!r}, '', regex=False)`."]
+    return []
 
 
 def _texts(series: Any) -> List[str]:
