@@ -3,6 +3,7 @@ both through the loop and the magic: a miss is fed back, and the next try starts
 names as they were."""
 import pytest
 
+from oci_magic.engine import checks
 from oci_magic.engine.checks import check, recreated, targets
 from oci_magic.engine.records import Undone
 from oci_magic.execution.executor import NamespaceExecutor, is_cell
@@ -68,6 +69,21 @@ def test_a_pandas_copy_warning_is_a_miss():
     missed = check("Fill the missing ages.", "df['age'].fillna(0, inplace=True)",
                    ran(warnings=["ChainedAssignmentError: A value is trying to be set on a copy"]), {"df"}.__contains__)
     assert "changed a copy" in missed
+
+
+def test_a_copy_warning_names_the_codes_own_call_assigned_back():
+    """The 1.5B, told "assign the result back (df['col'] = df['col'].fillna(...))", wrote its
+    inplace call again or dropped the fill; shown its own call assigned back, it has the line."""
+    code = ("med = passengers.groupby('pclass')['age'].transform('median')\n"
+            "passengers['age'].fillna(med, inplace=True)")
+    missed = check("Fill in the missing ages in passengers (in place).", code,
+                   ran(warnings=["ChainedAssignmentError: A value is being set on a copy."]), {"passengers"}.__contains__)
+    assert ("Assign the result back instead of inplace=True on a column: "
+            "`passengers['age'] = passengers['age'].fillna(med)`.") in missed, missed
+    assert checks.assigned_back("df.loc[:, 'x'].replace('a', 'b', inplace=True)") == \
+        "df.loc[:, 'x'] = df.loc[:, 'x'].replace('a', 'b')"
+    assert checks.assigned_back("df.fillna(0, inplace=True)") is None  # the table itself: no copy
+    assert checks.assigned_back("df['a'].fillna(0, inplace=False)") is None
 
 
 def test_code_that_did_nothing_and_code_that_wrote_a_file():

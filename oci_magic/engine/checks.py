@@ -194,6 +194,22 @@ def words(text: str) -> List[str]:
     return list(dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)))
 
 
+def assigned_back(code: str) -> Optional[str]:
+    """The code's own ``df['c'].fillna(v, inplace=True)`` as ``df['c'] = df['c'].fillna(v)``: on a
+    column, inplace=True changes a copy (pandas' copy-on-write), and a model told so in general
+    words wrote the same call again or dropped the fill (Qwen2.5-Coder-1.5B, three rounds)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Subscript) \
+                and any(k.arg == "inplace" and isinstance(k.value, ast.Constant) and k.value.value is True for k in node.keywords):
+            call = ast.Call(func=node.func, args=node.args, keywords=[k for k in node.keywords if k.arg != "inplace"])
+            return f"{ast.unparse(node.func.value)} = {ast.unparse(call)}"
+    return None
+
+
 def check(task: str, code: str, execution: Execution, exists: Callable[[str], bool]) -> Optional[str]:
     """What the code that ran missed, as feedback for the model; None when nothing is seen amiss.
     For code that failed, only the note on re-created variables (the error says the rest).
@@ -222,9 +238,10 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
     problems: List[str] = []
     copies = [w for w in execution.warnings if w.split(":")[0] in COPY_WARNINGS]
     if copies:
-        problems.append("pandas warned that it changed a copy, not the data, so nothing was changed: " + copies[0]
-                        + ". Assign the result back (df['col'] = df['col'].fillna(...)) instead of inplace=True "
-                          "on a column.")
+        back = assigned_back(code)
+        problems.append("pandas warned that it changed a copy, not the data, so nothing was changed: " + copies[0].rstrip(".")
+                        + (f". Assign the result back instead of inplace=True on a column: `{back}`." if back else
+                           ". Assign the result back (df['col'] = df['col'].fillna(...)) instead of inplace=True on a column."))
     # a result the task asks to make must be set by the code: in a session the name may hold what
     # an earlier task left there (its `ax`), which is no answer to this one
     strong = set(targets(task, strong_only=True, code=code)) | (results(task) - parameters(code))
