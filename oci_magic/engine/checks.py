@@ -68,7 +68,7 @@ def results(task: str) -> Set[str]:
     must set it, or the old value passes for the result. A name counts only where the task's first
     mention of it introduces the result and none reads it: "drop the duplicates of orders and store
     the result in orders" reads ``orders``."""
-    from .sanity import kinds  # imported here: sanity imports this module
+    from .kinds import kinds  # imported here: kinds imports this module
 
     # "store the names in scores" may read scores; "store the result in staff" makes staff
     stored = {m.group(1) for m in re.finditer(_RESULT_IN + NAME, task, re.I)}

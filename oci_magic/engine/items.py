@@ -16,6 +16,7 @@ from typing import Any, List, Mapping, Optional
 from ..execution.result import Execution
 from ..values import summarize
 from .checks import targets
+from .kinds import kinds
 from .stated import is_pandas, texts
 
 # What an item is, where the task names it: the kind, the words that name it, what one looks like,
@@ -124,8 +125,6 @@ def case(task: str, code: str, execution: Execution, namespace: Mapping[str, Any
            "upper": "`.str.upper()` on a column, `.upper()` on a string",
            "every": "`.str.title()` on a column, `.title()` on a string",
            "first": "`.str.capitalize()` on a column, `.capitalize()` on a string"}[how]
-    from .sanity import kinds  # the results a task names by their kind ("make domains: the sorted list"); it imports this module
-
     for _, where, values in texts(task, code, execution, namespace, asked=kinds(task, code)):
         wrong = [t for t in values if t.strip() and not all(_cased(w, "first" if how == "every" else how)
                                                               for w in (t.split() if how in ("every", "lower", "upper") else t.split()[:1]))]

@@ -27,7 +27,7 @@ from typing import Container, FrozenSet, Optional, Tuple
 
 from .checks import literal, parameters, targets
 from .prompting.names import task_names
-from .sanity import kinds
+from .kinds import kinds
 
 # pandas' and numpy's loaders (pd.read_csv, np.loadtxt ...) and the json module's
 _READERS = {"read_csv", "read_table", "read_json", "read_excel", "read_parquet", "read_feather", "read_pickle",
