@@ -45,6 +45,12 @@ TIDY = ("Clean up the name column of people in place: no spaces at the ends, sin
     (SCORES, RANKING, "ranking = sorted(scores, key=lambda k: (-scores[k], k))", None),
     (SCORES, "Store the names and scores as (name, score) pairs in ranking, best first.",
      "ranking = sorted(scores.items(), key=lambda kv: -kv[1])", None),
+    # the three most common words as Counter pairs; cluster labels are numbers, not names
+    ("text = 'a b a c a b'", "Store the three most frequent words in text in a list top_words.",
+     "from collections import Counter\ntop_words = Counter(text.split()).most_common(3)",
+     "the task asks for words in `top_words`, but 3 of its 3 items are not text: ('a', 3)"),
+    ("points = [0.1, 0.2, 5.0]", "Group points into two clusters and store the cluster labels in labels.",
+     "labels = [0 if p < 1 else 1 for p in points]", None),
 ])
 def test_items_that_are_not_what_the_task_names(setup, task, code, said):
     judged(setup, task, code, "items", said)

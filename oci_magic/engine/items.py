@@ -37,9 +37,9 @@ KINDS = (
 )
 # Names, words, tags: one string each. Not where the task asks for them with something else ("the
 # names and scores as pairs") or in groups ("a list of lists", "the groups of words").
-_NAMES = re.compile(r"\b(names|words|tags|labels|titles)\b(?!\s+(?:and|with|together|along|plus|next)\b)", re.I)
+_NAMES = re.compile(r"\b(names|words|tags|titles)\b(?!\s+(?:and|with|together|along|plus|next)\b)", re.I)
 _PAIRS = re.compile(r"\b(?:pairs?|tuples?|records?|groups?|counts?)\b|\blists?\s+of\s+(?:lists|tuples|dicts)\b"
-                    r"|\b(?:names|words|tags|labels|titles)\s+(?:and|with)\b", re.I)
+                    r"|\b(?:names|words|tags|titles)\s+(?:and|with)\b", re.I)
 
 
 def _items(value: Any) -> Optional[List[Any]]:
