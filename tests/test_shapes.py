@@ -75,3 +75,37 @@ DEDUPE = ("Some people are in contacts twice because their email was typed diffe
 ])
 def test_duplicates_dropped_where_none_were_found(task, code, said):
     judged(CONTACTS, task, code, "dupes", said)
+
+
+READINGS = ("readings = pd.DataFrame({'date': ['d1', 'd1', 'd1', 'd2', 'd2', 'd3'], 'sensor': ['s1', 's2', 's1', 's1', 's2', 's2'],"
+            " 'value': [1.0, 5.0, 3.0, 4.0, 6.0, 7.0]})")
+WIDE = ("Reshape readings into a wide DataFrame named wide: one row per date, one column per sensor. If a sensor has "
+        "more than one reading on a date, average them.")
+GAMES = "games = pd.DataFrame({'team': list('ABAC'), 'points': [10, 7, 12, 9]})"
+PER_TEAM = "Summarize games per team into a DataFrame by_team with one row per team and a column total_points."
+
+
+@pytest.mark.parametrize("setup, task, code, said", [
+    # grouped by both keys and never reshaped: more rows than dates
+    (READINGS, WIDE, "wide = readings.groupby(['date', 'sensor'], as_index=False)['value'].mean()",
+     "the task asks for one row per date, but `wide` has 5 rows for the 3 values of `readings['date']` ('d1', 'd2', "
+     "'d3'). Aggregate to one row each"),
+    # a list of values: the columns are pairs
+    (READINGS, WIDE, "wide = readings.pivot_table(index='date', columns='sensor', values=['value'])",
+     "the task asks for one column per sensor ('s1', 's2'), but the columns of `wide` are ('value', 's1'), "
+     "('value', 's2'): pairs, from a list of values. Pass values= one column name."),
+    (READINGS, WIDE, "wide = readings.pivot_table(index='date', columns='sensor', values='value')", None),
+    (READINGS, WIDE, "wide = readings.pivot_table(index='date', columns='sensor', values='value').reset_index()", None),
+    # the key as a column, and in other capitals; one row per team whether the key is the index or not
+    (GAMES, PER_TEAM, "by_team = games.rename(columns={'points': 'total_points'})",
+     "the task asks for one row per team, but `by_team` has 4 rows for the 3 values of `games['team']`"),
+    (GAMES, PER_TEAM, "by_team = games.groupby('team').agg(total_points=('points', 'sum'))", None),
+    (GAMES, PER_TEAM, "by_team = games.groupby('team', as_index=False).agg(total_points=('points', 'sum'))", None),
+    # fewer rows than keys may be a filter the task asks for; a key no table has is not judged
+    (GAMES, "Make top, a DataFrame with one row per team for the teams with over 15 points.",
+     "top = games.groupby('team').sum().query('points > 15')", None),
+    ("import json\nraw = json.dumps([{'id': 1}, {'id': 2}])", "Make a DataFrame users with one row per user.",
+     "users = pd.DataFrame(json.loads(raw) * 2)", None),
+])
+def test_one_row_or_column_per_key(setup, task, code, said):
+    judged(setup, task, code, "per", said)

@@ -23,7 +23,7 @@ from .checks import targets
 from .figures import missing_labels
 from .items import case, items
 from .kinds import NOT_NAMES as _NOT_NAMES, kinds, wrong_kind
-from .shapes import header_row, many_totals, none_dropped
+from .shapes import header_row, many_totals, none_dropped, one_per
 from .stated import columns as _columns, fill, is_pandas as _pandas, listed_columns, stray_spaces
 
 _NUMBERS = re.compile(r"\b(numbers?|numeric|numerical|floats?|integers?|ints?|as a number|amounts?)\b", re.I)
@@ -194,7 +194,7 @@ def missing_column(task: str, code: str, execution: Execution, namespace: Mappin
 
 
 CHECKS: Dict[str, Callable[[str, str, Execution, Mapping[str, Any]], Optional[str]]] = {
-    "split": unsplit, "header": header_row, "nan": nan_result, "one": many_totals, "dupes": none_dropped, "coerced": coerced, "text": text_numbers,
+    "split": unsplit, "header": header_row, "nan": nan_result, "one": many_totals, "per": one_per, "dupes": none_dropped, "coerced": coerced, "text": text_numbers,
     "merge": merge_lost, "column": missing_column, "kind": wrong_kind, "items": items, "labels": missing_labels, "spaces": stray_spaces,
     "case": case, "fill": fill}
 RULES = tuple(CHECKS)  # every rule, in the order they are tried

@@ -1,9 +1,9 @@
 """Results of the wrong shape, computed without knowing the answer: a file's header line read as
-its first row of data, many values where the task asks for one total, every row kept where the task
-says some repeat.
+its first row of data, many values where the task asks for one total, more rows than keys where it
+asks for one row per key (or no column per key), every row kept where the task says some repeat.
 
-Three rules of :mod:`.sanity` (``header``, ``one``, ``dupes``), kept here because each compares a
-result's rows or size with what the task or the data says it should be.
+Four rules of :mod:`.sanity` (``header``, ``one``, ``per``, ``dupes``), kept here because each
+compares a result's rows or size with what the task or the data says it should be.
 """
 from __future__ import annotations
 
@@ -103,4 +103,58 @@ def none_dropped(task: str, code: str, execution: Execution, namespace: Mapping[
                         f"task says some rows repeat. Rows that are the same but written differently (capitals, "
                         f"spaces) match only once the key is normalized (e.g. `.str.strip().str.lower()`): drop "
                         f"duplicates on the normalized key.")
+    return None
+
+
+# "one row per date, one column per sensor", "one row for each customer": a table keyed by the values
+# of a column of the table the code read
+_ONE_PER = re.compile(r"\bone\s+(row|column)\s+(?:per|for\s+(?:each|every))\s+([A-Za-z_]\w*)", re.I)
+
+
+def _keys(word: str, code: str, execution: Execution, namespace: Mapping[str, Any]):
+    """(table, column, values) of a table the code used whose column ``word`` names ('date',
+    'team' for "teams"); None where none does ("one row per user" of a JSON text)."""
+    forms = {word.lower(), word.lower()[:-1] if word.lower().endswith("s") else word.lower() + "s"}
+    read = set(re.findall(r"[A-Za-z_]\w*", code))
+    for source in execution.before:
+        value = namespace.get(source)
+        if source in read and is_pandas(value, "DataFrame"):
+            for column in value.columns:
+                if str(column).lower() in forms and getattr(value[column], "ndim", 1) == 1:
+                    return source, column, value[column]
+    return None
+
+
+def one_per(task: str, code: str, execution: Execution, namespace: Mapping[str, Any]) -> Optional[str]:
+    """A table with more rows than the keys the task says it has one row per (the readings grouped
+    by date *and* sensor, never reshaped), or without a column for each key it says it has one
+    column per (``pivot_table(values=['value'], ...)``: columns ``('value', 's1')``)."""
+    asks = [(m.group(1).lower(), m.group(2)) for m in _ONE_PER.finditer(task)]
+    if not asks:
+        return None
+    made = execution.created + execution.changed
+    named = [n for n in execution.created if re.search(rf"(?<![\w.]){re.escape(n)}(?![\w(])", task)]
+    for name in [n for n in dict.fromkeys(targets(task, code=code) + named) if n in made]:
+        table = namespace.get(name)
+        if not is_pandas(table, "DataFrame"):
+            continue
+        for what, word in asks:
+            found = _keys(word, code, execution, namespace)
+            if found is None:
+                continue
+            source, column, values = found
+            keys = list(dict.fromkeys(values.dropna().tolist()))
+            if what == "row" and len(table) > len(keys):
+                return (f"the task asks for one row per {word}, but `{name}` has {len(table)} rows for the {len(keys)} "
+                        f"values of `{source}[{column!r}]` ({', '.join(repr(k) for k in keys[:4])}"
+                        f"{', ...' if len(keys) > 4 else ''}). Aggregate to one row each: `.groupby({column!r})` or "
+                        f"`pivot_table(index={column!r}, ...)`.")
+            shown = [c for c in table.columns]
+            if what == "column" and not {str(k) for k in keys} & {str(c) for c in shown}:
+                pairs = any(isinstance(c, tuple) for c in shown)
+                return (f"the task asks for one column per {word} ({', '.join(repr(k) for k in keys[:4])}), but the "
+                        f"columns of `{name}` are {', '.join(repr(c) for c in shown[:4])}"
+                        + (": pairs, from a list of values. Pass values= one column name" if pairs else
+                           f". Make the values of `{source}[{column!r}]` the columns: "
+                           f"`pivot_table(index=..., columns={column!r}, values=...)`") + ".")
     return None
