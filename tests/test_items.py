@@ -56,6 +56,27 @@ def test_items_that_are_not_what_the_task_names(setup, task, code, said):
     judged(setup, task, code, "items", said)
 
 
+INACTIVE = "Which customers have never placed an order? Save their names, sorted alphabetically, as a list called inactive."
+
+
+@pytest.mark.parametrize("setup, task, code, said", [
+    # the 1.5B in one session: the domains of every address, in their order, one of them twice
+    (EMAILS + "\nemails.append('cy@test.org')", DOMAINS, "domains = [e.split('@')[1].lower() for e in emails]",
+     "the task asks for distinct items in `domains`, but 'test.org' is there more than once (5 items, 4 distinct)."),
+    (EMAILS, DOMAINS, "domains = [e.split('@')[1].lower() for e in emails]",
+     "the task asks for `domains` sorted, but it is not: 'test.org' comes before 'company.co.uk'. Sort it"),
+    (EMAILS, DOMAINS, "domains = sorted({e.split('@')[1].lower() for e in emails})", None),
+    ("names = ['cy', 'Ann', 'bo']", INACTIVE, "inactive = sorted(names, key=str.lower)", None),  # either way of sorting
+    ("names = ['cy', 'Ann', 'bo']", INACTIVE, "inactive = names", "comes before 'Ann'"),
+    # another order the task asks for, or ties broken alphabetically, or a set: not judged
+    (SCORES, RANKING, "ranking = sorted(scores, key=lambda k: (-scores[k], k))", None),
+    ("x = [3, 1, 2]", "Store the values of x sorted from the highest to the lowest in top.", "top = sorted(x, reverse=True)", None),
+    (EMAILS, "Make domains, the set of distinct domains in emails.", "domains = {e.split('@')[1] for e in emails}", None),
+])
+def test_a_list_not_sorted_or_not_distinct_where_the_task_says(setup, task, code, said):
+    judged(setup, task, code, "order", said)
+
+
 @pytest.mark.parametrize("setup, task, code, said", [
     (PEOPLE, TIDY, "people['name'] = people['name'].str.split().str.join(' ')",
      "column `name` of `people` is not with every word capitalized in 3 of 3 values ('alice SMITH', 'BOB jones', "

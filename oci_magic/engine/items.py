@@ -5,8 +5,8 @@ names it asks for, in the case it asks for.
 .com', 'to', 'CARL_99@mail.net,']``; "the distinct domains in emails (the part after the @)" left
 ``'company.co.uk today.'``; "the names in scores, from the highest score to the lowest, in ranking"
 left ``('ann', 13)`` pairs; "every word capitalized like 'Alice Smith'" left ``'alice SMITH'``.
-Each ran and ended "ok". Two rules of :mod:`.sanity`: ``items`` (:func:`items`) and ``case``
-(:func:`case`).
+Each ran and ended "ok". Three rules of :mod:`.sanity`: ``items`` (:func:`items`), ``order``
+(:func:`order`: sorted, distinct) and ``case`` (:func:`case`).
 """
 from __future__ import annotations
 
@@ -83,6 +83,38 @@ def items(task: str, code: str, execution: Execution, namespace: Mapping[str, An
                 shown = ", ".join(repr(v) if isinstance(v, (tuple, list, int, float)) else summarize(v) for v in wrong[:3])
                 return (f"the task asks for {what} in `{name}`, but {len(wrong)} of its {len(found)} items are not text: "
                         f"{shown}. Keep only the {what}, one string each (e.g. `[name for name, count in pairs]`).")
+    return None
+
+
+# "sorted alphabetically", "the sorted list of the distinct domains": a list in order, each item once.
+# Not "sorted by their first word" (a key), "highest first" (the other way), "break ties alphabetically".
+_SORTED = re.compile(r"\bsorted\b(?!\s+(?:by|on|according|from|in\s+(?:reverse|descending)))|\balphabetical(?:ly)?\b"
+                     r"|\bin\s+ascending\s+order\b", re.I)
+_OTHER_ORDER = re.compile(r"\b(?:descending|reverse\w*|highest|largest|biggest|most|ties|tied|chronological\w*)\b", re.I)
+_DISTINCT = re.compile(r"\b(?:distinct|unique)\b|\b(?:without|no)\s+(?:duplicates|repeats)\b|\beach\s+(?:one\s+)?once\b", re.I)
+
+
+def order(task: str, code: str, execution: Execution, namespace: Mapping[str, Any]) -> Optional[str]:
+    """A list the task asks for sorted that is not (alphabetically: by its text, or by its text in
+    lower case), or asks for distinct items that holds one twice."""
+    ordered = bool(_SORTED.search(task)) and not _OTHER_ORDER.search(task)
+    distinct = bool(_DISTINCT.search(task))
+    if not (ordered or distinct):
+        return None
+    for name in _made(task, code, execution):
+        found = _items(namespace.get(name))
+        if not found or isinstance(namespace.get(name), (set, frozenset)) or \
+                not (all(isinstance(v, str) for v in found) or all(isinstance(v, (int, float)) for v in found)):
+            continue
+        seen = [v for i, v in enumerate(found) if v in found[:i]]
+        if distinct and seen:
+            return (f"the task asks for distinct items in `{name}`, but {seen[0]!r} is there more than once "
+                    f"({len(found)} items, {len(set(found))} distinct). Keep each once (`sorted(set(...))`).")
+        plain = found == sorted(found)
+        if ordered and not (plain or isinstance(found[0], str) and found == sorted(found, key=str.lower)):
+            at = next(i for i in range(1, len(found)) if found[i] < found[i - 1])
+            return (f"the task asks for `{name}` sorted, but it is not: {found[at - 1]!r} comes before {found[at]!r}. "
+                    f"Sort it (`sorted(...)`, `.sort_values()`).")
     return None
 
 

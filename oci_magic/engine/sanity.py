@@ -21,7 +21,7 @@ from ..execution.result import Execution
 from ..values import separator, summarize, unsplit_advice
 from .checks import targets
 from .figures import missing_labels
-from .items import case, items
+from .items import case, items, order
 from .kinds import NOT_NAMES as _NOT_NAMES, kinds, wrong_kind
 from .shapes import header_row, many_totals, none_dropped, one_per
 from .stated import columns as _columns, fill, is_pandas as _pandas, listed_columns, stray_spaces
@@ -194,9 +194,9 @@ def missing_column(task: str, code: str, execution: Execution, namespace: Mappin
 
 
 CHECKS: Dict[str, Callable[[str, str, Execution, Mapping[str, Any]], Optional[str]]] = {
-    "split": unsplit, "header": header_row, "nan": nan_result, "one": many_totals, "per": one_per, "dupes": none_dropped, "coerced": coerced, "text": text_numbers,
-    "merge": merge_lost, "column": missing_column, "kind": wrong_kind, "items": items, "labels": missing_labels, "spaces": stray_spaces,
-    "case": case, "fill": fill}
+    "split": unsplit, "header": header_row, "nan": nan_result, "one": many_totals, "per": one_per, "dupes": none_dropped,
+    "coerced": coerced, "text": text_numbers, "merge": merge_lost, "column": missing_column, "kind": wrong_kind,
+    "items": items, "order": order, "labels": missing_labels, "spaces": stray_spaces, "case": case, "fill": fill}
 RULES = tuple(CHECKS)  # every rule, in the order they are tried
 
 

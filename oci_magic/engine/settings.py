@@ -163,16 +163,16 @@ class OciConfig(Configurable):
                      ).tag(config=True)
     sanity = Unicode(",".join(SANITY_RULES), help="Rules for the values code that ran left, comma-separated: "
                      "split (a table of one column whose name holds several: read with the wrong separator), header (a table whose first row is the "
-                     "file's header line), nan (a result that is NaN, None or empty), one (many values where the task asks for the total), per (more"
-                     " rows than keys where the task asks for one row per key, or no column per key), dupes (every row kept where the task says some"
-                     " repeat), coerced (a column turned mostly NaN), text (numbers left as text where the task asks for numbers), merge (a merge "
-                     "that blanked the columns it brought), column (a column the task asks to add or lists by name that no table has), kind (a "
-                     "result the task calls a list, a Series, a dict, the Axes ... left as something else), items (items that are not the email "
-                     "addresses, domains, links or names the task asks for), labels (a title, axis label or legend text the task quotes that the "
-                     "plot does not show), spaces (text the code made that keeps spaces at its ends, or runs of them, or runs words together, where "
-                     "the task says it should not), case (text not in the case the task asks for), fill (missing values the task asks to fill that a"
-                     " fill left missing, but for fills from a neighbour, or values that were there that it changed). A miss is fed back with the "
-                     "values. Empty: none.").tag(config=True)
+                     "file's header line), nan (a result that is NaN, None or empty), one (many values where the task asks for the total), per (more "
+                     "rows than keys where the task asks for one row per key, or no column per key), dupes (every row kept where the task says some "
+                     "repeat), coerced (a column turned mostly NaN), text (numbers left as text where the task asks for numbers), merge (a merge that "
+                     "blanked the columns it brought), column (a column the task asks to add or lists by name that no table has), kind (a result the "
+                     "task calls a list, a Series, a dict, the Axes ... left as something else), items (items that are not the email addresses, "
+                     "domains, links or names the task asks for), order (a list the task asks for sorted or distinct that is not), labels (a title, "
+                     "axis label or legend text the task quotes that the plot does not show), spaces (text the code made that keeps spaces at its "
+                     "ends, or runs of them, or runs words together, where the task says it should not), case (text not in the case the task asks "
+                     "for), fill (missing values the task asks to fill that a fill left missing, but for fills from a neighbour, or values that were "
+                     "there that it changed). A miss is fed back with the values. Empty: none.").tag(config=True)
     short_tracebacks = Bool(True, help="Tracebacks of generated code keep its own frames and, of the libraries', only the "
                                        "call that failed, in the feedback and on screen (the whole one a click away "
                                        "in a notebook, %tb in a terminal).").tag(config=True)
