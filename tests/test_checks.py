@@ -11,6 +11,7 @@ from oci_magic.execution.facts import failure_facts
 from oci_magic.execution.result import Execution
 
 from .conftest import fenced
+from .test_review import ran as guarded
 
 
 @pytest.mark.parametrize("task,names", [
@@ -331,3 +332,21 @@ def test_a_result_of_the_wrong_kind_goes_back_through_the_magic(ip, magics, repl
     assert [r.status for r in result.rounds] == ["incomplete", "ok"] and result.outcome == "success"
     assert "the task asks for `top3` as a list, but it is not: `top3` is pandas.DataFrame" in result.rounds[0].feedback
     assert ip.user_ns["top3"] == ["bob", "dee", "ann"]
+
+
+def test_data_written_out_again_that_is_not_what_the_kernel_held_is_a_miss():
+    """The 1.5B in one session: `scores` rebuilt from its first cell, without the update a later
+    cell made, then ranked -- it ran and looked done. Rebuilt with the same data it is no miss."""
+
+    task = "Store the names in scores, from the highest score to the lowest, in ranking (a list)."
+    namespace = {"scores": {"ann": 3, "bo": 5}}
+    namespace["scores"]["ann"] += 10  # a later cell
+    code = "scores = {'ann': 3, 'bo': 5}\nranking = sorted(scores, key=lambda k: -scores[k])"
+    execution = guarded(code, namespace)
+    assert execution.ok and "scores" in execution.altered
+    missed = check(task, code, execution, namespace.__contains__)
+    assert missed and "re-creates `scores` from literal data, and that is not what `scores` held" in missed, missed
+    namespace = {"scores": {"ann": 3, "bo": 5}}
+    execution = guarded(code, namespace)
+    assert "scores" in execution.changed and "scores" not in execution.altered
+    assert check(task, code, execution, namespace.__contains__) is None

@@ -242,6 +242,14 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
         problems.append("pandas warned that it changed a copy, not the data, so nothing was changed: " + copies[0].rstrip(".")
                         + (f". Assign the result back instead of inplace=True on a column: `{back}`." if back else
                            ". Assign the result back (df['col'] = df['col'].fillna(...)) instead of inplace=True on a column."))
+    # the user's data written out again from the cells' source, and not what the kernel held: it
+    # changed after the cell that made it, or came from a file (the 1.5B in one session rebuilt
+    # `scores` from its first cell, without the update a later cell made, and ranked that)
+    stale = [n for n in recreated(code, lambda n: exists(n) and n not in execution.created) if n in execution.altered]
+    if stale:
+        problems.append(f"The code re-creates `{stale[0]}` from literal data, and that is not what `{stale[0]}` held in "
+                        f"the kernel: it changed after the cell that made it (or came from a file). Use `{stale[0]}` "
+                        f"as it is; do not assign it anew.")
     # a result the task asks to make must be set by the code: in a session the name may hold what
     # an earlier task left there (its `ax`), which is no answer to this one
     strong = set(targets(task, strong_only=True, code=code)) | (results(task) - parameters(code))

@@ -71,11 +71,11 @@ class GuardedExecutor(Executor):
         if not execution.ok:
             restored, removed = snap.restore(self.namespace, self.hidden)
             return replace(execution, isolated=copied, restored=restored, removed=removed)
-        created, changed, unchanged = snap.changes(self.namespace, self.hidden, watched)
+        created, changed, unchanged, altered = snap.changes(self.namespace, self.hidden, watched)
         rb.keep_originals(snap, self.namespace, [n for n in copied if n in unchanged])
         after = _folder_state() if files is not None else None
         self._last, self._undone = snap, None
-        return replace(execution, isolated=copied, created=created, changed=changed, unchanged=unchanged,
+        return replace(execution, isolated=copied, created=created, changed=changed, unchanged=unchanged, altered=altered,
                        wrote=sorted(n for n, s in (after or {}).items() if files.get(n) != s), before=profiles)
 
     def names(self):

@@ -109,13 +109,13 @@ class Trials:
         if not ran.ok:
             return Trial(replace(ran, stdout_tail=output[-4000:]), {}, output, figures.data)
         result = namespace.pop(RESULT, None)
-        created, changed, unchanged = trial_snap.changes(namespace, self.hidden, watched)
+        created, changed, unchanged, altered = trial_snap.changes(namespace, self.hidden, watched)
         shown = bool(output.strip() or figures.data or result is not None)
         if result is not None:
             namespace[RESULT] = result
         wrote = sorted(n for n in set(after) | set(files) if files.get(n) != after.get(n))  # written or deleted
         return Trial(Execution(ok=True, stdout_tail=output[-4000:], shown=shown, created=created, changed=changed,
-                               unchanged=unchanged, before=before, wrote=wrote, plots=figures.plots), namespace,
+                               unchanged=unchanged, altered=altered, before=before, wrote=wrote, plots=figures.plots), namespace,
                      output, figures.data, behaviour)
 
 
