@@ -64,7 +64,7 @@ def items(task: str, code: str, execution: Execution, namespace: Mapping[str, An
     domain with text after it, names or words kept as (name, score) pairs."""
     made = _made(task, code, execution)
     inputs = {n for n in namespace if n not in execution.created}
-    said = {kind for kind, words, _, _ in KINDS for m in words.finditer(task) if m.group(0) not in inputs}
+    said = {kind for kind, named, _, _ in KINDS for m in named.finditer(task) if m.group(0) not in inputs}
     for name in made:
         found = _items(namespace.get(name))
         if not found:
@@ -75,11 +75,11 @@ def items(task: str, code: str, execution: Execution, namespace: Mapping[str, An
             if wrong:
                 shown = list(dict.fromkeys(repr(v) for v in wrong))[:3]
                 return f"`{name}` should hold {kind}, but {len(wrong)} of its {len(found)} items are not: {', '.join(shown)}. {how}"
-        words = _NAMES.search(task)
-        if not said and words and not _PAIRS.search(task):
+        plural = _NAMES.search(task)
+        if not said and plural and not _PAIRS.search(task):
             wrong = [v for v in found if not isinstance(v, str)]
             if wrong:
-                what = words.group(1).lower()
+                what = plural.group(1).lower()
                 shown = ", ".join(repr(v) if isinstance(v, (tuple, list, int, float)) else summarize(v) for v in wrong[:3])
                 return (f"the task asks for {what} in `{name}`, but {len(wrong)} of its {len(found)} items are not text: "
                         f"{shown}. Keep only the {what}, one string each (e.g. `[name for name, count in pairs]`).")
