@@ -223,12 +223,12 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
         text = [f for f in execution.facts if HOLDS_TEXT in f][:2] or [from_error(execution.ename, execution.evalue)]
         applied = [f for f in execution.facts if FAILS_ON in f][:1]  # every value a function applied fails on
         # `s.str.replace('$', '').replace(',', '')`: the second replace is pandas', of whole values
-        applied += [f for f in execution.facts if WHOLE_VALUES in f][:1]
+        replaced = [f for f in execution.facts if WHOLE_VALUES in f][:1]
         # a column or key that is not there: the table's columns (a model that guessed `cust_id`
         # guesses again when told only "KeyError: 'cust_id'")
         missing = [f.rstrip(".") + "." for f in execution.facts if f" {HAS_NO} " in f][:1] \
             if execution.ename == "KeyError" and not unsplit else []  # unsplit: the separator explains it
-        notes = [n for n in (missing_file_note(execution, exists), *unsplit[:1], *applied, *missing, *text, note) if n]
+        notes = [n for n in (missing_file_note(execution, exists), *unsplit[:1], *applied, *replaced, *missing, *text, note) if n]
         return " ".join(notes) or None
     in_code = set(words(code))
 

@@ -60,6 +60,11 @@ def _many(value: Any) -> Optional[int]:
     return None
 
 
+def _mentions(name: str, task: str) -> List[int]:
+    """Where the task names ``name`` as a name: not inside a word, after a dot or before a call."""
+    return [m.start() for m in re.finditer(rf"(?<![\w.]){re.escape(name)}(?![\w(])", task)]
+
+
 def many_totals(task: str, code: str, execution: Execution, namespace: Mapping[str, Any]) -> Optional[str]:
     """Several numbers stored where the task asks for the total: ``df['qty'] * df['price'].sum()``
     multiplies each row by the sum instead of adding the products up."""
@@ -68,8 +73,7 @@ def many_totals(task: str, code: str, execution: Execution, namespace: Mapping[s
     made = set(execution.created + execution.changed)
     # the result the task names first: a target ("store ... in X"), else a name the code made that
     # the task names ("Store the total value of df (the sum ...) in total_value": too far for targets)
-    mentions = {n: [m.start() for m in re.finditer(rf"(?<![\w.]){re.escape(n)}(?![\w(])", task)]
-                for n in execution.created if n.lower() not in WORDS}
+    mentions = {n: _mentions(n, task) for n in execution.created if n.lower() not in WORDS}
     named = sorted((n for n in mentions if mentions[n]), key=lambda n: -mentions[n][-1])  # the last named first
     names: List[str] = [n for n in dict.fromkeys(targets(task, code=code) + named) if n in made and n in namespace]
     for name in names[:1]:
@@ -133,7 +137,7 @@ def one_per(task: str, code: str, execution: Execution, namespace: Mapping[str, 
     if not asks:
         return None
     made = execution.created + execution.changed
-    named = [n for n in execution.created if re.search(rf"(?<![\w.]){re.escape(n)}(?![\w(])", task)]
+    named = [n for n in execution.created if _mentions(n, task)]
     for name in [n for n in dict.fromkeys(targets(task, code=code) + named) if n in made]:
         table = namespace.get(name)
         if not is_pandas(table, "DataFrame"):
@@ -149,7 +153,7 @@ def one_per(task: str, code: str, execution: Execution, namespace: Mapping[str, 
                         f"values of `{source}[{column!r}]` ({', '.join(repr(k) for k in keys[:4])}"
                         f"{', ...' if len(keys) > 4 else ''}). Aggregate to one row each: `.groupby({column!r})` or "
                         f"`pivot_table(index={column!r}, ...)`.")
-            shown = [c for c in table.columns]
+            shown = list(table.columns)
             if what == "column" and not {str(k) for k in keys} & {str(c) for c in shown}:
                 pairs = any(isinstance(c, tuple) for c in shown)
                 return (f"the task asks for one column per {word} ({', '.join(repr(k) for k in keys[:4])}), but the "
