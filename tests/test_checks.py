@@ -3,9 +3,10 @@ both through the loop and the magic: a miss is fed back, and the next try starts
 names as they were."""
 import pytest
 
-from oci_magic.engine import checks
+from oci_magic.engine import checks, notes
 from oci_magic.engine.checks import check, recreated, targets
 from oci_magic.engine.records import Undone
+from oci_magic.execution import rollback as rb
 from oci_magic.execution.executor import NamespaceExecutor, is_cell
 from oci_magic.execution.facts import failure_facts
 from oci_magic.execution.result import Execution
@@ -40,6 +41,20 @@ def test_a_missing_name_is_named_with_what_was_made_instead():
                    ran(created=["rolling_mean_3_days"]), {"sales"}.__contains__)
     assert missed.startswith("The task asks for `rolling`, but the code did not create it (it created "
                              "`rolling_mean_3_days`)")
+
+
+def test_the_one_result_made_under_another_name_is_shown_assigned():
+    """The 1.5B in one session wrote `monthly_sales` three rounds running, told each time that the
+    task asks for `monthly`; the note shows the one line that stores it. An import or a function
+    the code made is no candidate; two data names are not guessed between."""
+    code = "from datetime import datetime\ndef month(d):\n    return d.month\nmonthly_sales = 1"
+    missed = check("Keep the total per month in monthly.", code, ran(created=["datetime", "month", "monthly_sales"]),
+                   {"sales"}.__contains__)
+    assert missed == ("The task asks for `monthly`, but the code did not create it (it created `datetime`, `month`, "
+                      "`monthly_sales`). Store the result in `monthly` (if `monthly_sales` is it: "
+                      "`monthly = monthly_sales`)."), missed
+    missed = check("Keep the total per month in monthly.", "a = 1\nb = 2", ran(created=["a", "b"]), {"sales"}.__contains__)
+    assert missed.endswith("Store the result in `monthly`."), missed
 
 
 def test_a_result_left_as_an_earlier_task_made_it_is_a_miss():
@@ -343,10 +358,83 @@ def test_data_written_out_again_that_is_not_what_the_kernel_held_is_a_miss():
     namespace["scores"]["ann"] += 10  # a later cell
     code = "scores = {'ann': 3, 'bo': 5}\nranking = sorted(scores, key=lambda k: -scores[k])"
     execution = guarded(code, namespace)
-    assert execution.ok and "scores" in execution.altered
+    assert execution.ok and execution.rewritten == ["scores"]
     missed = check(task, code, execution, namespace.__contains__)
     assert missed and "re-creates `scores` from literal data, and that is not what `scores` held" in missed, missed
     namespace = {"scores": {"ann": 3, "bo": 5}}
     execution = guarded(code, namespace)
-    assert "scores" in execution.changed and "scores" not in execution.altered
+    assert "scores" in execution.changed and execution.rewritten == []
     assert check(task, code, execution, namespace.__contains__) is None
+
+
+def test_data_written_out_again_equal_then_changed_in_place_is_no_miss():
+    """The 1.5B, round 3 of an in-place fill: it rebuilt `passengers` from the setup cell (equal
+    data) and filled its missing ages -- right. What the name holds at the end differs from what
+    the kernel held, as the task asks; the copy itself does not, so nothing is stale. A copy of a
+    table a later cell changed is."""
+    pd = pytest.importorskip("pandas")
+    task = "Fill in the missing ages in passengers (in place) with the median age of passengers in the same pclass."
+    setup = "passengers = pd.DataFrame({'pclass': [1, 1, 2, 2], 'age': [38, None, 28, None]})"
+    code = (f"import pandas as pd\n{setup}\n"
+            "passengers['age'] = passengers['age'].fillna(passengers.groupby('pclass')['age'].transform('median'))")
+    namespace = {"pd": pd}
+    exec(setup, namespace)
+    execution = guarded(code, namespace)
+    assert execution.ok and "passengers" in execution.changed and execution.rewritten == []
+    assert check(task, code, execution, namespace.__contains__) is None
+    namespace = {"pd": pd}
+    exec(setup + "\npassengers.loc[0, 'age'] = 40", namespace)  # a later cell
+    execution = guarded(code, namespace)
+    assert execution.rewritten == ["passengers"]
+    assert "re-creates `passengers` from literal data" in check(task, code, execution, namespace.__contains__)
+
+
+def test_only_pandas_numpy_and_builtin_constructors_rebuild_a_copy():
+    """Judging a copy builds it: only with dict, list and pandas'/numpy's constructors, never a
+    function of the notebook's that happens to be called DataFrame."""
+    from oci_magic.execution.literals import rewritten
+
+    called = []
+    namespace = {"DataFrame": lambda *a, **k: called.append(a) or [9], "rows": [1, 2]}
+    code = "rows = DataFrame([1, 2])"
+    assert rewritten(code, namespace, {"rows": rb.fingerprint([1, 2])}) == [] and called == []
+    assert rewritten("rows = list([1, 3])", {}, {"rows": rb.fingerprint([1, 2])}) == ["rows"]
+    assert rewritten("rows = list([1, 2])", {}, {"rows": rb.fingerprint([1, 2])}) == []
+
+
+def test_a_name_looked_up_in_the_wrong_module_is_told_where_it_is():
+    """The 1.5B wrote `pd.read_csv(pd.compat.StringIO(raw))` in all three rounds when told only the
+    AttributeError; the note names the module that has it. A name no loaded module has gets none."""
+    pd = pytest.importorskip("pandas")
+    namespace = {"pd": pd, "raw": "a,b\n1,2\n"}
+    execution = guarded("items = pd.read_csv(pd.compat.StringIO(raw))", namespace)
+    assert not execution.ok and execution.ename == "AttributeError"
+    missed = check("Read raw into a DataFrame called items.", "items = pd.read_csv(pd.compat.StringIO(raw))",
+                   execution, namespace.__contains__)
+    assert missed == "`StringIO` is not in `pandas.compat`; it is in `io`: use `from io import StringIO`.", missed
+    execution = guarded("items = pd.read_excel_text(raw)", namespace)
+    assert check("Read raw into items.", "items = pd.read_excel_text(raw)", execution, namespace.__contains__) is None
+    other = Execution(ok=False, ename="AttributeError", evalue="'DataFrame' object has no attribute 'StringIO'")
+    assert notes.moved_name_note(other) is None
+
+
+def test_a_table_made_anew_without_a_key_the_kernels_has_is_told_so():
+    """The 0.5B in one session copied the earlier cell's groupby (without the renaming that cell
+    did) and then looked up `total_points`: told "`by_team` has no 'total_points'; its columns are
+    'points', …", it made the table again three times. The kernel's own has the key: that is the note."""
+    pd = pytest.importorskip("pandas")
+    games = pd.DataFrame({"team": ["A", "B", "A"], "points": [10, 7, 12]})
+    by_team = games.groupby("team").agg(total_points=("points", "sum"))
+    namespace = {"pd": pd, "games": games, "by_team": by_team}
+    code = "by_team = games.groupby('team').agg({'points': 'sum'})\nleader = by_team['total_points'].idxmax()"
+    execution = guarded(code, namespace)
+    assert execution.ename == "KeyError" and namespace["by_team"] is by_team  # put back
+    missed = check("Store the team with the most total_points in by_team in leader.", code, execution, namespace.__contains__)
+    assert missed == ("`by_team` in the kernel has 'total_points', but the code made it anew (without it): use `by_team` "
+                      "as the kernel holds it; do not make it again."), missed
+    code = "by_team.rename(columns={'total_points': 'tp'}, inplace=True)\nleader = by_team['total_points'].idxmax()"
+    missed = check("Store the team with the most total_points in leader.", code, guarded(code, namespace), namespace.__contains__)
+    assert missed.startswith("`by_team` has no 'total_points'; its columns are: 'tp'"), missed  # changed, not made anew
+    code = "leader = by_team['points'].idxmax()"  # the kernel's own has no such column: the columns it has
+    missed = check("Store the team with the most points in leader.", code, guarded(code, namespace), namespace.__contains__)
+    assert missed.startswith("`by_team` has no 'points'; its columns are: 'total_points'"), missed

@@ -102,6 +102,30 @@ def test_text_not_in_the_case_the_task_asks_for(setup, task, code, said):
     judged(setup, task, code, "case", said)
 
 
+RESULTS = ("results = pd.DataFrame({'class': ['7a', '7a', '7b', '7b'], 'student': ['Ana', 'Ben', 'Cy', 'Dee'], "
+           "'score': [88, 92, 75, 95]})")
+BEST = "For every class in results, who scored highest? Keep a class -> student name mapping in best."
+
+
+@pytest.mark.parametrize("setup, task, code, said", [
+    # idxmax's row labels kept as the names (the 1.5B in one session, "ok")
+    (RESULTS, BEST, "best = results.groupby('class')['score'].idxmax().to_dict()",
+     "the task asks for names as the values of `best`, but they are not text: 1, 3. `idxmax()` gives the row label"),
+    (RESULTS, BEST, "best = results.loc[results.groupby('class')['score'].idxmax()].set_index('class')['student'].to_dict()",
+     None),
+    (RESULTS, BEST, "best = results.groupby('class')['score'].max()", "they are not text: 92, 95."),  # a Series too
+    # tasks it was not written for
+    ("ids = {1: 'ann', 2: 'bo'}", "Map each id to its name in lookup, upper-cased.",
+     "lookup = {k: v.upper() for k, v in ids.items()}", None),
+    ("ids = {1: 'ann', 2: 'bo'}", "Map each id to its name length in sizes.", "sizes = {k: len(v) for k, v in ids.items()}",
+     None),
+    ("ids = {1: 'ann', 2: 'bo'}", "Map each id to its name in lookup.", "lookup = {k: k for k in ids}",
+     "the task asks for names as the values of `lookup`, but they are not text: 1, 2."),
+])
+def test_a_mapping_to_names_whose_values_are_not_text(setup, task, code, said):
+    judged(setup, task, code, "items", said)
+
+
 def test_each_kind_knows_one_of_its_own():
     ok = {"email addresses": "ann.lee+x@mail.co.uk", "domains": "company.co.uk", "links": "https://a.org/x?y=1"}
     bad = {"email addresses": "ann@x.com,", "domains": "x.com today", "links": "https://a.org/x."}

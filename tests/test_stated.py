@@ -227,6 +227,28 @@ FILL = "Fill in the missing ages in passengers (in place) with the median age of
     ("Fill the missing ages in passengers in place with the previous age in the same pclass.",
      "passengers['age'] = passengers.groupby('pclass')['age'].transform('first')",
      "the fill changed values that were not missing: column `age` of `passengers` was 50.0 in row 2 and is 38.0 now"),
+    # the group medians made on the way to an in-place fill are no result (the 1.5B, round 3)
+    (FILL, "median_ages = passengers.groupby('pclass')['age'].transform('median')\n"
+           "passengers['age'] = passengers['age'].fillna(median_ages)", None),
+    (FILL, "median_ages = passengers.groupby('pclass')['age'].transform('median')\n"
+           "passengers['age'] = median_ages",
+     "the fill changed values that were not missing: column `age` of `passengers` was 38.0 in row 0"),
 ])
 def test_missing_values_a_fill_left(task, code, said):
     judged(PASSENGERS, task, code, "fill", said)
+
+
+def test_the_rules_on_a_texts_form_are_said_together():
+    """Told only of the spaces, the 1.5B fixed them and left the case wrong in the next round: a
+    clean-up's spaces and case are said in one note. Another rule's miss is said alone."""
+    task = ("Clean up the name column of people in place: no spaces at the ends, single spaces between words, and "
+            "every word capitalized like 'Alice Smith'.")
+    execution, namespace = run(PEOPLE, "people['name'] = people['name'].str.strip().str.split(' ').str.join(' ')")
+    found = sanity(task, "people['name'] = people['name'].str.strip().str.split(' ').str.join(' ')", execution, namespace)
+    assert found.startswith("The values it left look wrong: column `name` of `people` still has more than one space"), found
+    assert " Also, column `name` of `people` is not with every word capitalized in 2 of 3 values" in found, found
+    # the code's own `.split(' ')` is named: it keeps the runs it was told to collapse
+    assert "`split(' ')` cuts at each single space, so a run of spaces leaves empty parts; `split()` with no " \
+           "argument splits at any run of spaces" in found, found
+    execution, namespace = run(PEOPLE, "people['name'] = people['name'].str.split().str.join(' ').str.title()")
+    assert sanity(task, "", execution, namespace) is None

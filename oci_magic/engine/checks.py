@@ -13,14 +13,15 @@ from __future__ import annotations
 import ast
 import builtins
 import keyword
-import os
 import re
 from typing import Callable, List, Optional, Set
 
 from ..conversions import HOLDS_TEXT, from_error
-from ..execution.facts import FAILS_ON, HAS_NO, WHOLE_VALUES
+from ..execution.facts import FAILS_ON, HAS_NO, REMADE, WHOLE_VALUES
+from ..execution.literals import assignments
 from ..execution.result import Execution
 from ..values import UNSPLIT
+from .notes import missing_file_note, moved_name_note
 
 NAME = r"`?([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_]|\.\w)`?"  # a whole word, not a file name (out.csv)
 _NAMED = re.compile(r"\b(?:named|called)\s+" + NAME, re.I)
@@ -106,35 +107,25 @@ def defines_function(code: str) -> bool:
         return False
 
 
-_BUILDERS = {"DataFrame", "Series", "array", "dict", "list"}
+def bound(code: str) -> Set[str]:
+    """Names the code binds to something other than data: imports, functions, classes."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return set()
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+    return found
 
 
 def recreated(code: str, existing: Callable[[str], bool]) -> List[str]:
     """The user's names the code binds to literal data (``prices = pd.DataFrame({...})``): small
     models copy the setup cells' source, or invent data, instead of using the variable."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
-        return []
-    found = []
-    for node in tree.body:
-        if not isinstance(node, ast.Assign) or not literal(node.value):
-            continue
-        found += [t.id for t in node.targets if isinstance(t, ast.Name) and existing(t.id)]
-    return list(dict.fromkeys(found))
-
-
-def literal(value: ast.AST) -> bool:
-    """Data written out: a container of constants, or a DataFrame/Series/array/dict/list of them."""
-    if isinstance(value, (ast.Dict, ast.List, ast.Tuple, ast.Set)):
-        return all(isinstance(n, (ast.Constant, ast.Dict, ast.List, ast.Tuple, ast.Set, ast.Load, ast.UnaryOp,
-                                  ast.USub, ast.expr_context)) for n in ast.walk(value)) and len(list(ast.walk(value))) > 3
-    if isinstance(value, ast.Call):
-        func = value.func
-        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-        return name in _BUILDERS and bool(value.args or value.keywords) and all(
-            literal(a) for a in list(value.args) + [k.value for k in value.keywords if k.arg in (None, "data")])
-    return False
+    return list(dict.fromkeys(name for name, _ in assignments(code, existing)))
 
 
 def recreation_note(code: str, exists: Callable[[str], bool]) -> Optional[str]:
@@ -148,46 +139,6 @@ def recreation_note(code: str, exists: Callable[[str], bool]) -> Optional[str]:
     return (f"Also: the code re-creates {shown} from literal data, but {'it exists' if len(names) == 1 else 'they exist'} "
             f"in the kernel already (and may hold other data than the notebook's cells show). Use the variables as "
             f"they are; do not assign them anew.")
-
-
-_NO_FILE = re.compile(r"No such file or directory: ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
-_LISTED = 8  # files named in a note
-
-
-def missing_file_note(execution: Execution, exists: Callable[[str], bool]) -> Optional[str]:
-    """For code that opened a file that is not there, what is there instead. Small models read
-    ``orders.csv`` when the notebook holds ``orders`` (in a session, after an earlier task read a
-    file), or pass CSV text to ``read_csv`` as a path; a file named a little differently is read
-    by its exact name once the model sees the folder."""
-    found = _NO_FILE.search(execution.evalue or "") if execution.ename == "FileNotFoundError" else None
-    if found is None:
-        return None
-    try:
-        path = str(ast.literal_eval(found.group(1)))
-    except (SyntaxError, ValueError):
-        return None
-    if "\n" in path or path.lstrip()[:1] in ("{", "["):
-        json_too = " (JSON text: json.loads(text))" if path.lstrip()[:1] in ("{", "[") else ""
-        return ("The text passed as a file name is the data itself: read it from memory, wrapped in "
-                f"io.StringIO(text){json_too}, not as a path.")
-    folder, name = os.path.split(path)
-    stem = os.path.splitext(name)[0]
-    if stem.isidentifier() and exists(stem):
-        return (f"There is no file {name!r}: the data is already in the kernel as `{stem}`. "
-                f"Use `{stem}` as it is; do not read it from a file.")
-    try:
-        with os.scandir(folder or ".") as entries:
-            files = sorted(e.name for e in entries if e.is_file() and not e.name.startswith("."))
-    except OSError:
-        return f"There is no folder {folder!r}." if folder else None
-    ext = os.path.splitext(name)[1].lower()
-    alike = [f for f in files if f.lower().endswith(ext)] if ext else files
-    where = f"the folder {folder!r}" if folder else "the working folder"
-    if not alike:
-        return (f"There is no file {name!r}, and {where} has no {ext + ' ' if ext else ''}files: use the data "
-                f"the notebook holds in its variables.")
-    more = f" and {len(alike) - _LISTED} more" if len(alike) > _LISTED else ""
-    return f"There is no file {name!r}; {where} has: {', '.join(alike[:_LISTED])}{more}."
 
 
 def words(text: str) -> List[str]:
@@ -228,7 +179,9 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
         # guesses again when told only "KeyError: 'cust_id'")
         missing = [f.rstrip(".") + "." for f in execution.facts if f" {HAS_NO} " in f][:1] \
             if execution.ename == "KeyError" and not unsplit else []  # unsplit: the separator explains it
-        notes = [n for n in (missing_file_note(execution, exists), *unsplit[:1], *applied, *replaced, *missing, *text, note) if n]
+        # ... unless the code made that table anew: the kernel's own has the key
+        missing = [f for f in execution.facts if REMADE in f][:1] or missing
+        notes = [n for n in (missing_file_note(execution, exists), moved_name_note(execution), *unsplit[:1], *applied, *replaced, *missing, *text, note) if n]
         return " ".join(notes) or None
     in_code = set(words(code))
 
@@ -245,7 +198,7 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
     # the user's data written out again from the cells' source, and not what the kernel held: it
     # changed after the cell that made it, or came from a file (the 1.5B in one session rebuilt
     # `scores` from its first cell, without the update a later cell made, and ranked that)
-    stale = [n for n in recreated(code, lambda n: exists(n) and n not in execution.created) if n in execution.altered]
+    stale = [n for n in execution.rewritten if n not in execution.created]
     if stale:
         problems.append(f"The code re-creates `{stale[0]}` from literal data, and that is not what `{stale[0]}` held in "
                         f"the kernel: it changed after the cell that made it (or came from a file). Use `{stale[0]}` "
@@ -256,8 +209,10 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
     for name in dict.fromkeys(targets(task, code=code) + sorted(n for n in strong if exists(n))):
         if not exists(name):
             made = ", ".join(f"`{n}`" for n in execution.created)
+            data = [n for n in execution.created if n not in bound(code)]
             problems.append(f"The task asks for `{name}`, but the code did not create it"
-                            + (f" (it created {made})" if made else "") + f". Store the result in `{name}`.")
+                            + (f" (it created {made})" if made else "") + f". Store the result in `{name}`"
+                            + (f" (if `{data[0]}` is it: `{name} = {data[0]}`)." if len(data) == 1 else "."))
         elif name in strong and name not in execution.created and unchanged(name):
             problems.append(f"`{name}` is unchanged, but the task asks to store the result in it. "
                             f"Assign the new value to `{name}`.")

@@ -42,6 +42,21 @@ _PAIRS = re.compile(r"\b(?:pairs?|tuples?|records?|groups?|counts?)\b|\blists?\s
                     r"|\b(?:names|words|tags|titles)\s+(?:and|with)\b", re.I)
 
 
+# a mapping whose values the task says are names: "a class -> student name mapping", "map each id
+# to its name" (the 1.5B kept `idxmax()`'s row labels, {'7a': 1, ...}, and ended "ok")
+_TO_NAME = re.compile(r"(?:->|→|\bto\s+(?:its|their|the|his|her|a)\b)\s*(?:[\w']+\s+){0,2}?(names?|words?|titles?|tags?)\b"
+                      r"(?!\s+(?:lengths?|counts?|sizes?|columns?|ids?|numbers?|index|indices|positions?)\b)", re.I)
+
+
+def _values(value: Any) -> Optional[List[Any]]:
+    """The values of a dict or Series (the first 200); None for anything else."""
+    if isinstance(value, Mapping):
+        return list(value.values())[:200]
+    if is_pandas(value, "Series"):
+        return value.dropna().head(200).tolist()
+    return None
+
+
 def _items(value: Any) -> Optional[List[Any]]:
     """The items of a list, tuple, set or Series (the first 200); None for anything else."""
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -83,6 +98,23 @@ def items(task: str, code: str, execution: Execution, namespace: Mapping[str, An
                 shown = ", ".join(repr(v) if isinstance(v, (tuple, list, int, float)) else summarize(v) for v in wrong[:3])
                 return (f"the task asks for {what} in `{name}`, but {len(wrong)} of its {len(found)} items are not text: "
                         f"{shown}. Keep only the {what}, one string each (e.g. `[name for name, count in pairs]`).")
+    return _mapped(task, code, made, namespace)
+
+
+def _mapped(task: str, code: str, made: List[str], namespace: Mapping[str, Any]) -> Optional[str]:
+    """A mapping the task says goes to names (words, titles) whose values are not text."""
+    to = _TO_NAME.search(task)
+    if to is None or _PAIRS.search(task):
+        return None
+    for name in made:
+        found = _values(namespace.get(name))
+        wrong = [v for v in found or [] if not isinstance(v, str)]
+        if found and len(wrong) == len(found):
+            what = to.group(1).lower().rstrip("s") + "s"
+            label = (" `idxmax()` gives the row label of the highest, not its name: read the name from that row "
+                     "(`df.loc[df.groupby(key)[col].idxmax()]`).") if "idxmax" in code else ""
+            return (f"the task asks for {what} as the values of `{name}`, but they are not text: "
+                    f"{', '.join(repr(v) for v in wrong[:3])}.{label}")
     return None
 
 

@@ -25,7 +25,8 @@ import os
 import re
 from typing import Container, FrozenSet, Optional, Tuple
 
-from .checks import literal, parameters, targets
+from ..execution.literals import literal
+from .checks import parameters, targets
 from .prompting.names import task_names
 from .kinds import kinds
 

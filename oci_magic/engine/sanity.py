@@ -23,6 +23,7 @@ from .checks import targets
 from .figures import missing_labels
 from .items import case, items, order
 from .kinds import NOT_NAMES as _NOT_NAMES, kinds, wrong_kind
+from .parts import parts
 from .shapes import header_row, many_totals, none_dropped, one_per
 from .stated import columns as _columns, fill, is_pandas as _pandas, listed_columns, stray_spaces
 
@@ -196,20 +197,32 @@ def missing_column(task: str, code: str, execution: Execution, namespace: Mappin
 CHECKS: Dict[str, Callable[[str, str, Execution, Mapping[str, Any]], Optional[str]]] = {
     "split": unsplit, "header": header_row, "nan": nan_result, "one": many_totals, "per": one_per, "dupes": none_dropped,
     "coerced": coerced, "text": text_numbers, "merge": merge_lost, "column": missing_column, "kind": wrong_kind,
-    "items": items, "order": order, "labels": missing_labels, "spaces": stray_spaces, "case": case, "fill": fill}
+    "items": items, "order": order, "labels": missing_labels, "spaces": stray_spaces, "case": case, "parts": parts,
+    "fill": fill}
 RULES = tuple(CHECKS)  # every rule, in the order they are tried
 
 
+# rules on the form of the same text (a clean-up task lists several): what each saw is said at
+# once -- told only of its spaces, the 1.5B fixed them and left the case wrong, three rounds running
+FORM = ("spaces", "case")
+
+
 def sanity(task: str, code: str, execution: Execution, namespace: Mapping[str, Any], rules: Sequence[str] = RULES) -> Optional[str]:
-    """What the first rule that fires saw, or None. Never raises: data it cannot read is not judged."""
+    """What the first rule that fires saw (and the other rules on the text's form, with it), or
+    None. Never raises: data it cannot read is not judged."""
+    said: List[str] = []
     for rule in rules:
+        if said and rule not in FORM:
+            continue
         try:
             found = CHECKS[rule](task, code, execution, namespace)
         except Exception:
             continue
         if found:
-            return "The values it left look wrong: " + found
-    return None
+            said.append(found)
+            if rule not in FORM:
+                break
+    return "The values it left look wrong: " + " Also, ".join(said) if said else None
 
 
 def rules(text: str) -> List[str]:

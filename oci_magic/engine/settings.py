@@ -171,7 +171,7 @@ class OciConfig(Configurable):
                      "domains, links or names the task asks for), order (a list the task asks for sorted or distinct that is not), labels (a title, "
                      "axis label or legend text the task quotes that the plot does not show), spaces (text the code made that keeps spaces at its "
                      "ends, or runs of them, or runs words together, where the task says it should not), case (text not in the case the task asks "
-                     "for), fill (missing values the task asks to fill that a fill left missing, but for fills from a neighbour, or values that were "
+                     "for), parts (columns named after the words of a quoted pattern, 'Last, First', holding another word's part), fill (missing values the task asks to fill that a fill left missing, but for fills from a neighbour, or values that were "
                      "there that it changed). A miss is fed back with the values. Empty: none.").tag(config=True)
     short_tracebacks = Bool(True, help="Tracebacks of generated code keep its own frames and, of the libraries', only the "
                                        "call that failed, in the feedback and on screen (the whole one a click away "

@@ -144,9 +144,14 @@ def stray_spaces(task: str, code: str, execution: Execution, namespace: Mapping[
                     f"({', '.join(repr(t) for t in ends[:3])}), but the task says there should be none. "
                     f"Strip them (`.str.strip()` on a column, `.strip()` on a string).")
         if runs:
+            # `.split(' ')` cuts at every single space: a run of them leaves empty parts that the join puts
+            # back (the 1.5B wrote it again in the round after it was shown `.str.split()`)
+            one = re.search(r"\.split\(\s*(['\"]) \1\s*\)", code)
             return (f"{where} still has more than one space between words in {len(runs)} of {len(values)} values "
-                    f"({', '.join(repr(t) for t in runs[:3])}). Collapse each run of spaces to one "
-                    f"(`.str.split().str.join(' ')` on a column, `' '.join(s.split())` on a string).")
+                    f"({', '.join(repr(t) for t in runs[:3])}). "
+                    + (f"`{one.group(0)[1:]}` cuts at each single space, so a run of spaces leaves empty parts; "
+                       f"`split()` with no argument splits at any run of spaces: " if one else "Collapse each run of spaces to one ")
+                    + "(`.str.split().str.join(' ')` on a column, `' '.join(s.split())` on a string).")
         if name not in seen:
             seen.append(name)
     for name in seen if _KEEP.search(task) else ():
@@ -207,7 +212,7 @@ def unfilled(task: str, code: str, execution: Execution, namespace: Mapping[str,
     rows whose label is a pclass get a value."""
     if not _FILL.search(task) or _NEIGHBOUR.search(task):
         return None
-    for name in execution.created + execution.changed:
+    for name in _filled(execution, namespace):
         value = namespace.get(name)
         for column, values in columns(value).items():
             rows, now = len(values), int(values.notna().sum())
@@ -221,6 +226,14 @@ def unfilled(task: str, code: str, execution: Execution, namespace: Mapping[str,
                     f"which filled {now - min(was)} of its {rows - min(was)} missing values. A Series of one value per "
                     f"group fills by index label, not by group: use `.transform(...)` for one value per row.")
     return None
+
+
+def _filled(execution: Execution, namespace: Mapping[str, Any]) -> List[str]:
+    """Where a fill's result may be: the tables and Series the code changed, and those it made --
+    unless it changed one (an in-place fill), when what it made is a step on the way (the 1.5B's
+    correct `median_ages = df.groupby('pclass')['age'].transform('median')` before the fillna)."""
+    changed = [n for n in execution.changed if columns(namespace.get(n))]
+    return changed or list(execution.created)
 
 
 def _same(was: str, now: Any) -> bool:
@@ -237,7 +250,7 @@ def overwritten(task: str, code: str, execution: Execution, namespace: Mapping[s
     on a column that had missing values before and the first values that were set in it."""
     if not _FILL.search(task):
         return None
-    for name in execution.created + execution.changed:
+    for name in _filled(execution, namespace):
         value = namespace.get(name)
         for column, values in columns(value).items():
             was = _profiled(name, column, len(values), execution)

@@ -25,6 +25,7 @@ MAX_FACTS = 8
 FAILS_ON = "fails on"  # how the fact on a function applied to a column is found among an error's facts
 HAS_NO = "has no"  # how the fact on a missing key (a column, a dict key) is found among them
 WHOLE_VALUES = "is pandas' replace"  # how the fact on a Series.replace meant for characters is found
+REMADE = "made it anew"  # how the fact on a table the code made again, without a key the kernel's has, is found
 MAX_TRIED = 200  # values of a column a failed .apply(f) is tried on again, one at a time
 MAX_KEYS = 30
 SAMPLES = 3
@@ -219,6 +220,31 @@ def _missing_key(key: Any, values: List[Tuple[str, Any]], line: str) -> List[str
             facts[0] += (f"; `{holders[0]}` has {key!r}. To join on key columns with different names, "
                          f"use left_on= and right_on=.")
         return facts + _closest(str(key), [str(k) for k in keys], "closest")
+    return []
+
+
+_HAS_NO = re.compile(rf"^`(\w+)` {HAS_NO} (.+?); its ")
+
+
+def remade(facts: List[str], before: Mapping[str, Any], rebound: Callable[[str], bool]) -> List[str]:
+    """For ``by_team['total_points']`` that raised KeyError after the code made ``by_team`` anew
+    (the 0.5B, in one session, copied the earlier cell's groupby without the renaming that cell
+    did): the table the kernel held has the key. ``before``: the names' objects as the code
+    started; ``rebound(name)``: whether the code bound the name to another object."""
+    for fact in facts:
+        found = _HAS_NO.match(fact)
+        if found is None:
+            continue
+        name = found.group(1)
+        try:
+            key = ast.literal_eval(found.group(2))
+        except (SyntaxError, ValueError):
+            return []
+        old = before.get(name)
+        if old is not None and rebound(name) and key in (_keys(old) or ()):
+            return [f"`{name}` in the kernel has {key!r}, but the code {REMADE} (without it): use `{name}` as the "
+                    f"kernel holds it; do not make it again."]
+        return []
     return []
 
 

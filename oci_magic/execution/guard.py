@@ -16,6 +16,8 @@ from typing import Iterator, Mapping, MutableMapping, Optional
 
 from . import rollback as rb
 from .executor import is_cell
+from .facts import remade
+from .literals import rewritten
 from .result import Execution, Executor
 from .timeout import time_limit
 
@@ -69,13 +71,16 @@ class GuardedExecutor(Executor):
         elif execution.interrupted and sigint.available and not sigint.received:
             execution = replace(execution, interrupted=False)  # the code raised KeyboardInterrupt itself: an error like any other
         if not execution.ok:
+            facts = remade(execution.facts, snap.bindings, lambda n: self.namespace.get(n) is not snap.bindings.get(n)
+                           and self.namespace.get(n) is not snap.copies.get(n)) + execution.facts  # before the restore
             restored, removed = snap.restore(self.namespace, self.hidden)
-            return replace(execution, isolated=copied, restored=restored, removed=removed)
-        created, changed, unchanged, altered = snap.changes(self.namespace, self.hidden, watched)
+            return replace(execution, isolated=copied, restored=restored, removed=removed, facts=facts)
+        created, changed, unchanged = snap.changes(self.namespace, self.hidden, watched)
         rb.keep_originals(snap, self.namespace, [n for n in copied if n in unchanged])
         after = _folder_state() if files is not None else None
         self._last, self._undone = snap, None
-        return replace(execution, isolated=copied, created=created, changed=changed, unchanged=unchanged, altered=altered,
+        return replace(execution, isolated=copied, created=created, changed=changed, unchanged=unchanged,
+                       rewritten=rewritten(code, self.namespace, watched),
                        wrote=sorted(n for n, s in (after or {}).items() if files.get(n) != s), before=profiles)
 
     def names(self):

@@ -28,7 +28,7 @@ class Execution:
     created: List[str] = field(default_factory=list)  # user names it bound that did not exist (when ok)
     changed: List[str] = field(default_factory=list)  # existing names it rebound or changed in place (when ok)
     unchanged: List[str] = field(default_factory=list)  # names it used that are known to be the same (when ok)
-    altered: List[str] = field(default_factory=list)  # of the changed ones, known to hold other contents (when ok)
+    rewritten: List[str] = field(default_factory=list)  # names bound to data written out, not what they held (when ok)
     wrote: List[str] = field(default_factory=list)  # files in the working folder it created or changed (when ok)
     before: Dict[str, dict] = field(default_factory=dict)  # tables it used, as they were (rollback.profile; when ok)
     plots: Optional[List[PlotText]] = None  # the text of the figures open as the code ended; None: not read

@@ -61,27 +61,20 @@ class Snapshot:
 
 
     def changes(self, namespace: Mapping[str, object], hidden: Mapping[str, object],
-                before: Mapping[str, Optional[int]]) -> Tuple[List[str], List[str], List[str], List[str]]:
+                before: Mapping[str, Optional[int]]) -> Tuple[List[str], List[str], List[str]]:
         """After a round that worked: (names it created, existing names it rebound or changed in
-        place, names in ``before`` known to be the same, and of the changed ones those known to hold
-        other contents: a name rebound to equal data is changed, not altered). ``before``:
-        fingerprints of the names the code used; in-place changes are seen for those."""
+        place, names in ``before`` known to be the same). ``before``: fingerprints of the names
+        the code used; in-place changes are seen for those."""
         created = sorted(n for n in namespace if n not in self.bindings and tracked(n, namespace, hidden))
-        changed, same, altered = [], [], []
+        changed, same = [], []
         for name, old in self.bindings.items():
             current = namespace.get(name, _MISSING)
             copied = self.copies.get(name)
-            known = name in before and before[name] is not None
             if current is not old and current is not copied:
                 changed.append(name)
-                if known and fingerprint(current) != before[name]:
-                    altered.append(name)
-            elif known and fingerprint(current) != before[name]:  # changed in place
-                changed.append(name)
-                altered.append(name)
-            elif known:
-                same.append(name)
-        return created, sorted(changed), sorted(same), sorted(altered)
+            elif name in before and before[name] is not None:
+                (changed if fingerprint(current) != before[name] else same).append(name)
+        return created, sorted(changed), sorted(same)
 
 
 _MISSING = object()

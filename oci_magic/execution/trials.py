@@ -24,6 +24,7 @@ from . import rollback as rb
 from .calls import probe
 from .executor import _evalue, is_cell, notebook_frames
 from .guard import _SigintWatch
+from .literals import rewritten
 from .plots import DrawnFigures
 from .result import Execution
 from .timeout import ExecutionTimeout, time_limit
@@ -109,13 +110,13 @@ class Trials:
         if not ran.ok:
             return Trial(replace(ran, stdout_tail=output[-4000:]), {}, output, figures.data)
         result = namespace.pop(RESULT, None)
-        created, changed, unchanged, altered = trial_snap.changes(namespace, self.hidden, watched)
+        created, changed, unchanged = trial_snap.changes(namespace, self.hidden, watched)
         shown = bool(output.strip() or figures.data or result is not None)
         if result is not None:
             namespace[RESULT] = result
         wrote = sorted(n for n in set(after) | set(files) if files.get(n) != after.get(n))  # written or deleted
         return Trial(Execution(ok=True, stdout_tail=output[-4000:], shown=shown, created=created, changed=changed,
-                               unchanged=unchanged, altered=altered, before=before, wrote=wrote, plots=figures.plots), namespace,
+                               unchanged=unchanged, rewritten=rewritten(_python(code), namespace, watched), before=before, wrote=wrote, plots=figures.plots), namespace,
                      output, figures.data, behaviour)
 
 
