@@ -22,6 +22,7 @@ from ..execution.literals import assignments
 from ..execution.result import Execution
 from ..values import UNSPLIT
 from .notes import missing_file_note, moved_name_note
+from .prompting.names import declared_names
 
 NAME = r"`?([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_]|\.\w)`?"  # a whole word, not a file name (out.csv)
 _NAMED = re.compile(r"\b(?:named|called)\s+" + NAME, re.I)
@@ -105,21 +106,6 @@ def defines_function(code: str) -> bool:
         return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in ast.parse(code).body)
     except (SyntaxError, ValueError):
         return False
-
-
-def bound(code: str) -> Set[str]:
-    """Names the code binds to something other than data: imports, functions, classes."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
-        return set()
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            found |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            found.add(node.name)
-    return found
 
 
 def recreated(code: str, existing: Callable[[str], bool]) -> List[str]:
@@ -209,7 +195,7 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
     for name in dict.fromkeys(targets(task, code=code) + sorted(n for n in strong if exists(n))):
         if not exists(name):
             made = ", ".join(f"`{n}`" for n in execution.created)
-            data = [n for n in execution.created if n not in bound(code)]
+            data = [n for n in execution.created if n not in declared_names(code)]
             problems.append(f"The task asks for `{name}`, but the code did not create it"
                             + (f" (it created {made})" if made else "") + f". Store the result in `{name}`"
                             + (f" (if `{data[0]}` is it: `{name} = {data[0]}`)." if len(data) == 1 else "."))

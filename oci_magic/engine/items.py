@@ -52,9 +52,7 @@ def _values(value: Any) -> Optional[List[Any]]:
     """The values of a dict or Series (the first 200); None for anything else."""
     if isinstance(value, Mapping):
         return list(value.values())[:200]
-    if is_pandas(value, "Series"):
-        return value.dropna().head(200).tolist()
-    return None
+    return _items(value) if is_pandas(value, "Series") else None
 
 
 def _items(value: Any) -> Optional[List[Any]]:

@@ -71,8 +71,8 @@ class GuardedExecutor(Executor):
         elif execution.interrupted and sigint.available and not sigint.received:
             execution = replace(execution, interrupted=False)  # the code raised KeyboardInterrupt itself: an error like any other
         if not execution.ok:
-            facts = remade(execution.facts, snap.bindings, lambda n: self.namespace.get(n) is not snap.bindings.get(n)
-                           and self.namespace.get(n) is not snap.copies.get(n)) + execution.facts  # before the restore
+            facts = remade(execution.facts, snap.bindings, lambda n: snap.rebound(self.namespace, n)) \
+                + execution.facts  # before the restore
             restored, removed = snap.restore(self.namespace, self.hidden)
             return replace(execution, isolated=copied, restored=restored, removed=removed, facts=facts)
         created, changed, unchanged = snap.changes(self.namespace, self.hidden, watched)

@@ -67,14 +67,18 @@ class Snapshot:
         the code used; in-place changes are seen for those."""
         created = sorted(n for n in namespace if n not in self.bindings and tracked(n, namespace, hidden))
         changed, same = [], []
-        for name, old in self.bindings.items():
-            current = namespace.get(name, _MISSING)
-            copied = self.copies.get(name)
-            if current is not old and current is not copied:
+        for name in self.bindings:
+            if self.rebound(namespace, name):
                 changed.append(name)
             elif name in before and before[name] is not None:
-                (changed if fingerprint(current) != before[name] else same).append(name)
+                (changed if fingerprint(namespace.get(name, _MISSING)) != before[name] else same).append(name)
         return created, sorted(changed), sorted(same)
+
+    def rebound(self, namespace: Mapping[str, object], name: str) -> bool:
+        """Whether the code bound (or deleted) ``name``, an existing name: it holds neither the old
+        object nor the copy ``--isolate`` put there."""
+        current = namespace.get(name, _MISSING)
+        return name in self.bindings and current is not self.bindings[name] and current is not self.copies.get(name)
 
 
 _MISSING = object()

@@ -97,7 +97,8 @@ class Trials:
         watched = {n: rb.fingerprint(namespace[n]) for n in mentioned}
         self._runs += 1
         filename = f"<oci-trial-{id(self)}-{self._runs}>"
-        source = _with_result(_python(code))
+        python = _python(code)
+        source = _with_result(python)
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # a cell, for is_cell
         printed, figures, sigint = io.StringIO(), DrawnFigures(_shell()), _SigintWatch()
         folder = self._folder_copy()
@@ -116,7 +117,7 @@ class Trials:
             namespace[RESULT] = result
         wrote = sorted(n for n in set(after) | set(files) if files.get(n) != after.get(n))  # written or deleted
         return Trial(Execution(ok=True, stdout_tail=output[-4000:], shown=shown, created=created, changed=changed,
-                               unchanged=unchanged, rewritten=rewritten(_python(code), namespace, watched), before=before, wrote=wrote, plots=figures.plots), namespace,
+                               unchanged=unchanged, rewritten=rewritten(python, namespace, watched), before=before, wrote=wrote, plots=figures.plots), namespace,
                      output, figures.data, behaviour)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
-from typing import FrozenSet, Iterable, Set
+from typing import FrozenSet, Iterable, List, Set
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # a file the task names is not a variable: "save cfg to config.json" does not mean ``config``
@@ -135,14 +135,24 @@ def defined_names(source: str, bound: bool = False) -> FrozenSet[str]:
         return frozenset()
     names: Set[str] = set()
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        else:
-            for target in _targets(node):
-                names.update(n.id for n in (_bound(target) if bound else ast.walk(target)) if isinstance(n, ast.Name))
+        names.update(_declared(node))
+        for target in _targets(node):
+            names.update(n.id for n in (_bound(target) if bound else ast.walk(target)) if isinstance(n, ast.Name))
     return frozenset(names)
+
+
+def declared_names(source: str) -> FrozenSet[str]:
+    """Top-level names a cell binds to code, not data: functions, classes, imports."""
+    tree = _parse(source)
+    return frozenset(n for node in (tree.body if tree else []) for n in _declared(node))
+
+
+def _declared(node: ast.AST) -> List[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [(a.asname or a.name).split(".")[0] for a in node.names]
+    return []
 
 
 def _targets(node: ast.AST) -> Iterable[ast.AST]:
