@@ -22,7 +22,6 @@ from ..execution.literals import assignments
 from ..execution.result import Execution
 from ..values import UNSPLIT
 from .notes import missing_file_note, moved_name_note
-from .prompting.names import declared_names
 
 NAME = r"`?([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_]|\.\w)`?"  # a whole word, not a file name (out.csv)
 _NAMED = re.compile(r"\b(?:named|called)\s+" + NAME, re.I)
@@ -195,6 +194,8 @@ def check(task: str, code: str, execution: Execution, exists: Callable[[str], bo
     for name in dict.fromkeys(targets(task, code=code) + sorted(n for n in strong if exists(n))):
         if not exists(name):
             made = ", ".join(f"`{n}`" for n in execution.created)
+            from .prompting.names import declared_names  # here: prompting's history imports this module
+
             data = [n for n in execution.created if n not in declared_names(code)]
             problems.append(f"The task asks for `{name}`, but the code did not create it"
                             + (f" (it created {made})" if made else "") + f". Store the result in `{name}`"
